@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures; never run by the test suite."""

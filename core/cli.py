@@ -1,0 +1,105 @@
+"""The ``ceasefire-watch`` command line: run the service and the tools other packages add."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from core import __version__
+from core.config_files import ConfigError
+from core.lifecycle import ROLE_TARGETS, RoleFn, resolve_role, run_roles
+from core.logging_setup import configure_logging
+from core.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Sub-commands that live beside the code they drive; a missing one is simply not offered.
+EXTRA_COMMANDS = (
+    "workers.classifier.cli:classify_command",
+    "workers.classifier.cli:eval_command",
+    "workers.poller.cli:feeds_group",
+    "core.demo:demo_command",
+)
+
+
+def build_settings(**overrides: Any) -> Settings:
+    """Build settings and configure logging; exit 2 with a clear message if invalid."""
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        click.echo(f"ceasefire-watch: configuration error: {exc}", err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _parse_roles(value: str) -> list[str]:
+    names = [r.strip() for r in value.split(",") if r.strip()]
+    unknown = [r for r in names if r not in ROLE_TARGETS]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown role(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {','.join(ROLE_TARGETS)}"
+        )
+    return names
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ceasefire-watch")
+def cli() -> None:
+    """Watch news feeds for ceasefire-violation reports and alert subscribers on Telegram."""
+
+
+@cli.command("run")
+@click.option(
+    "--roles",
+    default=",".join(ROLE_TARGETS),
+    show_default=True,
+    help="Comma-separated roles to run in this process.",
+)
+def run_command(roles: str) -> None:
+    """Run the service: every role by default, or only those given with --roles."""
+    names = _parse_roles(roles)
+    settings = build_settings()
+    resolved: list[tuple[str, RoleFn]] = []
+    for name in names:
+        fn = resolve_role(name)
+        if fn is None:
+            log.warning("role %s is not available in this build; skipping it", name)
+            continue
+        resolved.append((name, fn))
+    if not resolved:
+        click.echo("ceasefire-watch: none of the requested roles is available", err=True)
+        sys.exit(2)
+    if settings.telegram_bot_token is None:
+        log.info("TELEGRAM_BOT_TOKEN is unset: the bot is off and alerts go to the console")
+    if settings.redis_url is None:
+        log.info("REDIS_URL is unset: using an embedded redis-server in %s", settings.data_dir)
+    log.info("starting roles: %s", ", ".join(n for n, _ in resolved))
+    code = asyncio.run(run_roles(settings, resolved))
+    sys.exit(code)
+
+
+def _add_extra_commands() -> None:
+    for target in EXTRA_COMMANDS:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        command = getattr(module, attr, None)
+        if isinstance(command, click.Command):
+            cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``ceasefire-watch`` console script."""
+    _add_extra_commands()
+    cli(prog_name="ceasefire-watch")

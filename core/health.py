@@ -1,0 +1,111 @@
+"""The health role: /healthz, /readyz and /metrics over aiohttp.web."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+from core.lifecycle import HEARTBEATS_KEY, RoleContext
+from core.metrics import CoreMetrics
+from core.redis_conn import RECONNECT_ERRORS
+from core.streams import ALERTS, ARTICLES, dead_letter_stream, stream_stats
+
+log = logging.getLogger(__name__)
+
+# (stream, group) pairs whose backlog readiness watches.
+WATCHED = ((ARTICLES, "classifiers"), (ALERTS, "notifiers"))
+MAX_LAG = 10_000
+MAX_DEAD_LETTERS = 1_000
+
+
+@dataclass
+class Readiness:
+    """The outcome of a readiness check: ready or not, and every reason why not."""
+
+    ready: bool
+    problems: list[str]
+    roles: dict[str, float]
+
+
+async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMetrics) -> Readiness:
+    """Check Redis, role heartbeats, stream lag and dead letters; refresh the stream gauges."""
+    problems: list[str] = []
+    try:
+        await asyncio.wait_for(redis.ping(), 2.0)
+        beats = await redis.hgetall(HEARTBEATS_KEY)
+    except (*RECONNECT_ERRORS, TimeoutError) as exc:
+        return Readiness(False, [f"redis unreachable: {type(exc).__name__}"], {})
+    now = time.time()
+    ages: dict[str, float] = {}
+    for role, stamp in beats.items():
+        age = now - float(stamp)
+        if age > 10 * heartbeat_ttl_s:
+            # A process that vanished long ago (SIGKILL, host gone): forget it.
+            await redis.hdel(HEARTBEATS_KEY, role)
+            continue
+        ages[role] = age
+        if age > heartbeat_ttl_s:
+            problems.append(f"heartbeat of {role} is {age:.0f}s old")
+    for stream, group in WATCHED:
+        stats = await stream_stats(redis, stream, group)
+        metrics.stream_length.labels(stream).set(stats.length)
+        metrics.stream_pending.labels(stream, group).set(stats.pending)
+        if stats.lag is not None:
+            metrics.stream_lag.labels(stream, group).set(stats.lag)
+            if stats.lag > MAX_LAG:
+                problems.append(f"{stream} lag {stats.lag} exceeds {MAX_LAG}")
+        dead = int(await redis.xlen(dead_letter_stream(stream)))
+        metrics.stream_length.labels(dead_letter_stream(stream)).set(dead)
+        if dead > MAX_DEAD_LETTERS:
+            problems.append(f"{dead_letter_stream(stream)} holds {dead} entries")
+    return Readiness(not problems, problems, ages)
+
+
+def build_app(ctx: RoleContext) -> web.Application:
+    """Return the aiohttp application serving the ops endpoints for this process."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        result = await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
+        body = {"ready": result.ready, "problems": result.problems,
+                "roles": {k: round(v, 1) for k, v in result.roles.items()}}
+        return web.json_response(body, status=200 if result.ready else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        with contextlib.suppress(*RECONNECT_ERRORS, TimeoutError):
+            await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
+        return web.Response(
+            body=generate_latest(ctx.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def run(ctx: RoleContext) -> None:
+    """Serve the ops endpoints until stop; the bound port is left in ``ctx.extras``."""
+    runner = web.AppRunner(build_app(ctx), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, ctx.settings.health_host, ctx.settings.health_port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        port = sockets[0].getsockname()[1] if sockets else ctx.settings.health_port
+        ctx.extras["health_port"] = port
+        log.info("health endpoint on http://%s:%s/healthz", ctx.settings.health_host, port)
+        await ctx.stop.wait()
+    finally:
+        await runner.cleanup()

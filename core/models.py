@@ -1,0 +1,82 @@
+"""Versioned message contracts carried in stream entries (field ``data``, JSON, ``"v": 1``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION: Literal[1] = 1
+
+Label = Literal["violation", "ceasefire", "none"]
+
+
+class MalformedEntryError(ValueError):
+    """A stream entry that cannot be decoded into its model; it goes to dead-letter."""
+
+
+class _Message(BaseModel):
+    """Base of every stream message: frozen, versioned, tolerant of unknown extra fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    v: Literal[1] = SCHEMA_VERSION
+
+
+class Article(_Message):
+    """One normalised news item, as the poller queues it on the ``articles`` stream."""
+
+    id: str = Field(min_length=1, max_length=128)
+    feed_id: str
+    source: str
+    url: str
+    title: str
+    summary: str = ""
+    lang: str = ""
+    published: datetime
+    fetched: datetime
+    region_hints: tuple[str, ...] = ()
+
+
+class Alert(_Message):
+    """A classified article, as the classifier queues it on the ``alerts`` stream."""
+
+    id: str
+    article: Article
+    label: Label
+    score: float = Field(ge=0.0, le=1.0)
+    p_violation: float = Field(default=0.0, ge=0.0, le=1.0)
+    evidence: str = ""
+    rule: str = ""
+    regions: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+    story_id: str = ""
+    classified: datetime | None = None
+
+
+M = TypeVar("M", bound=_Message)
+
+
+def encode(message: _Message) -> dict[str, str]:
+    """Return the stream fields for a message: one field ``data`` holding its JSON."""
+    return {"data": message.model_dump_json()}
+
+
+def decode(fields: dict[str, str], model: type[M]) -> M:
+    """Parse stream fields into ``model``; raise MalformedEntryError with a clear reason."""
+    raw = fields.get("data")
+    if raw is None:
+        raise MalformedEntryError(f"entry has no 'data' field (fields: {sorted(fields)[:5]})")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "<root>"
+        if where == "v":
+            reason = f"unsupported schema version (expected v={SCHEMA_VERSION})"
+        elif first.get("type") == "json_invalid":
+            reason = "data is not valid JSON"
+        else:
+            reason = f"{where}: {first.get('msg', 'invalid')}"
+        raise MalformedEntryError(f"malformed {model.__name__}: {reason}") from None

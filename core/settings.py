@@ -1,0 +1,113 @@
+"""Service settings: environment variables over ``config/settings.yaml`` over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core.config_files import (
+    ConfigError,
+    default_config_dir,
+    describe_validation_error,
+    read_yaml,
+)
+
+
+class StreamSettings(BaseModel):
+    """Tuning of every stream consumer and producer."""
+
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    block_ms: int = Field(default=1_000, ge=10, le=60_000)
+    # An entry idle this long in another consumer's pending list is taken over.
+    claim_idle_ms: int = Field(default=30_000, ge=100)
+    claim_interval_s: float = Field(default=5.0, gt=0)
+    max_deliveries: int = Field(default=5, ge=1, le=1_000)
+    # Approximate cap far above any backlog: trimming never reaches pending entries.
+    maxlen: int = Field(default=1_000_000, ge=10_000)
+    retry_backoff_s: float = Field(default=0.5, ge=0)
+
+
+class Settings(BaseSettings):
+    """Everything a role needs to know, built once in ``main()`` and passed down."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, env_nested_delimiter="__"
+    )
+
+    redis_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8080, ge=0, le=65_535)
+    config_dir: Path = Field(default_factory=default_config_dir)
+    data_dir: Path = Path("data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    streams: StreamSettings = StreamSettings()
+    heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    shutdown_deadline_s: float = Field(default=10.0, gt=0)
+    # Seconds between restarts of a crashed role, doubling up to the cap.
+    role_restart_cap_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        """Accept ``"1,2 3"`` from the environment as well as a YAML list."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_bot_token", "redis_url", "telegram_api_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first; the YAML file is merged in by :func:`load_settings`."""
+        return (init_settings, env_settings)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once; raise ConfigError naming the bad key and value."""
+    try:
+        base = Settings(**overrides)
+        yaml_path = base.config_dir / "settings.yaml"
+        from_file: dict[str, Any] = {}
+        if yaml_path.exists():
+            data = read_yaml(yaml_path)
+            if data is not None and not isinstance(data, dict):
+                raise ConfigError(f"{yaml_path}: expected a mapping at the top level")
+            from_file = data or {}
+            unknown = sorted(set(from_file) - set(Settings.model_fields))
+            if unknown:
+                raise ConfigError(f"{yaml_path}: unknown key '{unknown[0]}'")
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, "environment")) from None
+    if not from_file:
+        return base
+    try:
+        # init kwargs outrank the environment, so pass only file keys the environment does not set.
+        explicit = base.model_fields_set
+        merged = {k: v for k, v in from_file.items() if k not in explicit}
+        return Settings(**merged, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, str(yaml_path))) from None

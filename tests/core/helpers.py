@@ -1,0 +1,29 @@
+"""Small helpers for core tests: building articles and waiting for a condition."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from core.models import Article
+
+
+def article(n: int | str) -> Article:
+    """Return a minimal valid article with id ``a<n>``."""
+    now = datetime.now(UTC)
+    return Article(
+        id=f"a{n}", feed_id="test", source="Test", url=f"https://example.org/{n}",
+        title=f"headline {n}", published=now, fetched=now,
+    )
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> bool:
+    """Poll ``check`` every 50 ms until it is true or ``timeout`` passes; return its last value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.05)
+    return await check()

@@ -1,0 +1,219 @@
+"""The delivery promise: crashed consumers' work is taken over, failures dead-lettered, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from core.models import Article
+from core.redis_conn import RECONNECT_ERRORS, RedisProcess
+from core.settings import StreamSettings
+from core.streams import ARTICLES, Delivery, StreamConsumer, dead_letter_stream, publish
+from tests.core.helpers import article, wait_until
+
+CHILD = Path(__file__).with_name("child_consumer.py")
+
+
+def fast_settings(**kw: float) -> StreamSettings:
+    """Stream settings with short timeouts so recovery happens within a test."""
+    base: dict[str, float] = dict(
+        block_ms=100, claim_idle_ms=500, claim_interval_s=0.2, retry_backoff_s=0.05
+    )
+    base.update(kw)
+    return StreamSettings.model_validate(base)
+
+
+async def test_sigkilled_consumer_work_is_taken_over(redis: Redis, redis_server: RedisProcess) -> None:
+    for i in range(100):
+        await publish(redis, ARTICLES, article(i))
+    child = subprocess.Popen([sys.executable, str(CHILD), "hang", redis_server.url])
+    try:
+        async def all_pending_in_child() -> bool:
+            with contextlib.suppress(ResponseError):  # the child has not made the group yet
+                rows = await redis.xpending_range(
+                    ARTICLES, "g", "-", "+", 200, consumername="doomed"
+                )
+                return len(rows) == 100
+            return False
+
+        assert await wait_until(all_pending_in_child), "child never read the 100 entries"
+    finally:
+        child.kill()
+        child.wait()
+    assert await redis.xlen(ARTICLES) == 100
+
+    async def handler(a: Article, _: Delivery) -> None:
+        await redis.hincrby("handled", a.id, 1)
+
+    stop = asyncio.Event()
+    survivor = StreamConsumer(
+        redis, stream=ARTICLES, group="g", consumer="survivor", model=Article,
+        handler=handler, settings=fast_settings(),
+    )
+    task = asyncio.create_task(survivor.run(stop))
+
+    async def done() -> bool:
+        return survivor.processed == 100
+
+    try:
+        assert await wait_until(done), f"survivor processed {survivor.processed}/100"
+    finally:
+        stop.set()
+        await task
+    counts = {k: int(v) for k, v in (await redis.hgetall("handled")).items()}
+    assert set(counts) == {f"a{i}" for i in range(100)}
+    assert max(counts.values()) <= 2
+    assert sum(counts.values()) == 101  # the child handled exactly one before it was killed
+    info = await redis.xpending(ARTICLES, "g")
+    assert info["pending"] == 0
+
+
+async def test_always_failing_entry_is_dead_lettered(redis: Redis) -> None:
+    await publish(redis, ARTICLES, article("poison"))
+    await publish(redis, ARTICLES, article("fine"))
+    handled: list[str] = []
+
+    async def handler(a: Article, d: Delivery) -> None:
+        if a.id == "apoison":
+            raise RuntimeError(f"cannot handle {a.id}, try {d.deliveries}")
+        handled.append(a.id)
+
+    stop = asyncio.Event()
+    consumer = StreamConsumer(
+        redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
+        settings=fast_settings(max_deliveries=3),
+    )
+    task = asyncio.create_task(consumer.run(stop))
+
+    async def dead() -> bool:
+        return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
+
+    try:
+        assert await wait_until(dead)
+    finally:
+        stop.set()
+        await task
+    [(_, entry)] = await redis.xrange(dead_letter_stream(ARTICLES))
+    assert entry["deliveries"] == "3"
+    assert "RuntimeError: cannot handle apoison, try 3" in entry["error"]
+    assert Article.model_validate_json(entry["data"]).id == "apoison"
+    assert handled == ["afine"]
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
+
+
+async def test_malformed_entries_go_to_dead_letter_with_reason(redis: Redis) -> None:
+    await redis.xadd(ARTICLES, {"data": "{not json"})
+    await redis.xadd(ARTICLES, {"data": article(1).model_dump_json().replace('"v":1', '"v":7')})
+    await redis.xadd(ARTICLES, {"other": "field"})
+    await publish(redis, ARTICLES, article(2))
+    handled: list[str] = []
+
+    async def handler(a: Article, _: Delivery) -> None:
+        handled.append(a.id)
+
+    stop = asyncio.Event()
+    consumer = StreamConsumer(
+        redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
+        settings=fast_settings(),
+    )
+    task = asyncio.create_task(consumer.run(stop))
+
+    async def finished() -> bool:
+        return handled == ["a2"] and int(await redis.xlen(dead_letter_stream(ARTICLES))) == 3
+
+    try:
+        assert await wait_until(finished)
+    finally:
+        stop.set()
+        await task
+    errors = [e["error"] for _, e in await redis.xrange(dead_letter_stream(ARTICLES))]
+    assert errors[0] == "malformed Article: data is not valid JSON"
+    assert errors[1] == "malformed Article: unsupported schema version (expected v=1)"
+    assert errors[2].startswith("entry has no 'data' field")
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
+
+
+async def test_redis_killed_and_restarted_nothing_lost(
+    redis: Redis, redis_server: RedisProcess
+) -> None:
+    total = 300
+
+    async def handler(a: Article, _: Delivery) -> None:
+        # The idempotency check a real handler makes: act once per article id.
+        if await redis.set(f"done:{a.id}", 1, nx=True):
+            await redis.rpush("effects", a.id)
+
+    async def producer() -> None:
+        for i in range(total):
+            while True:
+                try:
+                    await publish(redis, ARTICLES, article(i))
+                    break
+                except RECONNECT_ERRORS:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.002)
+
+    stop = asyncio.Event()
+    consumer = StreamConsumer(
+        redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
+        settings=fast_settings(batch_size=10),
+    )
+    consuming = asyncio.create_task(consumer.run(stop))
+    producing = asyncio.create_task(producer())
+
+    async def some_effects() -> bool:
+        return int(await redis.llen("effects")) >= 60
+
+    assert await wait_until(some_effects)
+    redis_server.kill()
+    await asyncio.sleep(0.5)
+    redis_server.restart()
+    await producing
+
+    async def all_effects() -> bool:
+        with contextlib.suppress(*RECONNECT_ERRORS):
+            return len(set(await redis.lrange("effects", 0, -1))) == total
+        return False
+
+    try:
+        assert await wait_until(all_effects, timeout=30)
+    finally:
+        stop.set()
+        await consuming
+    effects = await redis.lrange("effects", 0, -1)
+    assert sorted(effects) == sorted(f"a{i}" for i in range(total))  # each exactly once
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
+
+
+async def test_sigterm_finishes_in_flight_work_and_exits_zero(
+    redis: Redis, redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), "slow", redis_server.url, str(tmp_path)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for i in range(5):
+            await publish(redis, ARTICLES, article(i))
+
+        async def all_started() -> bool:
+            return int(await redis.llen("started")) == 5
+
+        assert await wait_until(all_started)
+        assert int(await redis.llen("finished")) < 5  # SIGTERM lands mid-processing
+        child.terminate()
+        code = await asyncio.to_thread(child.wait, 30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    err = child.stderr.read().decode() if child.stderr else ""
+    assert code == 0, err[-2000:]
+    assert sorted(await redis.lrange("finished", 0, -1)) == [f"a{i}" for i in range(5)]
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
+    assert await redis.hlen("cw:heartbeats") == 0  # the role deregistered on the way out

@@ -1,0 +1,83 @@
+"""Settings: environment over YAML over defaults, and one clear error for bad configuration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config_files import ConfigError
+from core.settings import load_settings
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    """Write a settings.yaml into a fresh config dir and return the dir."""
+    (tmp_path / "settings.yaml").write_text(text)
+    return tmp_path
+
+
+def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write_config(tmp_path, "log_level: DEBUG\nhealth_port: 9000\nstreams:\n  batch_size: 7\n")
+    monkeypatch.setenv("HEALTH_PORT", "9100")
+    monkeypatch.setenv("ADMIN_IDS", "11, 22 33")
+    monkeypatch.setenv("STREAMS__MAX_DELIVERIES", "9")
+    settings = load_settings(config_dir=cfg)
+    assert settings.health_port == 9100
+    assert settings.log_level == "DEBUG"
+    assert settings.admin_ids == frozenset({11, 22, 33})
+    assert settings.streams.max_deliveries == 9
+
+
+def test_yaml_applies_when_environment_is_silent(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "health_port: 9000\nstreams:\n  batch_size: 7\n")
+    settings = load_settings(config_dir=cfg)
+    assert settings.health_port == 9000
+    assert settings.streams.batch_size == 7
+
+
+def test_token_is_secret_and_blank_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:" + "A" * 35)
+    monkeypatch.setenv("REDIS_URL", " ")
+    settings = load_settings()
+    assert "AAAA" not in repr(settings)
+    assert settings.redis_url is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("health_port: 99999\n", "invalid value for 'health_port': 99999"),
+        ("streams:\n  batch_size: zero\n", "invalid value for 'streams.batch_size': 'zero'"),
+        ("log_format: xml\n", "invalid value for 'log_format': 'xml'"),
+        ("no_such_key: 1\n", "unknown key 'no_such_key'"),
+        ("[1, 2\n", "not valid YAML"),
+    ],
+)
+def test_bad_yaml_names_key_and_value(tmp_path: Path, text: str, expected: str) -> None:
+    cfg = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config_dir=cfg)
+    assert expected in str(info.value)
+    assert str(cfg / "settings.yaml") in str(info.value)
+
+
+def test_bad_environment_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEALTH_PORT", "eighty")
+    with pytest.raises(ConfigError, match="environment: invalid value for 'health_port': 'eighty'"):
+        load_settings()
+
+
+def test_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "LOUD", "DATA_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from core.cli import main; main()", "run"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == [
+        "ceasefire-watch: configuration error: environment: invalid value for 'log_level': "
+        "'LOUD': Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'"
+    ]
