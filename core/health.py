@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -39,7 +40,7 @@ async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMet
     problems: list[str] = []
     try:
         await asyncio.wait_for(redis.ping(), 2.0)
-        beats = await redis.hgetall(HEARTBEATS_KEY)
+        beats = cast(dict[str, str], await redis.hgetall(HEARTBEATS_KEY))
     except (*RECONNECT_ERRORS, TimeoutError) as exc:
         return Readiness(False, [f"redis unreachable: {type(exc).__name__}"], {})
     now = time.time()

@@ -366,7 +366,26 @@ class StreamConsumer(Generic[M]):
 
 
 
-def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
+Entry = tuple[str, dict[str, str]]
+
+
+async def read_range(
+    redis: Redis, stream: str, start: str = "-", end: str = "+", count: int | None = None
+) -> list[Entry]:
+    """XRANGE typed as (id, fields) pairs of strings."""
+    rows = cast(list[Any], await redis.xrange(stream, start, end, count))
+    return [(str(eid), cast(dict[str, str], fields)) for eid, fields in rows]
+
+
+async def read_group(
+    redis: Redis, stream: str, group: str, consumer: str, *, start: str = ">", count: int = 100
+) -> list[Entry]:
+    """XREADGROUP on one stream, typed as (id, fields) pairs of strings."""
+    reply = await redis.xreadgroup(group, consumer, {stream: start}, count=count)
+    return _entries(reply)
+
+
+def _entries(reply: Any) -> list[Entry]:
     """Flatten an XREADGROUP reply (RESP2 list or RESP3 map) for one stream into entries.
 
     Entries deleted from the stream while pending come back with no fields: there is

@@ -1,4 +1,4 @@
-"""The delivery promise: crashed consumers' work is taken over, failures dead-lettered, none lost."""
+"""Delivery promise: a crashed consumer's work is taken over, failures dead-lettered, none lost."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from redis.exceptions import ResponseError
 from core.models import Article
 from core.redis_conn import RECONNECT_ERRORS, RedisProcess
 from core.settings import StreamSettings
-from core.streams import ARTICLES, Delivery, StreamConsumer, dead_letter_stream, publish
+from core.streams import (
+    ARTICLES,
+    Delivery,
+    StreamConsumer,
+    dead_letter_stream,
+    publish,
+    read_range,
+)
 from tests.core.helpers import article, wait_until
 
 CHILD = Path(__file__).with_name("child_consumer.py")
@@ -29,7 +36,9 @@ def fast_settings(**kw: float) -> StreamSettings:
     return StreamSettings.model_validate(base)
 
 
-async def test_sigkilled_consumer_work_is_taken_over(redis: Redis, redis_server: RedisProcess) -> None:
+async def test_sigkilled_consumer_work_is_taken_over(
+    redis: Redis, redis_server: RedisProcess
+) -> None:
     for i in range(100):
         await publish(redis, ARTICLES, article(i))
     child = subprocess.Popen([sys.executable, str(CHILD), "hang", redis_server.url])
@@ -99,7 +108,7 @@ async def test_always_failing_entry_is_dead_lettered(redis: Redis) -> None:
     finally:
         stop.set()
         await task
-    [(_, entry)] = await redis.xrange(dead_letter_stream(ARTICLES))
+    [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
     assert entry["deliveries"] == "3"
     assert "RuntimeError: cannot handle apoison, try 3" in entry["error"]
     assert Article.model_validate_json(entry["data"]).id == "apoison"
@@ -132,7 +141,7 @@ async def test_malformed_entries_go_to_dead_letter_with_reason(redis: Redis) -> 
     finally:
         stop.set()
         await task
-    errors = [e["error"] for _, e in await redis.xrange(dead_letter_stream(ARTICLES))]
+    errors = [e["error"] for _, e in await read_range(redis, dead_letter_stream(ARTICLES))]
     assert errors[0] == "malformed Article: data is not valid JSON"
     assert errors[1] == "malformed Article: unsupported schema version (expected v=1)"
     assert errors[2].startswith("entry has no 'data' field")

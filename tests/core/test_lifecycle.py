@@ -1,4 +1,4 @@
-"""Lifecycle: supervision, restarts, drain deadline, heartbeats, embedded Redis and the health role."""
+"""Lifecycle: supervision, restarts, drain deadline, heartbeats, embedded Redis, health role."""
 
 from __future__ import annotations
 
@@ -129,6 +129,8 @@ def test_cli_help_and_version() -> None:
     assert out.stdout.startswith("ceasefire-watch, version ")
     out = subprocess.run([*run, "run", "--help"], capture_output=True, text=True, check=True)
     assert "--roles" in out.stdout
-    bad = subprocess.run([*run, "run", "--roles", "nope"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [*run, "run", "--roles", "nope"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2
     assert "unknown role(s) nope" in bad.stderr

@@ -1,4 +1,4 @@
-"""Logging masks Telegram bot tokens everywhere: message, arguments, tracebacks, JSON and console."""
+"""Logging masks Telegram bot tokens in message, arguments and tracebacks, JSON or console."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def test_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "LOUD", "DATA_DIR": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-c", "from core.cli import main; main()", "run"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env, capture_output=True, text=True, timeout=60, check=False,
     )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
