@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from core.lifecycle import HEARTBEATS_KEY, RoleContext
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
+from core.status_page import render_status
 from core.streams import ALERTS, ARTICLES, dead_letter_stream, stream_stats
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,16 @@ def build_app(ctx: RoleContext) -> web.Application:
             body=generate_latest(ctx.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
+    async def status(_: web.Request) -> web.Response:
+        result = await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
+        if not result.ready and result.problems[0].startswith("redis unreachable"):
+            page = f"<!doctype html><title>ceasefire-watch</title><p>{result.problems[0]}</p>"
+            return web.Response(text=page, content_type="text/html", status=503)
+        page = await render_status(ctx.redis, result.roles, WATCHED)
+        return web.Response(text=page, content_type="text/html")
+
     app = web.Application()
+    app.router.add_get("/status", status)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

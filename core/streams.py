@@ -370,10 +370,13 @@ Entry = tuple[str, dict[str, str]]
 
 
 async def read_range(
-    redis: Redis, stream: str, start: str = "-", end: str = "+", count: int | None = None
+    redis: Redis, stream: str, *, count: int | None = None, newest_first: bool = False
 ) -> list[Entry]:
-    """XRANGE typed as (id, fields) pairs of strings."""
-    rows = cast(list[Any], await redis.xrange(stream, start, end, count))
+    """XRANGE (or XREVRANGE) over the whole stream, typed as (id, fields) string pairs."""
+    if newest_first:
+        rows = cast(list[Any], await redis.xrevrange(stream, "+", "-", count))
+    else:
+        rows = cast(list[Any], await redis.xrange(stream, "-", "+", count))
     return [(str(eid), cast(dict[str, str], fields)) for eid, fields in rows]
 
 

@@ -1,0 +1,127 @@
+"""The /status page for a person: roles, feeds, queues, last alerts (no secrets, no chats)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from html import escape
+from typing import cast
+
+from redis.asyncio import Redis
+
+from core.models import Alert, MalformedEntryError, decode
+from core.streams import ALERTS, dead_letter_stream, read_range, stream_stats
+
+FEED_STATE_PREFIX = "poller:feed:"  # written by workers.poller.state
+MAX_FEEDS_SHOWN = 500
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1d1d1f;background:#fafafa}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}
+th{background:#f0f0f0}.bad{color:#b00020;font-weight:600}.ok{color:#1b7f3a}
+.v{color:#b00020}.c{color:#8a5a00}small{color:#666}
+"""
+
+
+def _ago(stamp: float, now: float) -> str:
+    if stamp <= 0:
+        return "never"
+    secs = max(0.0, now - stamp)
+    if secs < 120:
+        return f"{secs:.0f}s ago"
+    if secs < 7200:
+        return f"{secs / 60:.0f}m ago"
+    if secs < 172_800:
+        return f"{secs / 3600:.1f}h ago"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f"<p><small>{escape(empty)}</small></p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
+    rows: list[list[str]] = []
+    keys: list[str] = []
+    async for key in redis.scan_iter(match=FEED_STATE_PREFIX + "*", count=500):
+        keys.append(str(key))
+        if len(keys) >= MAX_FEEDS_SHOWN:
+            break
+    for key in sorted(keys):
+        state = cast(dict[str, str], await redis.hgetall(key))
+        streak = int(float(state.get("error_streak", "0") or 0))
+        dead = state.get("deactivated", "0") not in ("", "0")
+        health = (
+            '<span class="bad">deactivated</span>' if dead
+            else '<span class="bad">failing</span>' if streak
+            else '<span class="ok">ok</span>'
+        )
+        rows.append([
+            escape(key.removeprefix(FEED_STATE_PREFIX)),
+            health,
+            _ago(float(state.get("last_success", "0") or 0), now),
+            escape(state.get("last_error", "")[:160]),
+            str(streak),
+        ])
+    return rows
+
+
+async def render_status(
+    redis: Redis, heartbeats: dict[str, float], watched: tuple[tuple[str, str], ...]
+) -> str:
+    """Return the whole status page as HTML; every value from Redis is escaped."""
+    now = time.time()
+    role_rows = [
+        [escape(role), f'<span class="{"ok" if age < 60 else "bad"}">{age:.0f}s</span>']
+        for role, age in sorted(heartbeats.items())
+    ]
+    queue_rows: list[list[str]] = []
+    for stream, group in watched:
+        stats = await stream_stats(redis, stream, group)
+        dead = int(await redis.xlen(dead_letter_stream(stream)))
+        queue_rows.append([
+            escape(stream), escape(group), str(stats.length), str(stats.pending),
+            "?" if stats.lag is None else str(stats.lag),
+            f'<span class="{"bad" if dead else "ok"}">{dead}</span>',
+        ])
+    alert_rows: list[list[str]] = []
+    for _, fields in await read_range(redis, ALERTS, count=20, newest_first=True):
+        try:
+            alert = decode(fields, Alert)
+        except MalformedEntryError:
+            continue
+        when = alert.article.published.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        css = {"violation": "v", "ceasefire": "c"}.get(alert.label, "")
+        alert_rows.append([
+            escape(when),
+            f'<span class="{css}">{escape(alert.label)}</span> {alert.score:.2f}',
+            escape(", ".join(alert.regions) or "-"),
+            f'<a href="{escape(alert.article.url)}" rel="noopener noreferrer">'
+            f"{escape(alert.article.title)}</a><br><small>{escape(alert.article.source)}</small>",
+            escape(alert.evidence),
+        ])
+    generated = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"refresh\" content=\"15\">"
+        "<title>ceasefire-watch status</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>ceasefire-watch status</h1><p><small>generated {generated}</small></p>"
+        "<h2>Roles</h2>"
+        + _table(["role / consumer", "heartbeat age"], role_rows, "no role running")
+        + "<h2>Queues</h2>"
+        + _table(["stream", "group", "length", "pending", "lag", "dead letters"], queue_rows, "")
+        + "<h2>Feeds</h2>"
+        + _table(["feed", "health", "last success", "last error", "error streak"],
+                 await _feed_rows(redis, now), "no feed polled yet")
+        + "<h2>Last alerts</h2>"
+        + _table(["published", "label", "regions", "headline", "evidence"], alert_rows,
+                 "no alert yet")
+        + "</body></html>"
+    )
