@@ -148,6 +148,7 @@ async def run_roles(
     *,
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
+    extras: dict[str, object] | None = None,
 ) -> int:
     """Run ``roles`` until SIGTERM/SIGINT (or ``stop``); return 0, or 1 if the drain overran."""
     stop = stop or asyncio.Event()
@@ -175,7 +176,9 @@ async def run_roles(
 
             async with asyncio.TaskGroup() as tg:
                 for name, fn in roles:
-                    ctx = RoleContext(name, settings, redis, stop, name, registry, metrics)
+                    ctx = RoleContext(
+                        name, settings, redis, stop, name, registry, metrics, dict(extras or {})
+                    )
                     tasks.append(tg.create_task(supervise(ctx, fn), name=f"role:{name}"))
                 tg.create_task(drain(), name="drain")
     finally:
