@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 # Sub-commands that live beside the code they drive; a missing one is simply not offered.
 EXTRA_COMMANDS = (
-    "workers.classifier.cli:classify_command",
-    "workers.classifier.cli:eval_command",
+    "workers.classifier.cli:classify_cmd",
+    "workers.classifier.cli:eval_cmd",
     "workers.poller.cli:feeds_group",
     "core.demo:demo_command",
 )

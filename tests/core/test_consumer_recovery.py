@@ -153,10 +153,14 @@ async def test_redis_killed_and_restarted_nothing_lost(
 ) -> None:
     total = 300
 
+    # The idempotency check a real handler makes: the effect and its marker in one atomic step,
+    # so a reply lost with the connection can neither drop nor repeat the effect.
+    once = redis.register_script(
+        "if redis.call('SET', KEYS[1], 1, 'NX') then redis.call('RPUSH', KEYS[2], ARGV[1]) end"
+    )
+
     async def handler(a: Article, _: Delivery) -> None:
-        # The idempotency check a real handler makes: act once per article id.
-        if await redis.set(f"done:{a.id}", 1, nx=True):
-            await redis.rpush("effects", a.id)
+        await once(keys=[f"done:{a.id}", "effects"], args=[a.id])
 
     async def producer() -> None:
         for i in range(total):

@@ -1,0 +1,1 @@
+"""Telegram side: bot commands, subscriptions, rendering and the notifier."""

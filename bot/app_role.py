@@ -1,0 +1,92 @@
+"""The bot role: PTB Application embedded in our lifecycle (long polling inside our task)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from bot.admin import AdminCommands
+from bot.app import AnyApp, build_application, publish_commands
+from bot.metrics import CommandMetrics, reuse
+from bot.ptb_limiter import SharedRateLimiter
+from bot.ratelimit import FloodLimiter
+from bot.regions import RegionCatalog
+from bot.stories import StoryStore
+from bot.subscriptions import SubscriptionStore
+from bot.telegram_api import bot_token, initialize_checked
+from bot.views import Services
+from bot.webhook import WebhookConfig, WebhookServer
+from core.lifecycle import RoleContext
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+async def run(ctx: RoleContext) -> None:
+    """Serve bot commands until ctx.stop; without a token, say the bot is off and idle."""
+    token = bot_token(ctx.settings)
+    if token is None:
+        log.warning("TELEGRAM_BOT_TOKEN is not set: the bot is off (alerts go to the console)")
+        await ctx.stop.wait()
+        return
+    metrics = reuse(ctx.extras, CommandMetrics, ctx.registry)
+    svc = Services(
+        redis=ctx.redis,
+        subs=SubscriptionStore(ctx.redis),
+        stories=StoryStore(ctx.redis),
+        catalog=RegionCatalog.load(ctx.settings.config_dir),
+    )
+    limiter = FloodLimiter(ctx.redis, owner=ctx.consumer_name)
+    await limiter.reset_owner()
+    admin = AdminCommands(svc, ctx.settings.config_dir)
+    app = build_application(
+        token=token, api_url=ctx.settings.telegram_api_url, svc=svc, admin=admin,
+        admin_ids=ctx.settings.admin_ids, limiter=SharedRateLimiter(limiter), metrics=metrics,
+    )
+    await initialize_checked(app.bot)
+    webhook = webhook_config(ctx.settings)
+    async with app, contextlib.AsyncExitStack() as stack:  # initialize() ... shutdown()
+        await publish_commands(app, ctx.settings.admin_ids)
+        await app.start()
+        stack.push_async_callback(admin.close)
+        stack.push_async_callback(_stop_app, app)
+        if webhook is None:
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
+            log.info("bot @%s polling for commands", app.bot.username)
+        else:
+            await stack.enter_async_context(WebhookServer(app, webhook))
+            await app.bot.set_webhook(
+                webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("bot @%s receiving commands by webhook on %s:%d",
+                     app.bot.username, webhook.host, webhook.port)
+        await ctx.stop.wait()
+
+
+async def _stop_app(app: AnyApp) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+
+
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """Webhook mode when the settings carry a webhook URL and secret, else None (polling).
+
+    Read with getattr: the fields (telegram_webhook_url, telegram_webhook_secret,
+    telegram_webhook_host, telegram_webhook_port) are optional in core.settings.
+    """
+    url = getattr(settings, "telegram_webhook_url", None)
+    secret: Any = getattr(settings, "telegram_webhook_secret", None)
+    if not url or secret is None:
+        return None
+    value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
+    return WebhookConfig(
+        url=str(url), secret=value,
+        host=str(getattr(settings, "telegram_webhook_host", "127.0.0.1") or "127.0.0.1"),
+        port=int(getattr(settings, "telegram_webhook_port", 8443) or 8443),
+    )

@@ -1,0 +1,149 @@
+"""The command list (for setMyCommands and /help) and parsers of command arguments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+MAX_ARGS_CHARS = 300
+MAX_ARGS = 20
+MAX_MUTE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A bot command: name, one-line description, usage, admin only or not."""
+
+    name: str
+    description: str
+    usage: str
+    admin: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "Welcome and how to subscribe", "/start"),
+    Command("help", "What every command does", "/help"),
+    Command("subscribe", "Follow regions (no argument: pick from a list)", "/subscribe [region…]"),
+    Command("unsubscribe", "Stop following regions", "/unsubscribe region… | all"),
+    Command("list", "What this chat follows and its settings", "/list"),
+    Command("regions", "Regions you can follow", "/regions"),
+    Command("threshold", "Minimum confidence of alerts (0 to 1)", "/threshold 0.8"),
+    Command("kinds", "Violations only, or ceasefire news too", "/kinds violations | all"),
+    Command("mute", "Pause alerts for a while", "/mute 2h (e.g. 30m, 8h, 2d)"),
+    Command("unmute", "Resume alerts", "/unmute"),
+    Command("digest", "Instant alerts, or one daily summary", "/digest off | daily HH:MM"),
+    Command("timezone", "Time zone for the daily digest", "/timezone Europe/Kyiv"),
+    Command("latest", "The last alerts", "/latest [region]"),
+    Command("status", "Pipeline health in one message", "/status"),
+    Command("stats", "Subscribers and deliveries (admins)", "/stats", admin=True),
+    Command("feeds", "Configured feeds (admins)", "/feeds", admin=True),
+    Command("addfeed", "Add a feed (admins)", "/addfeed URL [name]", admin=True),
+    Command("removefeed", "Remove a feed added with /addfeed (admins)", "/removefeed ID",
+            admin=True),
+    Command("broadcast", "Message every subscriber (admins)", "/broadcast text", admin=True),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+class UsageError(ValueError):
+    """Bad or overlong arguments; the message is shown to the user with the usage line."""
+
+
+class NotAllowedError(UsageError):
+    """The sender may not run this command here (shown without a usage line)."""
+
+
+def usage(name: str) -> str:
+    """Return the usage line of a command."""
+    return f"Usage: {BY_NAME[name].usage}"
+
+
+def check_args(args: list[str] | None) -> list[str]:
+    """Return the arguments, refusing overlong input before any parsing."""
+    args = args or []
+    if len(args) > MAX_ARGS or sum(len(a) + 1 for a in args) > MAX_ARGS_CHARS:
+        raise UsageError("Too many or too long arguments.")
+    return args
+
+
+def parse_threshold(args: list[str]) -> float:
+    """Return a threshold from ``0.8`` or ``80%``, within 0..1."""
+    if len(args) != 1:
+        raise UsageError("Give one number between 0 and 1.")
+    text = args[0].strip().replace(",", ".")
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise UsageError("Give one number between 0 and 1.") from None
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise UsageError("The threshold must be between 0 and 1.")
+    return round(value, 3)
+
+
+_DURATION = re.compile(r"(\d{1,5})\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(args: list[str]) -> timedelta:
+    """Return a duration from ``30m``, ``2h``, ``1h30m``, ``2d`` (at most 30 days)."""
+    text = "".join(args).strip().lower()
+    if not text or len(text) > 20:
+        raise UsageError("Give a duration such as 30m, 8h or 2d.")
+    if text.isdigit():
+        text += "m"
+    pos, seconds = 0, 0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        seconds += int(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or seconds <= 0:
+        raise UsageError("Give a duration such as 30m, 8h or 2d.")
+    if seconds > MAX_MUTE.total_seconds():
+        raise UsageError("At most 30 days.")
+    return timedelta(seconds=seconds)
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_digest(args: list[str]) -> str:
+    """Return ``off`` or ``HH:MM`` from ``off`` / ``daily HH:MM``."""
+    if args == ["off"] or [a.lower() for a in args] == ["off"]:
+        return "off"
+    if len(args) == 2 and args[0].lower() == "daily":
+        match = _HHMM.match(args[1])
+        if match:
+            return f"{int(match.group(1)):02d}:{match.group(2)}"
+    raise UsageError("Say off, or daily followed by a time such as 08:00.")
+
+
+_OFFSET = re.compile(r"^(?:utc|gmt)?([+-])(\d{1,2})$")
+
+
+def parse_timezone(args: list[str]) -> str:
+    """Return an IANA time zone name (``Europe/Kyiv``, ``UTC``, ``UTC+3``)."""
+    if len(args) != 1 or len(args[0]) > 64:
+        raise UsageError("Give one time zone such as Europe/Kyiv or UTC+3.")
+    text = args[0].strip()
+    if text.upper() in ("UTC", "GMT", "Z"):
+        return "UTC"
+    offset = _OFFSET.match(text.lower())
+    if offset:
+        hours = int(offset.group(2))
+        if hours > 14:
+            raise UsageError("Offsets go from UTC-12 to UTC+14.")
+        # IANA's Etc/GMT zones have the sign inverted (Etc/GMT-3 is UTC+3).
+        sign = "-" if offset.group(1) == "+" else "+"
+        return "UTC" if hours == 0 else f"Etc/GMT{sign}{hours}"
+    lookup = {z.lower(): z for z in available_timezones()}
+    name = lookup.get(text.lower())
+    if name is None:
+        raise UsageError(f"Unknown time zone {text!r}. Try Europe/Kyiv, Asia/Beirut or UTC+3.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"Unknown time zone {text!r}.") from None
+    return name

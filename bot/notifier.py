@@ -1,0 +1,144 @@
+"""Alert sinks: the Telegram fan-out (alert -> per-chat delivery jobs) and the console sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from redis.asyncio import Redis
+
+from bot.delivery import DELIVERIES, DeliveryJob
+from bot.metrics import NotifierMetrics
+from bot.render import render_plain
+from bot.stories import StoryItem, StoryStore, story_of
+from bot.subscriptions import Subscription, SubscriptionStore
+from core.models import Alert, encode
+from core.streams import Delivery
+
+log = logging.getLogger(__name__)
+
+FANNED_TTL_S = 7 * 24 * 3600
+
+
+def digest_key(chat_id: int) -> str:
+    """Stories waiting for a chat's daily digest (sorted set: story id -> first seen)."""
+    return f"bot:digest:{chat_id}"
+
+
+def daily_key(region: str) -> str:
+    """Violation reports per UTC day of one region (hash: YYYY-MM-DD -> count)."""
+    return f"bot:daily:{region}"
+
+
+class AlertSink(Protocol):
+    """Where the notifier hands each alert (a stream handler: must be idempotent)."""
+
+    async def handle(self, alert: Alert, delivery: Delivery) -> None:
+        """Take one alert."""
+
+
+class TelegramFanout:
+    """Matches an alert against subscriptions and queues one delivery job per chat.
+
+    The jobs, the digest entries and the 'fanned out' flag are written in one transaction,
+    so a redelivered alert either finds everything queued or nothing.
+    """
+
+    def __init__(
+        self, redis: Redis, subs: SubscriptionStore, stories: StoryStore, metrics: NotifierMetrics
+    ) -> None:
+        self.redis = redis
+        self.subs = subs
+        self.stories = stories
+        self.metrics = metrics
+
+    async def recipients(self, alert: Alert) -> tuple[list[Subscription], list[Subscription]]:
+        """(instant, digest) subscribers for an alert, including chats holding its story."""
+        story_id = story_of(alert)
+        matched = {s.chat_id: s for s in await self.subs.match(alert)}
+        # Chats already showing this story get the edit ("also reported by") even if this
+        # outlet's report alone would not pass their filters.
+        holders = await self.stories.chats_with_message(story_id) - matched.keys()
+        for sub in await self.subs.load_many(sorted(holders)):
+            if sub.active:
+                matched[sub.chat_id] = sub
+        now = time.time()
+        instant = [s for s in matched.values() if not s.muted(now) and s.digest == "off"]
+        digest = [s for s in matched.values() if not s.muted(now) and s.digest != "off"]
+        return instant, digest
+
+    async def handle(self, alert: Alert, delivery: Delivery | None = None) -> None:
+        """Record the story, then queue deliveries (once per alert)."""
+        if alert.label == "none":
+            self.metrics.alerts.labels("ignored").inc()
+            return
+        story_id = story_of(alert)
+        await self.stories.add(alert)
+        flag = f"bot:fanned:{alert.id}"
+        if await self.redis.exists(flag):
+            self.metrics.alerts.labels("repeat").inc()
+            return
+        await self.stories.push_latest(alert)
+        instant, digest = await self.recipients(alert)
+        seen = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for sub in sorted(instant, key=lambda s: s.chat_id):
+                job = DeliveryJob(alert_id=alert.id, story_id=story_id, chat_id=sub.chat_id)
+                pipe.xadd(DELIVERIES, encode(job))  # type: ignore[arg-type]
+            for sub in digest:
+                pipe.zadd(digest_key(sub.chat_id), {story_id: seen}, nx=True)
+                pipe.expire(digest_key(sub.chat_id), 3 * 24 * 3600)
+            if alert.label == "violation":
+                day = time.strftime("%Y-%m-%d", time.gmtime(seen))
+                for region in {r.lower() for r in alert.regions}:
+                    pipe.hincrby(daily_key(region), day, 1)
+                    pipe.expire(daily_key(region), 40 * 24 * 3600)
+            pipe.set(flag, str(len(instant)), ex=FANNED_TTL_S)
+            await pipe.execute()
+        outcome = "fanned_out" if instant or digest else "no_match"
+        self.metrics.alerts.labels(outcome).inc()
+        log.info(
+            "alert %s (story %s): %d instant, %d digest recipients",
+            alert.id, story_id, len(instant), len(digest),
+        )
+
+
+class ConsoleSink:
+    """Without a bot token: print each alert and append it to ``DATA_DIR/alerts.jsonl``."""
+
+    def __init__(
+        self, redis: Redis, stories: StoryStore, data_dir: Path, metrics: NotifierMetrics,
+        out: TextIO | None = None,
+    ) -> None:
+        self.redis = redis
+        self.stories = stories
+        self.path = data_dir / "alerts.jsonl"
+        self.metrics = metrics
+        self.out = out
+
+    async def handle(self, alert: Alert, delivery: Delivery | None = None) -> None:
+        """Print and append once per alert (a redelivery is skipped)."""
+        if alert.label == "none":
+            return
+        await self.stories.add(alert)
+        flag = f"bot:console:{alert.id}"
+        if await self.redis.exists(flag):
+            return
+        items = await self.stories.items(story_of(alert))
+        line = render_plain(items or [StoryItem.from_alert(alert)])
+        record = json.loads(alert.model_dump_json())
+        record["story_sources"] = sorted({i.source for i in items})
+        await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
+        print(f"ALERT {line}", file=self.out or sys.stdout, flush=True)
+        await self.redis.set(flag, "1", ex=FANNED_TTL_S)
+        self.metrics.alerts.labels("console").inc()
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")

@@ -1,0 +1,76 @@
+"""The notifier role: alerts stream -> per-chat delivery jobs -> Telegram (or the console)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.delivery import DELIVERIES, SENDERS_GROUP, Deliverer, DeliveryJob
+from bot.digest import DigestScheduler
+from bot.metrics import NotifierMetrics, reuse
+from bot.notifier import ConsoleSink, TelegramFanout
+from bot.ratelimit import FloodLimiter
+from bot.regions import RegionCatalog
+from bot.stories import StoryStore
+from bot.subscriptions import SubscriptionStore
+from bot.telegram_api import bot_token, initialize_checked, make_bot
+from core.lifecycle import RoleContext
+from core.models import Alert
+from core.streams import ALERTS, StreamConsumer
+
+log = logging.getLogger(__name__)
+
+NOTIFIERS_GROUP = "notifiers"
+# Enough concurrent senders to keep 30 slots busy at a few hundred ms of Bot API latency.
+SEND_CONCURRENCY = 48
+
+
+async def run(ctx: RoleContext) -> None:
+    """Consume ``alerts`` until ctx.stop; deliver through Telegram, or print when the bot is off."""
+    metrics = reuse(ctx.extras, NotifierMetrics, ctx.registry)
+    subs = SubscriptionStore(ctx.redis)
+    stories = StoryStore(ctx.redis)
+    streams = ctx.settings.streams
+    token = bot_token(ctx.settings)
+    if token is None:
+        path = ctx.settings.data_dir / "alerts.jsonl"
+        log.warning("TELEGRAM_BOT_TOKEN is not set: the bot is off; alerts go to the console "
+                    "and %s", path)
+        console = ConsoleSink(ctx.redis, stories, ctx.settings.data_dir, metrics)
+        await StreamConsumer(
+            ctx.redis, stream=ALERTS, group=NOTIFIERS_GROUP, consumer=ctx.consumer_name,
+            model=Alert, handler=console.handle, settings=streams,
+        ).run(ctx.stop)
+        return
+
+    catalog = RegionCatalog.load(ctx.settings.config_dir)
+    limiter = FloodLimiter(ctx.redis, owner=ctx.consumer_name)
+    released = await limiter.reset_owner()
+    if released:
+        log.info("released %d send slots left by a previous %s", released, ctx.consumer_name)
+    bot = make_bot(ctx.settings)
+    await initialize_checked(bot)
+    async with bot:
+        log.info("notifier delivering as @%s", bot.username)
+        deliverer = Deliverer(
+            bot=bot, limiter=limiter, subs=subs, stories=stories, metrics=metrics,
+            region_names=catalog.names, token=token,
+        )
+        fanout = TelegramFanout(ctx.redis, subs, stories, metrics)
+        alerts = StreamConsumer(
+            ctx.redis, stream=ALERTS, group=NOTIFIERS_GROUP, consumer=ctx.consumer_name,
+            model=Alert, handler=fanout.handle, settings=streams, metrics=ctx.metrics,
+        )
+        jobs = StreamConsumer(
+            ctx.redis, stream=DELIVERIES, group=SENDERS_GROUP, consumer=ctx.consumer_name,
+            model=DeliveryJob, handler=deliverer.handle,
+            settings=streams.model_copy(update={"batch_size": max(streams.batch_size, 200)}),
+            concurrency=SEND_CONCURRENCY, metrics=ctx.metrics,
+        )
+        digest = DigestScheduler(
+            redis=ctx.redis, bot=bot, limiter=limiter, subs=subs, stories=stories, catalog=catalog
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(alerts.run(ctx.stop), name="notifier:alerts")
+            tg.create_task(jobs.run(ctx.stop), name="notifier:deliveries")
+            tg.create_task(digest.run(ctx.stop), name="notifier:digest")

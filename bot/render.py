@@ -1,0 +1,119 @@
+"""Alert messages as Telegram HTML: everything escaped, at most 4096 characters, tags never cut."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
+
+from bot.stories import StoryItem
+
+MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
+MAX_URL = 1024
+_LABELS = {"violation": "🔴 Ceasefire violation reported", "ceasefire": "🕊 Ceasefire news"}
+_ELLIPSIS = "…"
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """Plain text cut to ``limit`` characters with an ellipsis (cut before escaping)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + _ELLIPSIS
+
+
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML."""
+    return html.escape(text, quote=True)
+
+
+def safe_url(url: str) -> str | None:
+    """The URL if it is an absolute http(s) link, else None (never a javascript: href)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if len(esc(url.strip())) > MAX_URL:
+        return None
+    return url.strip()
+
+
+def _link(url: str, label: str) -> str:
+    good = safe_url(url)
+    return f'<a href="{esc(good)}">{esc(label)}</a>' if good else esc(label)
+
+
+def _sources(items: Sequence[StoryItem]) -> list[StoryItem]:
+    """One item per outlet, first report first."""
+    seen: set[str] = set()
+    out: list[StoryItem] = []
+    for item in items:
+        key = item.source.strip().lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _compose(
+    items: Sequence[StoryItem], names: Mapping[str, str], title_max: int, quote_max: int,
+    others_max: int,
+) -> str:
+    first = items[0]
+    outlets = _sources(items)
+    top = max(items, key=lambda i: (i.label == "violation", i.score))
+    regions: list[str] = []
+    for item in items:
+        regions += [r for r in item.regions if r not in regions]
+    region_text = ", ".join(names.get(r.lower(), r) for r in regions) or "unspecified"
+    lines = [
+        f"<b>{esc(_LABELS.get(top.label, 'Report'))}</b> · confidence {top.score:.0%}",
+        f"<b>{esc(clip(first.title, title_max) or '(no headline)')}</b>",
+        f"📍 {esc(clip(region_text, 200))}",
+        f"📰 {esc(clip(first.source, 80))}",
+    ]
+    evidence = top.evidence or first.evidence
+    if evidence and quote_max > 0:
+        lines.append(f"<blockquote>{esc(clip(evidence, quote_max))}</blockquote>")
+    lines.append(_link(first.url, f"Read at {clip(first.source, 60)}"))
+    if len(outlets) > 1:
+        others = outlets[1:]
+        shown = others[:others_max]
+        parts = [_link(o.url, clip(o.source, 60)) for o in shown]
+        if len(others) > len(shown):
+            parts.append(f"{len(others) - len(shown)} more")
+        lines.append(f"➕ Also reported by {', '.join(parts)} — {len(outlets)} sources")
+    return "\n".join(lines)
+
+
+def render_story(items: Sequence[StoryItem], names: Mapping[str, str] | None = None) -> str:
+    """The message for a story (its first report leads; later outlets are listed)."""
+    if not items:
+        raise ValueError("a story has at least one report")
+    names = names or {}
+    # Shrink the free-text parts step by step (before escaping) until the message fits.
+    for title_max, quote_max, others_max in (
+        (300, 1500, 20), (200, 800, 10), (150, 400, 5), (100, 200, 3), (80, 0, 1), (60, 0, 0),
+    ):
+        text = _compose(items, names, title_max, quote_max, others_max)
+        if tg_len(text) <= MAX_MESSAGE:
+            return text
+    return esc(clip(items[0].title, 1000))
+
+
+def render_plain(items: Sequence[StoryItem]) -> str:
+    """A one-line console form of a story."""
+    first = items[0]
+    outlets = ", ".join(i.source for i in _sources(items))
+    return (
+        f"[{first.label} {first.score:.2f}] {first.title} ({outlets}) "
+        f"regions={','.join(first.regions) or '-'} {first.url}"
+    )

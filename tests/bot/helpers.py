@@ -1,0 +1,105 @@
+"""Helpers for bot tests: alerts, settings, role contexts, running a role, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from core.lifecycle import RoleContext
+from core.metrics import CoreMetrics
+from core.models import Alert, Article, Label
+from core.settings import Settings, StreamSettings
+from core.streams import ALERTS, publish
+
+TOKEN = "987654321:AAFtestTOKENsecretXYZabcdefghijklmnopq"
+
+
+def make_alert(
+    n: int | str,
+    *,
+    story: str = "",
+    source: str = "Outlet",
+    regions: tuple[str, ...] = ("gaza",),
+    label: Label = "violation",
+    score: float = 0.9,
+    title: str | None = None,
+    evidence: str = "Shelling continued despite the truce.",
+) -> Alert:
+    """Return a valid alert ``al<n>`` (article ``a<n>``) of story ``story``."""
+    now = datetime.now(UTC)
+    article = Article(
+        id=f"a{n}", feed_id="f", source=source, url=f"https://example.org/{n}",
+        title=title if title is not None else f"Truce broken in report {n}",
+        published=now, fetched=now,
+    )
+    return Alert(
+        id=f"al{n}", article=article, label=label, score=score, evidence=evidence,
+        regions=regions, story_id=story,
+    )
+
+
+def make_settings(
+    redis_url: str, tmp: Path, api_url: str | None, *, token: str | None = TOKEN,
+    admins: frozenset[int] = frozenset(), config_dir: Path | None = None,
+) -> Settings:
+    """Settings for a test: our Redis, the emulator, a temp data dir, quick streams."""
+    return Settings(
+        redis_url=redis_url,
+        telegram_bot_token=SecretStr(token) if token else None,
+        telegram_api_url=api_url,
+        admin_ids=admins,
+        data_dir=tmp,
+        config_dir=config_dir if config_dir is not None else tmp / "config",
+        streams=StreamSettings(block_ms=100, claim_interval_s=0.5, retry_backoff_s=0.1),
+    )
+
+
+def make_ctx(name: str, settings: Settings, redis: Redis, consumer: str = "") -> RoleContext:
+    """A RoleContext as core.lifecycle builds it."""
+    registry = CollectorRegistry()
+    return RoleContext(
+        name=name, settings=settings, redis=redis, stop=asyncio.Event(),
+        consumer_name=consumer or f"test-{name}-0", registry=registry,
+        metrics=CoreMetrics(registry),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    role: Callable[[RoleContext], Coroutine[Any, Any, None]], ctx: RoleContext
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run a role in a task; on exit set stop and require it to return promptly."""
+    task = asyncio.create_task(role(ctx))
+    try:
+        yield task
+    finally:
+        ctx.stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[object] | object], timeout: float = 20.0
+) -> bool:
+    """Poll ``check`` until true or ``timeout``; return its last value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        result = bool(await value if inspect.isawaitable(value) else value)
+        if result or loop.time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def publish_alert(redis: Redis, alert: Alert) -> None:
+    """Put an alert on the alerts stream as the classifier does."""
+    await publish(redis, ALERTS, alert)

@@ -1,0 +1,60 @@
+"""Webhook mode: updates accepted only with the secret token; replies go out as in polling."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from bot import app_role
+from bot.webhook import SECRET_HEADER
+from core.redis_conn import RedisProcess, free_port
+from tests.bot.helpers import make_ctx, make_settings, running, wait_until
+from tests.support.botapi_emulator import BotAPIEmulator
+
+SECRET = "s3cret-webhook-token-0123456789"
+
+
+def _update(update_id: int, chat: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id, "date": int(time.time()),
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "u"},
+            "text": text, "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+        },
+    }
+
+
+async def test_webhook_checks_secret_and_serves_commands(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(redis_server.url, tmp_path, emulator.url).model_copy(update={
+        "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
+        "telegram_webhook_secret": SecretStr(SECRET),
+        "telegram_webhook_port": port,
+    })
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with running(app_role.run, make_ctx("bot", settings, redis)):
+        assert await wait_until(lambda: bool(emulator.webhook))
+        assert emulator.webhook["secret_token"] == SECRET
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET[:-1]}):
+                body = json.dumps(_update(1, 31, "/help"))
+                async with http.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 403
+            async with http.post(url, data=json.dumps(_update(2, 32, "/help")),
+                                 headers={SECRET_HEADER: SECRET}) as resp:
+                assert resp.status == 200
+            async with http.post(url, data="{not json", headers={SECRET_HEADER: SECRET}) as resp:
+                assert resp.status == 400
+        assert await wait_until(lambda: bool(emulator.messages.get(32)))
+    assert "Commands" in emulator.texts(32)[0]
+    assert 31 not in emulator.messages
+    assert emulator.counters.requests.get("getUpdates", 0) == 0

@@ -1,0 +1,508 @@
+"""A local Telegram Bot API emulator (aiohttp.web on 127.0.0.1) for tests and benchmarks.
+
+python-telegram-bot talks to it through ``base_url=f"{emulator.url}/bot"``. It enforces Telegram's
+flood limits (30 messages/s overall, 1 message/s per chat, 20 messages/min per group; edits count),
+answers 429 with ``retry_after`` when they are exceeded, records every message per chat, and can
+inject 429, 403, 400 "chat not found", ChatMigrated and 5xx answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.botapi_rules import ADMIN_FLAGS, Window, html_error
+
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"})
+FAULT_KINDS = frozenset({"429", "403", "chat_not_found", "migrate", "5xx"})
+
+
+@dataclass
+class Sent:
+    """One message the bot sent into a chat, with its later edits."""
+
+    message_id: int
+    chat_id: int
+    text: str
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    photo_bytes: int = 0
+    edits: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> str:
+        """The text as the chat sees it now."""
+        return self.edits[-1] if self.edits else self.text
+
+
+@dataclass
+class Fault:
+    """An injected failure: answer ``count`` matching requests with ``kind``."""
+
+    kind: str
+    count: int = 1
+    method: str | None = None
+    chat_id: int | None = None
+    retry_after: int = 1
+    migrate_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the emulator saw it (monotonic arrival time, method, chat, status)."""
+
+    at: float
+    method: str
+    chat_id: int | None
+    status: int
+
+
+@dataclass
+class Counters:
+    """What the emulator answered, for assertions."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    injected: int = 0
+
+
+class BotAPIEmulator:
+    """Async context manager serving a fake Bot API; see the module docstring."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz0123",
+        *,
+        overall_per_s: int = 30,
+        chat_per_s: int = 1,
+        group_per_min: int = 20,
+        chat_burst: int = 1,
+        enforce_limits: bool = True,
+        latency_s: float = 0.0,
+    ) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.enforce_limits = enforce_limits
+        self.latency_s = latency_s
+        self._overall = Window(overall_per_s, 1.0)
+        self._chat_limit = (chat_per_s * chat_burst, float(chat_burst))
+        self._group_per_min = group_per_min
+        self._chat_windows: dict[int, Window] = {}
+        self._group_windows: dict[int, Window] = {}
+        self.messages: dict[int, list[Sent]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, str] = {}
+        self.scoped_commands: dict[str, list[dict[str, Any]]] = {}
+        self.answered_callbacks: list[dict[str, Any]] = []
+        self.counters = Counters()
+        self.log: list[Call] = []
+        self.faults: list[Fault] = []
+        self.blocked: set[int] = set()
+        self.missing: set[int] = set()
+        self.migrated: dict[int, int] = {}
+        # getChatMember: users listed here are administrators of that group; others members.
+        self.chat_admins: dict[int, set[int]] = {}
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._updates: list[dict[str, Any]] = []
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # ----------------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> BotAPIEmulator:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        # No access log: request paths carry the bot token.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._port(site)
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @staticmethod
+    def _port(site: web.TCPSite) -> int:
+        server: Any = site._server
+        return int(server.sockets[0].getsockname()[1])
+
+    @property
+    def base_url(self) -> str:
+        """The value to give PTB's ``base_url``."""
+        return f"{self.url}/bot"
+
+    # ------------------------------------------------------------ test helpers
+    def inject_fault(self, kind: str, **kwargs: Any) -> None:
+        """Answer the next matching request(s) with a failure (see ``Fault``)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        self.faults.append(Fault(kind=kind, **kwargs))
+
+    def inject_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        sender_chat: dict[str, Any] | None = None,
+        username: str = "user",
+    ) -> int:
+        """Queue an incoming message (a user typing ``text``); return its update id."""
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id, chat_type),
+            "text": text,
+        }
+        if user_id is not None:
+            message["from"] = {"id": user_id, "is_bot": False, "first_name": username}
+        if sender_chat is not None:
+            message["sender_chat"] = sender_chat
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self._push({"message": message})
+
+    def inject_callback(
+        self, chat_id: int, user_id: int, message_id: int, data: str, *, chat_type: str = "private"
+    ) -> int:
+        """Queue a press on an inline button of message ``message_id``; return its update id."""
+        sent = self.find(chat_id, message_id)
+        query = {
+            "id": str(next(self._ids)),
+            "from": {"id": user_id, "is_bot": False, "first_name": "user"},
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id, chat_type),
+                "text": sent.current if sent else "",
+                "from": self._me(),
+            },
+        }
+        return self._push({"callback_query": query})
+
+    def find(self, chat_id: int, message_id: int) -> Sent | None:
+        """The recorded message ``message_id`` of ``chat_id``, if any."""
+        for sent in self.messages.get(chat_id, []):
+            if sent.message_id == message_id:
+                return sent
+        return None
+
+    def texts(self, chat_id: int) -> list[str]:
+        """Current texts of every message sent to ``chat_id``, in order."""
+        return [s.current for s in self.messages.get(chat_id, [])]
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0
+    ) -> list[Sent]:
+        """Wait until ``chat_id`` holds at least ``count`` messages; return them."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages.get(chat_id, [])) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"chat {chat_id}: {len(self.messages.get(chat_id, []))} of {count} messages"
+                )
+            await asyncio.sleep(0.02)
+        return self.messages[chat_id]
+
+    @property
+    def total_sent(self) -> int:
+        """Messages sent (not counting edits) over all chats."""
+        return sum(len(v) for v in self.messages.values())
+
+    # ---------------------------------------------------------------- internals
+    def _push(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        self._new_update.set()
+        return update_id
+
+    def _me(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Emu", "username": "emu_bot"}
+
+    @staticmethod
+    def _chat(chat_id: int, chat_type: str | None = None) -> dict[str, Any]:
+        kind = chat_type or ("private" if chat_id > 0 else "supergroup")
+        chat: dict[str, Any] = {"id": chat_id, "type": kind}
+        if kind != "private":
+            chat["title"] = f"chat {chat_id}"
+        return chat
+
+    @staticmethod
+    def _ok(result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(code: int, description: str, **parameters: Any) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=code)
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            with contextlib.suppress(ValueError):
+                params.update(await request.json())
+            return params
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = value.file.read()
+            else:
+                params[key] = value
+        return params
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return json.loads(value)
+        return value
+
+    def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
+        for fault in self.faults:
+            if fault.method is not None and fault.method != method:
+                continue
+            if fault.method is None and method not in SEND_METHODS:
+                continue
+            if fault.chat_id is not None and fault.chat_id != chat_id:
+                continue
+            fault.count -= 1
+            if fault.count <= 0:
+                self.faults.remove(fault)
+            return fault
+        return None
+
+    def _fault_response(self, fault: Fault) -> web.Response:
+        self.counters.injected += 1
+        if fault.kind == "429":
+            return self._error(
+                429, f"Too Many Requests: retry after {fault.retry_after}",
+                retry_after=fault.retry_after,
+            )
+        if fault.kind == "403":
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        if fault.kind == "chat_not_found":
+            return self._error(400, "Bad Request: chat not found")
+        if fault.kind == "migrate":
+            return self._error(
+                400, "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=fault.migrate_to,
+            )
+        return self._error(502, "Bad Gateway")
+
+    def _rate_check(self, chat_id: int) -> float:
+        now = time.monotonic()
+        limit, period = self._chat_limit
+        chat_w = self._chat_windows.setdefault(chat_id, Window(limit, period))
+        waits = [self._overall.retry_after(now), chat_w.retry_after(now)]
+        group_w = None
+        if chat_id < 0:
+            group_w = self._group_windows.setdefault(chat_id, Window(self._group_per_min, 60.0))
+            waits.append(group_w.retry_after(now))
+        wait = max(waits)
+        if wait > 0:
+            return wait
+        self._overall.add(now)
+        chat_w.add(now)
+        if group_w is not None:
+            group_w.add(now)
+        return 0.0
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        seen: list[int | None] = [None]
+        response = await self._dispatch(request, seen)
+        self.log.append(Call(arrived, request.match_info["method"], seen[0], response.status))
+        return response
+
+    async def _dispatch(  # noqa: PLR0911 -- one early answer per Bot API failure mode
+        self, request: web.Request, seen: list[int | None]
+    ) -> web.Response:
+        method = request.match_info["method"]
+        self.counters.requests[method] = self.counters.requests.get(method, 0) + 1
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        params = await self._params(request)
+        if self.latency_s and method != "getUpdates":
+            await asyncio.sleep(self.latency_s)
+        chat_id = int(params["chat_id"]) if "chat_id" in params else None
+        seen[0] = chat_id
+        fault = self._take_fault(method, chat_id)
+        if fault is not None:
+            return self._fault_response(fault)
+        if method in SEND_METHODS and chat_id is not None:
+            if chat_id in self.migrated:
+                return self._error(
+                    400, "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to_chat_id=self.migrated[chat_id],
+                )
+            if chat_id in self.blocked:
+                return self._error(403, "Forbidden: bot was blocked by the user")
+            if chat_id in self.missing:
+                return self._error(400, "Bad Request: chat not found")
+            if self.enforce_limits:
+                wait = self._rate_check(chat_id)
+                if wait > 0:
+                    self.counters.rate_limited += 1
+                    retry = max(1, math.ceil(wait))
+                    return self._error(
+                        429, f"Too Many Requests: retry after {retry}", retry_after=retry
+                    )
+        if params.get("parse_mode") == "HTML":
+            problem = html_error(str(params.get("text") or params.get("caption") or ""))
+            if problem is not None:
+                return self._error(400, f"Bad Request: can't parse entities: {problem}")
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return self._error(404, "Not Found: method not found")
+        result: web.Response = await handler(params, chat_id)
+        return result
+
+    # ----------------------------------------------------------------- methods
+    async def _m_getMe(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        return self._ok({**self._me(), "can_join_groups": True, "supports_inline_queries": False})
+
+    async def _m_deleteWebhook(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        self.webhook = {}
+        return self._ok(True)
+
+    async def _m_setWebhook(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        self.webhook = {k: str(v) for k, v in params.items()}
+        return self._ok(True)
+
+    async def _m_setMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        commands = list(self._json(params.get("commands", "[]")))
+        scope = self._json(params.get("scope"))
+        if scope and scope.get("type") != "default":
+            self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
+        else:
+            self.commands = commands
+        return self._ok(True)
+
+    async def _m_getMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        return self._ok(self.commands)
+
+    async def _m_getChatMember(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        user_id = int(params.get("user_id") or 0)
+        user = {"id": user_id, "is_bot": False, "first_name": "user"}
+        if chat_id is None:
+            return self._error(400, "Bad Request: chat not found")
+        if user_id in self.chat_admins.get(chat_id, set()):
+            flags = ADMIN_FLAGS
+            return self._ok({"status": "administrator", "user": user,
+                             **dict.fromkeys(flags, False)})
+        return self._ok({"status": "member", "user": user})
+
+    async def _m_answerCallbackQuery(
+        self, params: dict[str, Any], chat_id: int | None
+    ) -> web.Response:
+        self.answered_callbacks.append(params)
+        return self._ok(True)
+
+    async def _m_getUpdates(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + min(timeout, 30.0)
+        while not self._updates and time.monotonic() < deadline:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+        limit = int(params.get("limit") or 100)
+        return self._ok(self._updates[:limit])
+
+    def _message(self, chat_id: int, sent: Sent) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._me(),
+        }
+        if sent.photo_bytes:
+            message["photo"] = [
+                {"file_id": f"p{sent.message_id}", "file_unique_id": f"u{sent.message_id}",
+                 "width": 800, "height": 400}
+            ]
+            if sent.text:
+                message["caption"] = sent.current
+        else:
+            message["text"] = sent.current
+        return message
+
+    async def _m_sendMessage(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        if chat_id is None or not params.get("text"):
+            return self._error(400, "Bad Request: message text is empty")
+        text = str(params["text"])
+        if len(text) > 4096:
+            return self._error(400, "Bad Request: message is too long")
+        sent = Sent(
+            message_id=next(self._ids), chat_id=chat_id, text=text,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=self._json(params.get("reply_markup")),
+        )
+        self.messages.setdefault(chat_id, []).append(sent)
+        return self._ok(self._message(chat_id, sent))
+
+    async def _m_sendPhoto(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        photo = params.get("photo")
+        if chat_id is None or not photo:
+            return self._error(400, "Bad Request: there is no photo in the request")
+        size = len(photo) if isinstance(photo, bytes | str) else 1
+        caption = str(params.get("caption") or "")
+        if len(caption) > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        sent = Sent(
+            message_id=next(self._ids), chat_id=chat_id, text=caption,
+            parse_mode=params.get("parse_mode"), photo_bytes=size,
+        )
+        self.messages.setdefault(chat_id, []).append(sent)
+        return self._ok(self._message(chat_id, sent))
+
+    async def _m_editMessageText(
+        self, params: dict[str, Any], chat_id: int | None
+    ) -> web.Response:
+        if chat_id is None:
+            return self._error(400, "Bad Request: chat_id is empty")
+        sent = self.find(chat_id, int(params.get("message_id") or 0))
+        if sent is None:
+            return self._error(400, "Bad Request: message to edit not found")
+        text = str(params.get("text") or "")
+        if len(text) > 4096:
+            return self._error(400, "Bad Request: message is too long")
+        markup = self._json(params.get("reply_markup"))
+        if text == sent.current and markup == sent.reply_markup:
+            return self._error(
+                400, "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        sent.edits.append(text)
+        sent.reply_markup = markup
+        return self._ok(self._message(chat_id, sent))

@@ -1,0 +1,96 @@
+"""Canonical URLs, ids, plain text, dates and languages of normalised entries."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from workers.poller.normalise import (
+    article_id,
+    canonical_url,
+    guess_language,
+    language_code,
+    parse_loose_date,
+    plain_text,
+    sane_published,
+)
+from workers.poller.parse import FeedInfo, parse_feed
+
+FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_canonical_url_strips_tracking_fragment_and_case() -> None:
+    url = ("HTTPS://News.Example.COM:443/World/Story.html?utm_source=rss&id=7&fbclid=abc"
+           "&gclid=x&utm_medium=feed#comments")
+    assert canonical_url(url) == "https://news.example.com/World/Story.html?id=7"
+    assert canonical_url("/a/b?emc=rss&partner=rss", "http://Site.org/feed") == (
+        "http://site.org/a/b")
+    assert canonical_url("http://x.org") == "http://x.org/"
+    assert canonical_url("http://x.org:8080/p?b=2&a=1") == "http://x.org:8080/p?b=2&a=1"
+
+
+def test_article_id_is_stable_and_prefers_the_url() -> None:
+    a = article_id("https://x.org/1", "guid-1", "feed", "t")
+    assert a == article_id("https://x.org/1", "other-guid", "other-feed", "u")
+    assert a != article_id("https://x.org/2", "guid-1", "feed", "t")
+    by_guid = article_id(None, "guid-1", "feed", "t")
+    assert by_guid != article_id(None, "guid-1", "feed2", "t")  # GUIDs are per feed
+    assert len(a) == 32 and int(a, 16) >= 0
+
+
+def test_plain_text_strips_html_decodes_entities_folds_and_caps() -> None:
+    html = ("<p>Shelling  &amp; <b>air&nbsp;strikes</b></p><script>x()</script>"
+            "<p>in&#160;Gaza &#8211; &quot;truce&quot;</p>")
+    assert plain_text(html, 200) == 'Shelling & air strikes in Gaza – "truce"'
+    assert plain_text("Tom &amp;amp; Jerry", 100) == "Tom & Jerry"
+    long = "word " * 100
+    capped = plain_text(long, 50)
+    assert len(capped) <= 50 and capped.endswith("…") and "  " not in capped
+    assert plain_text(None, 10) == ""
+    assert plain_text("a < b and c > d", 50) == "a < b and c > d"
+
+
+def test_published_in_utc_or_fetch_time_when_missing_or_absurd() -> None:
+    st = time.strptime("2024-04-30 10:00:00", "%Y-%m-%d %H:%M:%S")
+    assert sane_published(st, None, FETCHED) == datetime(2024, 4, 30, 10, tzinfo=UTC)
+    assert sane_published(None, None, FETCHED) == FETCHED
+    future = (FETCHED + timedelta(days=2)).timetuple()
+    assert sane_published(future, None, FETCHED) == FETCHED
+    assert sane_published(time.strptime("1970", "%Y"), None, FETCHED) == FETCHED
+    assert sane_published(None, "mer, 16 nov 2022 00:38:15 +0100", FETCHED) == datetime(
+        2022, 11, 15, 23, 38, 15, tzinfo=UTC)
+    assert parse_loose_date("not a date") is None
+
+
+def test_language_from_tag_or_guess() -> None:
+    assert language_code("en-US") == "en" and language_code("IT-it") == "it"
+    assert language_code("en_US") == "en" and language_code("") == ""
+    assert guess_language("Обстріл Харкова: загинули троє людей, повідомляє ОВА") == "uk"
+    assert guess_language("Обстрел Белгорода: погибли три человека, сообщили власти") == "ru"
+    assert guess_language("القصف الإسرائيلي على غزة يتواصل رغم الهدنة") == "ar"
+    assert guess_language("Le cessez-le-feu est violé dans le sud du Liban selon les") == "fr"
+    assert guess_language("El alto el fuego se rompió en la frontera con los rebeldes") == "es"
+    assert guess_language("Rosja i Ukraina oskarżają się o złamanie rozejmu, który") == "pl"
+    assert guess_language("Ateşkes ihlal edildi ve bu sabah sınırda çatışma çıktı ama") == "tr"
+    assert guess_language("The ceasefire was broken on the border after the talks") == "en"
+    assert guess_language("ok") == ""
+
+
+def test_parse_never_opens_a_url_or_a_path() -> None:
+    # feedparser given bytes would try them as a file name; we always pass a stream.
+    out = parse_feed(b"/etc/passwd", {}, FeedInfo("f", "F"), "http://x.org/", FETCHED)
+    assert out.articles == [] and out.error_kind in ("not_a_feed", "parse")
+    out = parse_feed(b"https://example.com/feed.xml", {}, FeedInfo("f", "F"), "http://x/",
+                     FETCHED)
+    assert out.articles == [] and out.error_kind is not None
+
+
+def test_http_charset_wins_over_a_wrong_declaration() -> None:
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+            '<item><title>Перемирие нарушено</title><link>http://x.ru/1</link></item>'
+            "</channel></rss>").encode("windows-1251")
+    out = parse_feed(body, {"Content-Type": "text/xml; charset=windows-1251"},
+                     FeedInfo("f", "F", region_hints=("ukraine",)), "http://x.ru/rss", FETCHED)
+    assert [a.title for a in out.articles] == ["Перемирие нарушено"]
+    art = out.articles[0]
+    assert art.lang == "ru" and art.region_hints == ("ukraine",) and art.published == FETCHED

@@ -1,0 +1,94 @@
+"""Intervals learned from publish frequency, publisher hints, backoff and even spreading."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from datetime import UTC, datetime
+
+from workers.poller.parse import FeedInfo, parse_feed
+from workers.poller.schedule import (
+    DueQueue,
+    Pacer,
+    ScheduleBounds,
+    backoff_delay,
+    learn_interval,
+    merge_times,
+    spread_offsets,
+)
+
+B = ScheduleBounds(min_s=120, max_s=1800, default_s=600)
+NOW = 1_700_000_000.0
+
+
+def test_busy_feed_polled_often_quiet_feed_rarely_within_bounds() -> None:
+    busy = [NOW - i * 300 for i in range(20)]  # one item every 5 minutes
+    assert learn_interval(busy, NOW, 0, B) == 150  # half the gap
+    very_busy = [NOW - i * 10 for i in range(50)]
+    assert learn_interval(very_busy, NOW, 0, B) == B.min_s
+    quiet = [NOW - i * 86_400 for i in range(3)]
+    assert learn_interval(quiet, NOW, 0, B) == B.max_s
+    assert learn_interval([], NOW, 0, B) == B.max_s
+    # Smoothed: one burst does not swing a quiet feed's interval all the way down.
+    assert B.min_s < learn_interval(very_busy, NOW, 1800, B) < 1800
+
+
+def test_publisher_ttl_and_fixed_interval_are_honoured() -> None:
+    busy = [NOW - i * 60 for i in range(20)]
+    assert learn_interval(busy, NOW, 0, B, publisher_min_s=3600) == 3600
+    assert learn_interval(busy, NOW, 0, B, publisher_min_s=10 * 86_400) == B.hint_cap_s
+    assert learn_interval(busy, NOW, 0, B, fixed_s=90) == 90
+
+
+def test_ttl_and_sy_update_period_are_read_from_feeds() -> None:
+    rss = (b'<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+           b"<channel><title>T</title><ttl>45</ttl><sy:updatePeriod>hourly</sy:updatePeriod>"
+           b"<sy:updateFrequency>2</sy:updateFrequency>"
+           b"<item><title>x</title><link>http://x.org/1</link></item></channel></rss>")
+    out = parse_feed(rss, {}, FeedInfo("f", "F"), "http://x.org/", datetime.now(UTC))
+    assert out.ttl_s == 45 * 60  # the larger of ttl (45 min) and hourly/2 (30 min)
+
+
+def test_backoff_grows_exponentially_with_jitter_and_retry_after() -> None:
+    rng = random.Random(1)
+    delays = [backoff_delay(n, 600, B, rng=rng) for n in range(1, 8)]
+    bounds = [min(600 * 2 ** (n - 1), B.backoff_cap_s) for n in range(1, 8)]
+    assert all(b / 2 <= d <= b for d, b in zip(delays, bounds, strict=True))
+    assert backoff_delay(1, 600, B, retry_after=7200, rng=rng) == 7200
+    assert max(backoff_delay(50, 600, B, rng=rng) for _ in range(20)) <= B.backoff_cap_s
+
+
+def test_start_offsets_are_spread_evenly() -> None:
+    offsets = sorted(spread_offsets(100, 100.0, random.Random(3)))
+    assert len(offsets) == 100 and offsets[0] >= 0 and offsets[-1] < 100
+    # One per 1-second slot: never two feeds in the same slot, never a burst.
+    assert [int(o) for o in offsets] == list(range(100))
+
+
+async def test_due_queue_orders_and_pacer_spaces_dispatches() -> None:
+    q = DueQueue()
+    now = time.time()
+    q.schedule("b", now - 1)
+    q.schedule("a", now - 2)
+    q.schedule("c", now + 3600)
+    q.schedule("b", now - 0.5)  # moved: the old entry is skipped
+    stop = asyncio.Event()
+    assert [await q.next_due(stop), await q.next_due(stop)] == ["a", "b"]
+    stop.set()
+    assert await q.next_due(stop) is None
+    assert q.due_at("c") is not None and len(q) == 1
+    pacer = Pacer(rate=50)
+    stamps = []
+    for _ in range(6):
+        await pacer.wait()
+        stamps.append(time.monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.015  # 1/50 s apart (minus timer slack), never all at once
+
+
+def test_recent_item_times_are_merged_deduplicated_and_capped() -> None:
+    assert merge_times("100 200", [200.4, 300]) == [100, 200, 300]
+    assert merge_times("", [float(i) for i in range(50)], keep=30) == list(range(20, 50))
+    assert merge_times("junk 5", []) == [5]

@@ -1,0 +1,143 @@
+"""The URL guard refuses internal targets, on the first hop and on every redirect, unconnected."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from tests.workers.poller.feedserver import FeedServer
+from workers.poller.fetch import Fetcher, FetchError, FetchLimits
+from workers.poller.urlguard import (
+    GuardedResolver,
+    UnsafeURLError,
+    address_refusal,
+    check_feed_url,
+)
+
+
+class FakeResolver(AbstractResolver):
+    """Maps host names to fixed addresses and records every lookup; no real DNS."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+        self.lookups: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups.append(host)
+        if host not in self.table:
+            raise OSError(f"unknown host {host}")
+        return [
+            ResolveResult(hostname=host, host=addr, port=port,
+                          family=socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                          proto=0, flags=0)
+            for addr in self.table[host]
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1/feed", "loopback"),
+        ("http://[::1]/feed", "loopback"),
+        ("http://[::ffff:127.0.0.1]/feed", "embeds IPv4 127.0.0.1"),
+        ("http://10.0.0.1/rss", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("http://[fd00:ec2::254]/", "cloud metadata"),
+        ("http://0.0.0.0:8080/", "unspecified"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://240.0.0.1/", "reserved"),
+        ("file:///etc/passwd", "scheme 'file' not allowed"),
+        ("/etc/passwd", "not an absolute"),
+        ("feeds/world.xml", "not an absolute"),
+        ("ftp://example.com/feed", "scheme 'ftp'"),
+        ("http://user:pw@example.com/feed", "credentials"),
+        ("javascript:alert(1)", "scheme 'javascript'"),
+    ],
+)
+async def test_refuses_unsafe_urls_without_dns(url: str, reason: str) -> None:
+    resolver = FakeResolver({})
+    with pytest.raises(UnsafeURLError, match=reason):
+        await check_feed_url(url, resolver=resolver)
+    assert resolver.lookups == []  # literal IPs and bad syntax are judged without DNS
+
+
+async def test_refuses_public_looking_name_that_resolves_to_loopback() -> None:
+    resolver = FakeResolver({
+        "news.example.com": ["127.0.0.1"],
+        "mixed.example.com": ["93.184.216.34", "10.1.2.3"],
+        "v6.example.com": ["::ffff:10.0.0.1"],
+    })
+    async with FeedServer() as server:  # what the name really points at: must see nothing
+        with pytest.raises(UnsafeURLError, match=r"news\.example\.com.*127\.0\.0\.1.*loopback"):
+            await check_feed_url(f"http://news.example.com:{server.port}/html", resolver=resolver)
+        with pytest.raises(UnsafeURLError, match=r"10\.1\.2\.3"):
+            await check_feed_url("https://mixed.example.com/rss", resolver=resolver)
+        with pytest.raises(UnsafeURLError, match="private"):
+            await check_feed_url("https://v6.example.com/rss", resolver=resolver)
+        assert sum(server.hits.values()) == 0
+    assert resolver.lookups == ["news.example.com", "mixed.example.com", "v6.example.com"]
+
+
+async def test_accepts_public_url_and_normalises_it() -> None:
+    resolver = FakeResolver({"news.example.com": ["93.184.216.34", "2606:2800:220:1::1"]})
+    url = await check_feed_url("  HTTP://News.Example.COM/rss?x=1#frag ", resolver=resolver)
+    assert url == "http://news.example.com/rss?x=1"
+    assert await check_feed_url("https://8.8.8.8/feed", resolver=resolver) == "https://8.8.8.8/feed"
+
+
+def test_address_refusal_covers_embedded_forms() -> None:
+    refused = ["::ffff:169.254.169.254", "64:ff9b::a00:1", "2002:7f00:1::", "::", "100.64.0.1",
+               "192.168.1.1", "172.16.0.1", "fc00::1", "ff02::1", "255.255.255.255"]
+    for addr in refused:
+        assert address_refusal(ipaddress.ip_address(addr)), addr
+    for addr in ["93.184.216.34", "2606:2800:220:1::1", "1.1.1.1"]:
+        assert address_refusal(ipaddress.ip_address(addr)) is None, addr
+
+
+async def test_redirect_to_internal_target_is_refused_and_never_connected() -> None:
+    async with FeedServer() as front, FeedServer() as victim:
+        # "news.example.com" stands for a public server: it is mapped to the local front
+        # server and trusted, so the guard lets the first hop through; every redirect target
+        # points at the victim server on 127.0.0.1, which must never see a request.
+        resolver = FakeResolver({
+            "news.example.com": ["127.0.0.1"],
+            "sneaky.example.com": ["127.0.0.1"],
+            "localhost": ["127.0.0.1"],
+        })
+        targets = [
+            f"http://127.0.0.1:{victim.port}/html",
+            f"http://localhost:{victim.port}/html",
+            f"http://[::ffff:127.0.0.1]:{victim.port}/html",
+            f"http://sneaky.example.com:{victim.port}/html",
+            f"http://169.254.169.254:{victim.port}/latest",
+            "file:///etc/passwd",
+        ]
+        limits = FetchLimits(total_s=5)
+        async with Fetcher(limits, trusted_hosts={"news.example.com"}, resolver=resolver) as f:
+            for target in targets:
+                url = f"http://news.example.com:{front.port}/redirect?to={target}"
+                with pytest.raises(FetchError) as info:
+                    await f.fetch(url)
+                assert info.value.kind == "unsafe_url", (target, info.value)
+            # The same route to a trusted target works, so the refusals above are the guard's.
+            ok = await f.fetch(
+                f"http://news.example.com:{front.port}/redirect?to=/html"
+            )
+            assert ok.status == 200
+        assert front.hits["/redirect"] == len(targets) + 1
+        assert sum(victim.hits.values()) == 0
+
+
+async def test_guarded_resolver_refuses_rebinding_names() -> None:
+    guard = GuardedResolver(FakeResolver({"rebind.example": ["8.8.8.8", "127.0.0.1"]}))
+    with pytest.raises(UnsafeURLError, match=r"127\.0\.0\.1"):
+        await guard.resolve("rebind.example", 80)

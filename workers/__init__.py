@@ -1,0 +1,1 @@
+"""Pipeline roles of ceasefire-watch: the feed poller and the ceasefire classifier."""

@@ -1,0 +1,1 @@
+"""Ceasefire-violation classifier: lexicon rules, calibrated scores, regions and story grouping."""

@@ -1,0 +1,176 @@
+"""The classifier: language -> rule features -> calibrated label, with evidence and regions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from core.config_files import default_config_dir
+from core.models import Label
+from workers.classifier.features import BREACH, RULE_OF, Extraction, FeatureExtractor
+from workers.classifier.gazetteer import Gazetteer, Tags
+from workers.classifier.langdetect import LanguageProfile, detect, profiles
+from workers.classifier.lexicon import load_lexicons
+from workers.classifier.model import LABELS, Scorer
+from workers.classifier.text import fold
+
+PARAMS_FILE = "classifier_params.yaml"
+_EVIDENCE_MAX = 400
+# Context features that shift probabilities but are not, on their own, why an item got a label.
+# What a ceasefire item is about, preferred over the bare presence of a truce word.
+_CEASEFIRE_REASONS = frozenset(
+    {"call", "agree", "hold", "ended", "pending", "violate_hypo", "collapse_hypo", "hypo"}
+)
+# breach_any / breach_many carry the shared weight; the specific breach family is the reason.
+_NOT_A_REASON = frozenset(
+    {"region", "truce_lede", "truce_many", "hostile", "breach_any", "breach_many"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One classification: label, calibrated score, and why."""
+
+    label: Label
+    score: float  # calibrated probability of ``label``
+    p_violation: float
+    evidence: str  # the deciding sentence (or the headline)
+    rule: str  # rule / feature family that decided
+    regions: tuple[str, ...]
+    parties: tuple[str, ...]
+    lang: str
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples as lists)."""
+        d = asdict(self)
+        d["regions"] = list(self.regions)
+        d["parties"] = list(self.parties)
+        return d
+
+
+def normalise_lang(lang: str | None) -> str:
+    """'en-US' / 'EN_gb' / ' pl ' -> 'en' / 'en' / 'pl'; None or '' -> ''."""
+    if not lang:
+        return ""
+    return lang.strip().lower().replace("_", "-").split("-")[0]
+
+
+class Classifier:
+    """Rule/feature classifier with a fitted logistic calibration, one per config dir."""
+
+    def __init__(
+        self,
+        extractors: dict[str, FeatureExtractor],
+        gazetteer: Gazetteer,
+        scorer: Scorer,
+        languages: list[LanguageProfile] | None = None,
+    ):
+        """Build from compiled parts (see ``from_config``)."""
+        self.extractors = extractors
+        self.lexicons = {k: e.lexicon for k, e in extractors.items()}
+        self._profiles = languages or profiles(self.lexicons, None)
+        self._vocab = {k: lex.patterns["truce"] for k, lex in self.lexicons.items()}
+        self.gazetteer = gazetteer
+        self.scorer = scorer
+        # The fast path (no truce word at all) always has the all-zero feature vector.
+        self._no_truce = scorer.probabilities({})
+
+    @classmethod
+    def from_config(
+        cls, config_dir: Path | None = None, *, scorer: Scorer | None = None
+    ) -> Classifier:
+        """Load lexicons/, regions.yaml and classifier_params.yaml from ``config_dir``."""
+        config_dir = config_dir or default_config_dir()
+        lexicons = load_lexicons(config_dir / "lexicons")
+        gazetteer = Gazetteer.from_file(config_dir / "regions.yaml")
+        if scorer is None:
+            scorer = Scorer.from_file(config_dir / PARAMS_FILE)
+        extractors = {lang: FeatureExtractor(lex) for lang, lex in lexicons.items()}
+        langs = profiles(lexicons, config_dir / "lexicons" / "_unsupported.yaml")
+        return cls(extractors, gazetteer, scorer, langs)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Supported language codes."""
+        return tuple(sorted(self.extractors))
+
+    def resolve_lang(self, title: str, text: str, lang: str | None) -> tuple[str, str]:
+        """(language code, reason): a reason when the language is unsupported or unknown."""
+        code = normalise_lang(lang)
+        if code:
+            if code in self.extractors:
+                return code, ""
+            return code, f"unsupported language: {code}"
+        found = detect(f"{title}\n{text}", self._profiles, self._vocab)
+        if found is None:
+            return "", "unsupported language: could not identify the language"
+        if found not in self.extractors:
+            return found, f"unsupported language: {found}"
+        return found, ""
+
+    def featurize(
+        self, title: str, text: str, lang: str | None = None
+    ) -> tuple[str, str, Extraction | None, Tags]:
+        """(lang, reason, features or None when unsupported/no truce word, region tags)."""
+        code, reason = self.resolve_lang(title, text, lang)
+        if reason:
+            return code, reason, None, Tags((), ())
+        low = fold(f"{title}\n{text}")
+        extractor = self.extractors[code]
+        if not extractor.has_truce_word(low):
+            # Fast path for the vast majority of news: no truce word, nothing to tag. Region
+            # tagging is one big regex and would cost more than everything else together.
+            return code, "", None, Tags((), ())
+        tags = self.gazetteer.tag(low, folded=True)
+        return code, "", extractor.extract(title, text, has_region=bool(tags.regions)), tags
+
+    def classify(self, title: str, text: str, lang: str | None = None) -> Result:
+        """Label one headline + lede as violation / ceasefire / none, with evidence."""
+        code, reason, ext, tags = self.featurize(title or "", text or "", lang)
+        if reason:
+            return Result(
+                "none", 0.0, 0.0, _clip(title), "unsupported_language", (), (), code, reason
+            )
+        if ext is None:
+            probs = self._no_truce
+            return Result("none", probs[2], probs[0], _clip(title), "no_truce_term", (), (), code)
+        probs = self.scorer.probabilities(ext.x)
+        idx = max(range(3), key=lambda i: probs[i])
+        label: Label = LABELS[idx]  # type: ignore[assignment]
+        feature = _deciding_feature(self.scorer, ext, idx)
+        evidence = ext.sentence_of(feature) if feature else (title or "")
+        rule = RULE_OF.get(feature, feature) if feature else "prior"
+        return Result(
+            label, probs[idx], probs[0], _clip(evidence), rule, tags.regions, tags.parties, code
+        )
+
+
+def _deciding_feature(scorer: Scorer, ext: Extraction, label_idx: int) -> str:
+    """The active feature that pushes hardest toward the chosen label.
+
+    For a violation the reason is always a breach family (an accusation or a monitors' count
+    first: the quote that matters to a reader is who accuses whom, or how many breaches).
+    """
+    contributions = scorer.contributions(ext.x, label_idx)
+    if LABELS[label_idx] == "ceasefire":
+        for weight, feature in contributions:
+            if feature in _CEASEFIRE_REASONS and weight > 0:
+                return feature
+    if LABELS[label_idx] == "violation":
+        for specific in ("accused", "count"):
+            if ext.x.get(specific):
+                return specific
+        for _, feature in contributions:
+            if feature in BREACH:
+                return feature
+    for weight, feature in contributions:
+        if weight > 0 and feature not in _NOT_A_REASON:
+            return feature
+    return ""
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EVIDENCE_MAX else text[: _EVIDENCE_MAX - 1] + "…"

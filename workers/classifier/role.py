@@ -1,0 +1,121 @@
+"""The classifier role: ``articles`` stream in, ``alerts`` stream out, each article once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from redis.asyncio import Redis
+
+from core.lifecycle import RoleContext
+from core.models import Alert, Article
+from core.streams import ALERTS, ARTICLES, Delivery, StreamConsumer
+from workers.classifier.engine import Classifier, Result
+from workers.classifier.stories import assign_story
+
+log = logging.getLogger(__name__)
+
+GROUP = "classifiers"
+# How long "this article was classified" is remembered: far beyond any redelivery.
+DONE_TTL_S = 7 * 24 * 3600
+STORY_WINDOW_S = 48 * 3600
+
+
+class ClassifierMetrics:
+    """Counters of the classifier role, registered once per process."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        """Register the classifier's metrics on ``registry``."""
+        self.classified = Counter(
+            "cw_classified_total",
+            "Articles classified, by label and language.",
+            ["label", "lang"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "cw_classify_seconds",
+            "Time to classify one article.",
+            registry=registry,
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01),
+        )
+
+
+def build_alert(article: Article, result: Result, story_id: str) -> Alert:
+    """Return the alert for ``article``; its id is the article's, so redelivery stays one alert."""
+    return Alert(
+        id=article.id,
+        article=article,
+        label=result.label,
+        score=round(result.score, 4),
+        p_violation=round(result.p_violation, 4),
+        evidence=result.evidence,
+        rule=result.rule,
+        regions=tuple(dict.fromkeys((*result.regions, *article.region_hints))),
+        parties=result.parties,
+        story_id=story_id,
+        classified=datetime.now(UTC),
+    )
+
+
+class ArticleHandler:
+    """Classifies one article and, unless it is ``none``, writes its alert exactly once."""
+
+    def __init__(self, redis: Redis, classifier: Classifier, metrics: ClassifierMetrics) -> None:
+        """Hold what the handler needs; nothing runs until it is called."""
+        self.redis = redis
+        self.classifier = classifier
+        self.metrics = metrics
+
+    async def __call__(self, article: Article, delivery: Delivery) -> None:
+        """Classify ``article``; publish its alert and a done-marker in one transaction."""
+        done_key = f"cw:classified:{article.id}"
+        if delivery.deliveries > 1 and await self.redis.exists(done_key):
+            log.info("article %s already classified; skipping redelivery", article.id)
+            return
+        with self.metrics.seconds.time():
+            result = self.classifier.classify(article.title, article.summary, article.lang or None)
+        self.metrics.classified.labels(result.label, result.lang or "unknown").inc()
+        if result.label == "none":
+            log.debug("article %s: none (%s)", article.id, result.reason or result.rule)
+            return
+        story_id = await assign_story(self.redis, article, window_s=STORY_WINDOW_S)
+        alert = build_alert(article, result, story_id)
+        # The alert and the marker land together or not at all: a crash before this line
+        # redoes the work, a crash after it finds the marker.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(ALERTS, {"data": alert.model_dump_json()})
+            pipe.set(done_key, "1", ex=DONE_TTL_S)
+            await pipe.execute()
+        log.info(
+            "article %s: %s %.2f story=%s regions=%s rule=%s",
+            article.id,
+            alert.label,
+            alert.score,
+            story_id,
+            ",".join(alert.regions),
+            alert.rule,
+        )
+
+
+async def run(ctx: RoleContext) -> None:
+    """Consume ``articles`` in group ``classifiers`` until stop."""
+    classifier = await asyncio.to_thread(Classifier.from_config, ctx.settings.config_dir)
+    metrics = ctx.extras.get("classifier_metrics")
+    if not isinstance(metrics, ClassifierMetrics):
+        # Kept on the context so a restarted role does not register its metrics twice.
+        metrics = ClassifierMetrics(ctx.registry)
+        ctx.extras["classifier_metrics"] = metrics
+    consumer = StreamConsumer(
+        ctx.redis,
+        stream=ARTICLES,
+        group=GROUP,
+        consumer=ctx.consumer_name,
+        model=Article,
+        handler=ArticleHandler(ctx.redis, classifier, metrics),
+        settings=ctx.settings.streams,
+        metrics=ctx.metrics,
+    )
+    log.info("classifier ready: languages %s", ", ".join(classifier.languages))
+    await consumer.run(ctx.stop)

@@ -1,0 +1,1 @@
+"""Feed poller: fetch feeds politely and safely, parse, normalise, dedupe, queue articles."""

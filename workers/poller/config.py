@@ -1,0 +1,98 @@
+"""Feed configuration: the ``feeds.yaml`` model, its loader, and feeds added at run time."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Self, cast
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from redis.asyncio import Redis
+from yarl import URL
+
+from core.config_files import load_yaml
+
+RUNTIME_FEEDS_KEY = "feeds:runtime"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class FeedConfig(BaseModel):
+    """One feed: where it is, what it is called, and hints for the classifier."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    url: str
+    name: str
+    language: str = ""
+    region_hints: tuple[str, ...] = ()
+    interval: float | None = Field(default=None, gt=0, le=86_400)
+    enabled: bool = True
+    # Feeds from the operator's file may point anywhere; those added at run time are guarded.
+    trusted: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("id must be 1-64 chars of a-z, 0-9, '_', '.', '-'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = URL(value.strip())
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("url must be an absolute http(s) URL")
+        return str(url)
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class FeedsFile(BaseModel):
+    """The whole ``feeds.yaml``: a list of feeds with unique ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: list[FeedConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for feed in self.feeds:
+            if feed.id in seen:
+                raise ValueError(f"duplicate feed id {feed.id!r}")
+            seen.add(feed.id)
+        return self
+
+
+def load_feeds(path: Path) -> list[FeedConfig]:
+    """Load and validate ``path`` (raises core.config_files.ConfigError naming key and value)."""
+    return load_yaml(path, FeedsFile).feeds
+
+
+async def runtime_feeds(redis: Redis) -> list[FeedConfig]:
+    """Return feeds added at run time (``/addfeed``); they are never trusted."""
+    raw = cast(dict[str, str], await redis.hgetall(RUNTIME_FEEDS_KEY))
+    feeds = []
+    for value in raw.values():
+        try:
+            feed = FeedConfig.model_validate_json(value)
+        except ValueError:
+            continue  # a bad entry must not stop the others; `feeds list` shows what loaded
+        feeds.append(feed.model_copy(update={"trusted": False}))
+    return feeds
+
+
+async def add_runtime_feed(redis: Redis, feed: FeedConfig) -> None:
+    """Store a feed added at run time (call workers.poller.urlguard.check_feed_url first)."""
+    untrusted = feed.model_copy(update={"trusted": False})
+    await redis.hset(RUNTIME_FEEDS_KEY, feed.id, untrusted.model_dump_json())
+
+
+async def remove_runtime_feed(redis: Redis, feed_id: str) -> bool:
+    """Remove a feed added at run time; return whether it existed."""
+    return bool(await redis.hdel(RUNTIME_FEEDS_KEY, feed_id))

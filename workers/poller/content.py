@@ -1,0 +1,82 @@
+"""A fetched feed body to queued articles: skip unchanged items, parse the rest, dedupe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from workers.poller.config import FeedConfig
+from workers.poller.dedupe import QueueResult, queue_new
+from workers.poller.items import MAX_KEPT, new_items_document, split_items
+from workers.poller.parse import FeedInfo, ParseOutcome, ParsePool
+
+
+@dataclass(slots=True)
+class BodyResult:
+    """What a 200 body yielded; ``remember`` is False when the next poll must fetch it again."""
+
+    outcome: Literal["new", "unchanged", "error"]
+    item_hashes: tuple[str, ...] = ()
+    parsed: int = 0
+    queued: QueueResult = field(default_factory=lambda: QueueResult(0, 0, 0))
+    error_kind: str = ""
+    error: str = ""
+    ttl_s: float | None = None
+    entry_times: list[float] = field(default_factory=list)
+    parse_seconds: float | None = None
+    partial: bool = False
+    remember: bool = True
+
+
+async def process_body(
+    redis: Redis,
+    parser: ParsePool,
+    feed: FeedConfig,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    known_items: str,
+    seen_ttl_s: int,
+    stream_maxlen: int = 0,
+) -> BodyResult:
+    """Parse what is new in ``body`` and queue its unseen articles.
+
+    ``known_items`` holds the item hashes of the last body fully handled. When every item of
+    this body is among them, nothing can be new and feedparser is not run at all; when only
+    some are new, feedparser reads the feed's head, those items and its tail. A cut-down
+    document that does not parse falls back to the whole body.
+    """
+    blocks = split_items(body)
+    known = set(known_items.split())
+    document, partial = body, False
+    if blocks is not None and known:
+        cut = new_items_document(body, blocks, known)
+        if cut is None:
+            return BodyResult("unchanged", item_hashes=blocks.hashes[:MAX_KEPT])
+        document, partial = cut, True
+    info = FeedInfo(feed.id, feed.name, feed.language, feed.region_hints)
+    fetched = datetime.now(UTC)
+    outcome: ParseOutcome = await parser.parse(document, headers, info, url, fetched)
+    seconds = outcome.seconds
+    if partial and outcome.error_kind is not None:
+        outcome = await parser.parse(body, headers, info, url, fetched)
+        seconds += outcome.seconds
+        partial = False
+    if outcome.error_kind is not None:
+        return BodyResult("error", error_kind=outcome.error_kind, error=outcome.error or "",
+                          parse_seconds=seconds)
+    queued = await queue_new(redis, outcome.articles, ttl_s=seen_ttl_s, maxlen=stream_maxlen)
+    return BodyResult(
+        "new" if queued.queued else "unchanged",
+        item_hashes=blocks.hashes[:MAX_KEPT] if blocks is not None else (),
+        parsed=len(outcome.articles), queued=queued, ttl_s=outcome.ttl_s,
+        entry_times=outcome.entry_times, parse_seconds=seconds, partial=partial,
+        # Ids another poll holds unconfirmed: fetch this body in full again next time and
+        # retry them once that claim is confirmed or has expired (see dedupe's docstring).
+        remember=queued.unconfirmed == 0,
+    )

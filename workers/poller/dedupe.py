@@ -1,0 +1,72 @@
+"""Queue each article id once: claim (SET NX), publish, confirm.
+
+Ordering, so that a crash never loses an article and normally never duplicates one:
+
+1. claim every id with ``SET seen:<id> pending NX EX <claim_ttl> GET`` (one pipeline);
+2. publish the ids we claimed to the ``articles`` stream (core.streams.publish);
+3. confirm them with ``SET seen:<id> done EX <ttl>`` (one pipeline).
+
+A crash after 1 or 2 leaves a short-lived ``pending`` claim: it expires and a later poll
+claims and publishes the article again (at most a duplicate, never a loss). Marking before
+publishing without that expiry could lose an article; publishing before marking would let two
+feeds carrying the same story publish it twice. An id another poller holds ``pending`` is
+reported as ``unconfirmed``: the caller then keeps the feed's old validators, so the next poll
+fetches the body again and retries those ids once the claim is confirmed or has expired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.models import Article
+from core.streams import ARTICLES, publish
+
+SEEN_PREFIX = "poller:seen:"
+PENDING = "pending"
+DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    """How many articles were queued, already known, or held unconfirmed by another poll."""
+
+    queued: int
+    seen: int
+    unconfirmed: int
+
+
+async def queue_new(
+    redis: Redis,
+    articles: Sequence[Article],
+    *,
+    ttl_s: int = 30 * 86_400,
+    claim_ttl_s: int = 300,
+    maxlen: int = 0,
+    stream: str = ARTICLES,
+) -> QueueResult:
+    """Publish the articles whose id was never queued; see the module docstring for ordering."""
+    unique: dict[str, Article] = {}
+    for art in articles:
+        unique.setdefault(art.id, art)  # a feed may list one story twice (duplicate GUIDs)
+    if not unique:
+        return QueueResult(0, 0, 0)
+    ids = list(unique)
+    pipe = redis.pipeline(transaction=False)
+    for aid in ids:
+        pipe.set(SEEN_PREFIX + aid, PENDING, nx=True, ex=claim_ttl_s, get=True)
+    previous = await pipe.execute()
+    claimed = [aid for aid, old in zip(ids, previous, strict=True) if old is None]
+    unconfirmed = sum(1 for old in previous if old == PENDING)
+    # Oldest first, so consumers see a feed's stories in the order they were published.
+    claimed.sort(key=lambda aid: unique[aid].published)
+    for aid in claimed:
+        await publish(redis, stream, unique[aid], maxlen=maxlen)
+    if claimed:
+        pipe = redis.pipeline(transaction=False)
+        for aid in claimed:
+            pipe.set(SEEN_PREFIX + aid, DONE, ex=ttl_s)
+        await pipe.execute()
+    return QueueResult(len(claimed), len(ids) - len(claimed) - unconfirmed, unconfirmed)

@@ -1,0 +1,300 @@
+"""HTTP fetching for the poller: one shared session, conditional GET, hard bounds on everything."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal, Self
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from workers.poller.urlguard import GuardedResolver, UnsafeURLError, check_hop
+
+log = logging.getLogger(__name__)
+
+ErrorKind = Literal[
+    "timeout", "too_large", "http_status", "redirects", "not_a_feed", "parse", "unsafe_url",
+    "connection",
+]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+_KEPT_HEADERS = ("content-type", "content-language", "content-location", "etag", "last-modified")
+_MAX_GZIP_MEMBERS = 64
+MAX_RETRY_AFTER_S = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Bounds for one fetch; every one of them is enforced, none is advisory."""
+
+    total_s: float = 30.0
+    connect_s: float = 10.0
+    read_s: float = 15.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_redirects: int = 5
+    per_host: int = 2
+    max_connections: int = 100
+    user_agent: str = (
+        "ceasefire-watch/0.1 (news feed monitor; +https://github.com/ceasefire-watch)"
+    )
+
+
+class FetchError(Exception):
+    """A failed fetch: ``kind`` is one of ErrorKind; message is for people."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Record the kind, message, HTTP status and server-requested delay."""
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A fetched feed: ``status`` 200 with ``body``, or 304 (not modified, empty body)."""
+
+    status: int
+    url: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    permanent_url: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """Return the validator to send as If-None-Match next time."""
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        """Return the validator to send as If-Modified-Since next time."""
+        return self.headers.get("last-modified")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return the Retry-After delay in seconds (delta or HTTP date), capped at a day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    delta = when.timestamp() - (time.time() if now is None else now)
+    return min(max(delta, 0.0), MAX_RETRY_AFTER_S)
+
+
+class _Decoder:
+    """Content-Encoding decoder that never yields more than the caller's remaining budget."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._z: zlib._Decompress | None = None
+        self._members = 0
+
+    def _new(self, first: bytes) -> zlib._Decompress:
+        if self.encoding == "deflate" and first and first[0] & 0x0F != 8:
+            return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header, auto-detected
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decode ``data``; raise FetchError(too_large) once output would exceed ``room``."""
+        if self.encoding in ("", "identity"):
+            if len(data) > room:
+                raise FetchError("too_large", "body larger than the cap")
+            return data
+        out: list[bytes] = []
+        produced = 0
+        while data:
+            if self._z is None:
+                self._members += 1
+                if self._members > _MAX_GZIP_MEMBERS:
+                    raise FetchError("too_large", "too many gzip members")
+                self._z = self._new(data)
+            try:
+                # max_length bounds the output of this call: a bomb inflates by at most
+                # room+1 bytes before we notice, whatever the compression ratio.
+                piece = self._z.decompress(data, room - produced + 1)
+            except zlib.error as exc:
+                raise FetchError("parse", f"bad {self.encoding} content encoding: {exc}") from None
+            produced += len(piece)
+            if produced > room:
+                raise FetchError("too_large", "decompressed body larger than the cap")
+            out.append(piece)
+            if self._z.eof:
+                data = self._z.unused_data
+                self._z = None
+            else:
+                data = self._z.unconsumed_tail
+        return b"".join(out)
+
+
+def _host_key(url: URL) -> str:
+    return f"{url.host}:{url.port}"
+
+
+class Fetcher:
+    """One shared aiohttp session per poller, with a per-host concurrency limit."""
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        *,
+        trusted_hosts: Iterable[str] = (),
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        """Prepare the fetcher; the session opens in ``__aenter__``."""
+        self.limits = limits or FetchLimits()
+        self.resolver = GuardedResolver(resolver, trusted_hosts)
+        self._session: aiohttp.ClientSession | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+
+    @property
+    def trusted_hosts(self) -> set[str]:
+        """Return the host names exempt from the public-address check (config-file feeds)."""
+        return self.resolver.trusted_hosts
+
+    async def __aenter__(self) -> Self:
+        """Open the connector and session."""
+        lim = self.limits
+        connector = aiohttp.TCPConnector(
+            limit=lim.max_connections,
+            limit_per_host=0,  # enforced by _host_slots, before the timeout clock starts
+            resolver=self.resolver,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=lim.connect_s, sock_read=lim.read_s
+            ),
+            headers={"User-Agent": lim.user_agent, "Accept": _ACCEPT,
+                     "Accept-Encoding": "gzip, deflate"},
+            auto_decompress=False,  # we decode ourselves under a byte cap (gzip bombs)
+            trust_env=False,  # no proxy from the environment can bypass the guard
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the session (and its connector and resolver)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch ``url`` once, conditionally; raise FetchError with a kind on any failure."""
+        start = check_hop(url, self.trusted_hosts)
+        slot = self._host_slots.get(_host_key(start))
+        if slot is None:
+            slot = self._host_slots[_host_key(start)] = asyncio.Semaphore(self.limits.per_host)
+        async with slot:
+            try:
+                async with asyncio.timeout(self.limits.total_s):
+                    return await self._follow(start, etag, last_modified)
+            except TimeoutError:
+                raise FetchError(
+                    "timeout", f"no complete response within {self.limits.total_s:g} s"
+                ) from None
+            except UnsafeURLError as exc:
+                raise FetchError("unsafe_url", str(exc)) from None
+            except aiohttp.TooManyRedirects:
+                raise FetchError("redirects", "too many redirects") from None
+            except (aiohttp.ClientError, OSError) as exc:
+                cause = exc.__cause__ or exc
+                if isinstance(cause, UnsafeURLError):
+                    raise FetchError("unsafe_url", str(cause)) from None
+                if isinstance(exc, aiohttp.ServerTimeoutError):
+                    raise FetchError("timeout", f"{type(exc).__name__}: {exc}") from None
+                raise FetchError("connection", f"{type(exc).__name__}: {exc}") from None
+
+    async def _follow(self, url: URL, etag: str | None, last_modified: str | None) -> FetchResult:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        permanent: str | None = None
+        all_permanent = True
+        for hop in range(self.limits.max_redirects + 1):
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status in _REDIRECTS and "Location" in resp.headers:
+                    if hop == self.limits.max_redirects:
+                        raise FetchError(
+                            "redirects",
+                            f"more than {self.limits.max_redirects} redirects (last: {url})",
+                        )
+                    target = url.join(URL(resp.headers["Location"]))
+                    # Every hop is vetted again: a public feed may redirect inward.
+                    url = check_hop(target, self.trusted_hosts)
+                    all_permanent = all_permanent and resp.status in (301, 308)
+                    permanent = str(url) if all_permanent else None
+                    continue
+                return await self._finish(resp, url, permanent)
+        raise FetchError("redirects", "redirect loop")  # pragma: no cover - loop returns/raises
+
+    async def _finish(
+        self, resp: aiohttp.ClientResponse, url: URL, permanent: str | None
+    ) -> FetchResult:
+        kept = {k: resp.headers[k] for k in _KEPT_HEADERS if k in resp.headers}
+        if resp.status == 304:
+            return FetchResult(304, str(url), b"", kept, permanent)
+        if resp.status != 200:
+            retry = None
+            if resp.status in (429, 503):
+                retry = parse_retry_after(resp.headers.get("Retry-After"))
+            raise FetchError(
+                "http_status", f"HTTP {resp.status} {resp.reason or ''}".strip(),
+                status=resp.status, retry_after=retry,
+            )
+        body = await self._read_capped(resp)
+        return FetchResult(200, str(url), body, kept, permanent)
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+        cap = self.limits.max_body_bytes
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding == "x-gzip":
+            encoding = "gzip"
+        if encoding not in ("", "identity", "gzip", "deflate"):
+            raise FetchError("parse", f"unsupported Content-Encoding {encoding!r}")
+        declared = resp.content_length
+        if declared is not None and declared > cap and encoding in ("", "identity"):
+            raise FetchError("too_large", f"Content-Length {declared} exceeds cap {cap}")
+        decoder = _Decoder(encoding)
+        buf = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            try:
+                buf += decoder.feed(chunk, cap - len(buf))
+            except FetchError as exc:
+                if exc.kind == "too_large":
+                    raise FetchError("too_large", f"{exc} ({cap} bytes)") from None
+                raise
+        return bytes(buf)

@@ -1,0 +1,60 @@
+"""Prometheus metrics of the poller, registered at startup on the registry it is given."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class PollerMetrics:
+    """Polls, 304s, errors by kind, articles queued, parse time and per-feed freshness."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        """Create and register every poller metric on ``registry``."""
+        self.polls = Counter(
+            "cw_poller_polls_total",
+            "Feed polls, by outcome (new, unchanged, not_modified, error).",
+            ["outcome"], registry=registry,
+        )
+        self.not_modified = Counter(
+            "cw_poller_not_modified_total", "Polls answered 304 Not Modified.", registry=registry
+        )
+        self.errors = Counter(
+            "cw_poller_errors_total", "Failed polls by error kind.", ["kind"], registry=registry
+        )
+        self.articles_queued = Counter(
+            "cw_poller_articles_queued_total", "Articles published to the articles stream.",
+            registry=registry,
+        )
+        self.articles_seen = Counter(
+            "cw_poller_articles_duplicate_total", "Parsed articles already queued before.",
+            registry=registry,
+        )
+        self.parse_seconds = Histogram(
+            "cw_poller_parse_seconds", "Time to parse and normalise one feed body.",
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.fetch_seconds = Histogram(
+            "cw_poller_fetch_seconds", "Time to fetch one feed (all redirect hops).",
+            registry=registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.last_success = Gauge(
+            "cw_poller_feed_last_success_timestamp_seconds",
+            "Unix time of each feed's last successful poll.", ["feed"], registry=registry,
+        )
+        self.newest_item = Gauge(
+            "cw_poller_feed_newest_item_timestamp_seconds",
+            "Unix time of the newest item seen in each feed.", ["feed"], registry=registry,
+        )
+        self.feeds = Gauge(
+            "cw_poller_feeds", "Feeds known to the poller, by state (active, deactivated).",
+            ["state"], registry=registry,
+        )
+        self.in_flight = Gauge(
+            "cw_poller_in_flight", "Polls running right now.", registry=registry
+        )
+        self.deactivations = Counter(
+            "cw_poller_deactivations_total", "Feeds deactivated after a long failure streak.",
+            registry=registry,
+        )

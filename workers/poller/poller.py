@@ -1,0 +1,330 @@
+"""The poll cycle of one feed, and the loop that polls every feed on its own schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from yarl import URL
+
+from workers.poller.config import FeedConfig
+from workers.poller.content import process_body
+from workers.poller.fetch import Fetcher, FetchError, FetchLimits, FetchResult
+from workers.poller.metrics import PollerMetrics
+from workers.poller.parse import ParsePool
+from workers.poller.schedule import (
+    DueQueue,
+    Pacer,
+    ScheduleBounds,
+    backoff_delay,
+    jittered,
+    learn_interval,
+    merge_times,
+    spread_offsets,
+)
+from workers.poller.state import (
+    FeedState,
+    load_states,
+    record_event,
+    state_key,
+)
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
+LEASE_PREFIX = "poller:lease:"
+
+
+@dataclass(frozen=True, slots=True)
+class PollerSettings:
+    """Tuning of the poll loop."""
+
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    bounds: ScheduleBounds = field(default_factory=ScheduleBounds)
+    concurrency: int = 64
+    max_rate: float = 50.0  # dispatches per second, spaced evenly
+    start_rate: float = 20.0  # how fast a cold start walks through never-polled feeds
+    deactivate_after: int = 20
+    seen_ttl_s: int = 30 * 86_400
+    stream_maxlen: int = 0
+    reload_s: float = 60.0
+    drain_s: float = 5.0  # on stop, in-flight polls get this long, then are cancelled
+    # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
+    # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).
+    parse_executor: Literal["thread", "process"] = "thread"
+    parse_workers: int = 2
+
+
+@dataclass(slots=True)
+class PollReport:
+    """What one poll did, for the loop, the CLI's ``check`` and the tests."""
+
+    feed_id: str
+    outcome: Outcome
+    status: int = 0
+    parsed: int = 0
+    queued: int = 0
+    duplicates: int = 0
+    unconfirmed: int = 0
+    error_kind: str = ""
+    error: str = ""
+    next_poll: float = 0.0
+    seconds: float = 0.0
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class Poller:
+    """Polls feeds: fetch (conditional), parse off-loop, dedupe, publish, remember state."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        fetcher: Fetcher,
+        parser: ParsePool,
+        settings: PollerSettings | None = None,
+        metrics: PollerMetrics | None = None,
+    ) -> None:
+        """Wire the poller; ``fetcher`` and ``parser`` must already be entered."""
+        self.redis = redis
+        self.fetcher = fetcher
+        self.parser = parser
+        self.settings = settings or PollerSettings()
+        self.metrics = metrics
+        self.feeds: dict[str, FeedConfig] = {}
+        self.queue = DueQueue()
+        self.in_flight: set[str] = set()
+        self._token = uuid.uuid4().hex
+        self._rng = random.Random()
+        # Delete the lease only if it is still ours (it may have expired and been retaken).
+        self._release = redis.register_script(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+            "end return 0"
+        )
+
+    def set_feeds(self, feeds: Iterable[FeedConfig]) -> tuple[list[str], list[str]]:
+        """Replace the feed set; return (added ids, removed ids)."""
+        new = {f.id: f for f in feeds if f.enabled}
+        added = [fid for fid in new if fid not in self.feeds]
+        removed = [fid for fid in self.feeds if fid not in new]
+        self.feeds = new
+        hosts = self.fetcher.trusted_hosts
+        hosts.clear()
+        hosts.update((URL(f.url).host or "").lower() for f in new.values() if f.trusted)
+        self.queue.discard(removed)
+        return added, removed
+
+    async def poll(self, feed: FeedConfig) -> PollReport:
+        """Poll ``feed`` once now and record the result; never raises for feed problems."""
+        started = time.monotonic()
+        lease = LEASE_PREFIX + feed.id
+        lease_ms = int((self.fetcher.limits.total_s + 60) * 1000)
+        # Replicas share the feed list; the lease makes one of them poll a feed at a time.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(lease, self._token, nx=True, px=lease_ms)
+        pipe.hgetall(state_key(feed.id))
+        got, raw = await pipe.execute()
+        if not got:
+            return PollReport(feed.id, "skipped", next_poll=time.time() + 30)
+        state = FeedState.from_hash(raw)
+        try:
+            report = await self._poll(feed, state)
+        finally:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hset(state_key(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]
+            await self._release(keys=[lease], args=[self._token], client=pipe)
+            await pipe.execute()
+        report.seconds = time.monotonic() - started
+        return report
+
+    async def _poll(self, feed: FeedConfig, state: FeedState) -> PollReport:
+        state.last_attempt = time.time()
+        state.polls_total += 1
+        fetch_started = time.monotonic()
+        try:
+            res = await self.fetcher.fetch(
+                feed.url, etag=state.etag or None, last_modified=state.last_modified or None
+            )
+        except FetchError as exc:
+            return await self._failed(
+                feed, state, exc.kind, str(exc), retry_after=exc.retry_after, status=exc.status
+            )
+        finally:
+            if self.metrics:
+                self.metrics.fetch_seconds.observe(time.monotonic() - fetch_started)
+        if res.status == 304:
+            if self.metrics:
+                self.metrics.not_modified.inc()
+            return self._succeeded(feed, state, res, "not_modified")
+        digest = _digest(res.body)
+        if digest == state.body_hash:
+            # Same bytes as last time (a server without validators): nothing new, no parse.
+            return self._succeeded(feed, state, res, "unchanged")
+        body = await process_body(
+            self.redis, self.parser, feed, body=res.body, headers=res.headers, url=res.url,
+            known_items=state.item_hashes, seen_ttl_s=self.settings.seen_ttl_s,
+            stream_maxlen=self.settings.stream_maxlen,
+        )
+        if self.metrics and body.parse_seconds is not None:
+            self.metrics.parse_seconds.observe(body.parse_seconds)
+        if body.outcome == "error":
+            return await self._failed(feed, state, body.error_kind, body.error, status=res.status)
+        if body.remember:
+            state.body_hash = digest
+            state.item_hashes = " ".join(body.item_hashes)
+        else:
+            res = FetchResult(res.status, res.url, b"", {}, res.permanent_url)  # no validators
+        if body.ttl_s is not None or body.parse_seconds is not None:
+            state.publisher_min_s = body.ttl_s or 0.0
+        report = self._succeeded(feed, state, res, body.outcome, body.entry_times)
+        report.parsed = body.parsed
+        report.queued = body.queued.queued
+        report.duplicates = body.queued.seen
+        report.unconfirmed = body.queued.unconfirmed
+        if self.metrics:
+            self.metrics.articles_queued.inc(body.queued.queued)
+            self.metrics.articles_seen.inc(body.queued.seen)
+        return report
+
+    def _succeeded(
+        self, feed: FeedConfig, state: FeedState, res: FetchResult, outcome: Outcome,
+        entry_times: list[float] | None = None,
+    ) -> PollReport:
+        now = time.time()
+        if res.status == 200 or res.etag or res.last_modified:
+            state.etag = res.etag or ""
+            state.last_modified = res.last_modified or ""
+        recent = merge_times(state.recent_times, entry_times or [])
+        state.recent_times = " ".join(f"{t:.0f}" for t in recent)
+        if recent:
+            state.newest_item = max(state.newest_item, recent[-1])
+        state.interval_s = learn_interval(
+            recent, now, state.interval_s, self.settings.bounds,
+            publisher_min_s=state.publisher_min_s or None, fixed_s=feed.interval,
+        )
+        state.last_success = now
+        state.last_status = res.status
+        state.error_streak = 0
+        state.moved_to = res.permanent_url or ""
+        state.next_poll = now + jittered(state.interval_s, self.settings.bounds, self._rng)
+        if self.metrics:
+            self.metrics.polls.labels(outcome).inc()
+            self.metrics.last_success.labels(feed.id).set(now)
+            if state.newest_item:
+                self.metrics.newest_item.labels(feed.id).set(state.newest_item)
+        return PollReport(feed.id, outcome, res.status, next_poll=state.next_poll)
+
+    async def _failed(
+        self, feed: FeedConfig, state: FeedState, kind: str, message: str, *,
+        retry_after: float | None = None, status: int | None = None,
+    ) -> PollReport:
+        now = time.time()
+        state.error_streak += 1
+        state.errors_total += 1
+        state.last_error = message[:500]
+        state.last_error_kind = kind
+        state.last_error_at = now
+        state.last_status = status or 0
+        interval = state.interval_s or feed.interval or self.settings.bounds.default_s
+        delay = backoff_delay(state.error_streak, interval, self.settings.bounds, retry_after,
+                              self._rng)
+        state.next_poll = now + delay
+        log.info("feed %s failed (%s, %d in a row): %s; retry in %.0f s",
+                 feed.id, kind, state.error_streak, message, delay)
+        if state.error_streak >= self.settings.deactivate_after and not state.deactivated:
+            state.deactivated = 1
+            state.deactivated_reason = f"{state.error_streak} failures in a row; last: {message}"
+            await record_event(self.redis, "deactivated", feed.id, url=feed.url, name=feed.name,
+                               reason=state.deactivated_reason[:500], kind=kind)
+            log.warning("feed %s deactivated: %s", feed.id, state.deactivated_reason)
+            if self.metrics:
+                self.metrics.deactivations.inc()
+        if self.metrics:
+            self.metrics.polls.labels("error").inc()
+            self.metrics.errors.labels(kind).inc()
+        return PollReport(feed.id, "error", status or 0, error_kind=kind, error=message,
+                          next_poll=state.next_poll)
+
+    async def schedule_feeds(self, feed_ids: list[str]) -> None:
+        """Put feeds on the due queue: their stored next poll, else spread over a window."""
+        if not feed_ids:
+            return
+        now = time.time()
+        states = await load_states(self.redis, feed_ids)
+        cold: list[str] = []
+        horizon = now + self.settings.bounds.backoff_cap_s
+        for fid in feed_ids:
+            st = states[fid]
+            if st.deactivated:
+                continue
+            if now < st.next_poll <= horizon:
+                self.queue.schedule(fid, st.next_poll)
+            else:
+                cold.append(fid)
+        span = min(len(cold) / max(self.settings.start_rate, 0.001), self.settings.bounds.max_s)
+        for fid, offset in zip(cold, spread_offsets(len(cold), span, self._rng), strict=True):
+            self.queue.schedule(fid, now + offset)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every feed on its schedule until ``stop`` is set, then drain in-flight polls."""
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        pacer = Pacer(self.settings.max_rate)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                fid = await self.queue.next_due(stop)
+                if fid is None:
+                    break
+                feed = self.feeds.get(fid)
+                if feed is None:
+                    continue
+                await pacer.wait()
+                await slots.acquire()
+                task = asyncio.create_task(self._run_one(feed, slots), name=f"poll-{fid}")
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            if tasks:
+                # A cancelled poll has saved no validators, so its feed is simply fetched
+                # again next time; a claim it left pending expires (see dedupe.py).
+                _, pending = await asyncio.wait(tasks, timeout=self.settings.drain_s)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _run_one(self, feed: FeedConfig, slots: asyncio.Semaphore) -> None:
+        next_poll = time.time() + self.settings.bounds.default_s
+        self.in_flight.add(feed.id)
+        if self.metrics:
+            self.metrics.in_flight.inc()
+        try:
+            report = await self.poll(feed)
+            next_poll = report.next_poll
+            if report.outcome == "error" and await self._is_deactivated(feed.id):
+                return
+        except (RedisError, OSError) as exc:
+            log.warning("poll of %s hit a Redis problem, retrying in 30 s: %s", feed.id, exc)
+            next_poll = time.time() + 30
+        except Exception:
+            log.exception("poll of feed %s crashed; it will be retried", feed.id)
+        finally:
+            slots.release()
+            self.in_flight.discard(feed.id)
+            if self.metrics:
+                self.metrics.in_flight.dec()
+        if feed.id in self.feeds:
+            self.queue.schedule(feed.id, next_poll)
+
+    async def _is_deactivated(self, feed_id: str) -> bool:
+        return bool(await self.redis.hget(state_key(feed_id), "deactivated") == "1")

@@ -1,0 +1,82 @@
+"""The poller role: configured and run-time feeds, polled until the stop event is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.lifecycle import RoleContext
+from workers.poller.config import FeedConfig, load_feeds, runtime_feeds
+from workers.poller.fetch import Fetcher
+from workers.poller.metrics import PollerMetrics
+from workers.poller.parse import ParsePool
+from workers.poller.poller import Poller, PollerSettings
+
+log = logging.getLogger(__name__)
+
+
+def configured_feeds(ctx: RoleContext) -> list[FeedConfig]:
+    """Return the feeds of ``<config_dir>/feeds.yaml`` (none when the file is absent)."""
+    path = ctx.settings.config_dir / "feeds.yaml"
+    if not path.exists():
+        log.warning("no feeds file at %s: only feeds added at run time will be polled", path)
+        return []
+    return load_feeds(path)
+
+
+async def refresh(poller: Poller, configured: list[FeedConfig]) -> None:
+    """Merge configured and run-time feeds into the poller and schedule any not yet queued."""
+    names = {f.id for f in configured}
+    extra = [f for f in await runtime_feeds(poller.redis) if f.id not in names]
+    added, removed = poller.set_feeds([*configured, *extra])
+    if added or removed:
+        log.info("poller feeds: %d added, %d removed, %d total",
+                 len(added), len(removed), len(poller.feeds))
+    idle = [fid for fid in poller.feeds
+            if poller.queue.due_at(fid) is None and fid not in poller.in_flight]
+    # Idle feeds are new, reactivated, or deactivated (schedule_feeds skips those).
+    await poller.schedule_feeds(idle)
+    if poller.metrics:
+        poller.metrics.feeds.labels("active").set(len(poller.queue) + len(poller.in_flight))
+        poller.metrics.feeds.labels("inactive").set(
+            len(poller.feeds) - len(poller.queue) - len(poller.in_flight))
+
+
+async def _reload_forever(
+    poller: Poller, configured: list[FeedConfig], stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poller.settings.reload_s)
+        if stop.is_set():
+            return
+        try:
+            await refresh(poller, configured)
+        except Exception as exc:  # a bad reload must not stop polling of the known feeds
+            log.warning("reloading feeds failed, keeping the current set: %s", exc)
+
+
+async def run(ctx: RoleContext) -> None:
+    """Run the poller until ``ctx.stop`` is set; in-flight polls finish within their timeout."""
+    metrics = ctx.extras.get("poller_metrics")
+    if not isinstance(metrics, PollerMetrics):  # built once: a restarted role reuses them
+        metrics = PollerMetrics(ctx.registry)
+        ctx.extras["poller_metrics"] = metrics
+    settings = ctx.extras.get("poller_settings")
+    if not isinstance(settings, PollerSettings):
+        settings = PollerSettings(stream_maxlen=ctx.settings.streams.maxlen)
+    configured = configured_feeds(ctx)
+    pool = ParsePool(settings.parse_executor, settings.parse_workers)
+    async with Fetcher(settings.limits) as fetcher, pool:
+        poller = Poller(ctx.redis, fetcher, pool, settings, metrics)
+        await refresh(poller, configured)
+        log.info("poller started: %d feeds, parsing in %d %s(s)",
+                 len(poller.feeds), pool.workers, pool.kind)
+        reloader = asyncio.create_task(_reload_forever(poller, configured, ctx.stop))
+        try:
+            await poller.run(ctx.stop)
+        finally:
+            reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloader
