@@ -28,7 +28,7 @@ from bot.render import render_story
 from bot.stories import StoryStore
 from bot.subscriptions import SubscriptionStore
 from bot.telegram_api import safe_error
-from core.models import _Message
+from core.models import StreamMessage
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ FAILURES = "bot:deliveries:failed"
 Outcome = Literal["sent", "edited", "unchanged", "duplicate", "deactivated", "failed", "inactive"]
 
 
-class DeliveryJob(_Message):
+class DeliveryJob(StreamMessage):
     """Bring ``chat_id``'s message for ``story_id`` up to date after ``alert_id`` arrived."""
 
     alert_id: str

@@ -156,17 +156,22 @@ class DigestScheduler:
             for day, value in raw.items():
                 counts[day] = counts.get(day, 0) + int(value)
         title = ", ".join(self.catalog.name(r) for r in sorted(sub.regions))[:60] or "regions"
-        png = await asyncio.to_thread(
-            chart_png, counts, datetime.fromtimestamp(now, UTC).date(), title
-        )
+        png: bytes | None = None
+        try:
+            png = await asyncio.to_thread(
+                chart_png, counts, datetime.fromtimestamp(now, UTC).date(), title
+            )
+        except ImportError:
+            log.warning("matplotlib is not installed (extra 'charts'): digest sent without chart")
         try:
             async with self.limiter.slot(sub.chat_id):
                 await self.bot.send_message(sub.chat_id, text, parse_mode=ParseMode.HTML)
-            async with self.limiter.slot(sub.chat_id):
-                await self.bot.send_photo(
-                    sub.chat_id, InputFile(png, filename="violations.png"),
-                    caption="Violation reports per day, last 30 days",
-                )
+            if png is not None:
+                async with self.limiter.slot(sub.chat_id):
+                    await self.bot.send_photo(
+                        sub.chat_id, InputFile(png, filename="violations.png"),
+                        caption="Violation reports per day, last 30 days",
+                    )
         except (Forbidden, BadRequest) as exc:
             if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
                 await self.subs.deactivate(sub.chat_id, type(exc).__name__)

@@ -90,7 +90,7 @@ return 1
 """
 
 
-def _nap(wait: float, which: int) -> float:
+def _nap(wait: float, which: int, group_period: float = 60.0) -> float:
     """Return how long to sleep before asking again.
 
     A wait far beyond the period means the slot is still held by a request in flight
@@ -98,7 +98,7 @@ def _nap(wait: float, which: int) -> float:
     """
     if which == 0:
         return min(wait, 5.0)
-    period = 60.0 if which == 3 else 1.0
+    period = group_period if which == 3 else 1.0
     if wait > period + 0.5:
         return 0.05
     return wait + 0.001
@@ -111,6 +111,7 @@ class Limits:
     overall_per_s: int = 30
     chat_per_s: int = 1
     group_per_min: int = 20
+    group_period_s: float = 60.0
     # A slot taken but never released (process killed) frees itself after this long.
     hold_s: float = 30.0
 
@@ -145,7 +146,7 @@ class FloodLimiter:
         if chat_id < 0:
             keys.append(f"{_NS}:group:{chat_id}")
             caps.append(float(self.limits.group_per_min))
-            periods.append(60.0)
+            periods.append(self.limits.group_period_s)
         return keys, caps, periods
 
     async def _try(
@@ -172,12 +173,12 @@ class FloodLimiter:
                 ok, wait, which = await self._try(member, keys, caps)
                 # Bot-wide waits (pause or overall budget) are served in order under the gate.
                 while not ok and which in (0, 1):
-                    await asyncio.sleep(_nap(wait, which))
+                    await asyncio.sleep(_nap(wait, which, self.limits.group_period_s))
                     ok, wait, which = await self._try(member, keys, caps)
             if ok:
                 break
             # This chat (or group) is busy: wait outside the gate so other chats go on.
-            await asyncio.sleep(_nap(wait, which))
+            await asyncio.sleep(_nap(wait, which, self.limits.group_period_s))
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ class MalformedEntryError(ValueError):
     """A stream entry that cannot be decoded into its model; it goes to dead-letter."""
 
 
-class _Message(BaseModel):
+class StreamMessage(BaseModel):
     """Base of every stream message: frozen, versioned, tolerant of unknown extra fields."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -24,7 +24,7 @@ class _Message(BaseModel):
     v: Literal[1] = SCHEMA_VERSION
 
 
-class Article(_Message):
+class Article(StreamMessage):
     """One normalised news item, as the poller queues it on the ``articles`` stream."""
 
     id: str = Field(min_length=1, max_length=128)
@@ -39,7 +39,7 @@ class Article(_Message):
     region_hints: tuple[str, ...] = ()
 
 
-class Alert(_Message):
+class Alert(StreamMessage):
     """A classified article, as the classifier queues it on the ``alerts`` stream."""
 
     id: str
@@ -55,10 +55,10 @@ class Alert(_Message):
     classified: datetime | None = None
 
 
-M = TypeVar("M", bound=_Message)
+M = TypeVar("M", bound=StreamMessage)
 
 
-def encode(message: _Message) -> dict[str, str]:
+def encode(message: StreamMessage) -> dict[str, str]:
     """Return the stream fields for a message: one field ``data`` holding its JSON."""
     return {"data": message.model_dump_json()}
 

@@ -30,6 +30,22 @@ class StreamSettings(BaseModel):
     retry_backoff_s: float = Field(default=0.5, ge=0)
 
 
+class PollerTuning(BaseModel):
+    """How hard and how often the poller fetches."""
+
+    concurrency: int = Field(default=64, ge=1, le=10_000)
+    # Polls dispatched per second at most, spaced evenly (100,000 feeds / 10 min = 167/s).
+    max_rate: float = Field(default=200.0, gt=0)
+    min_interval_s: float = Field(default=120.0, ge=1)
+    default_interval_s: float = Field(default=600.0, ge=1)
+    max_interval_s: float = Field(default=1_800.0, ge=1)
+    deactivate_after: int = Field(default=20, ge=1)
+    parse_executor: Literal["thread", "process"] = "thread"
+    parse_workers: int = Field(default=2, ge=1, le=64)
+    max_body_mb: float = Field(default=8.0, gt=0, le=512)
+    per_host: int = Field(default=2, ge=1, le=100)
+
+
 class Settings(BaseSettings):
     """Everything a role needs to know, built once in ``main()`` and passed down."""
 
@@ -40,6 +56,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
+    # Webhook mode when a public URL is set; long polling otherwise.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65_535)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8080, ge=0, le=65_535)
@@ -48,6 +69,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     streams: StreamSettings = StreamSettings()
+    poller: PollerTuning = PollerTuning()
     heartbeat_ttl_s: float = Field(default=15.0, gt=0)
     shutdown_deadline_s: float = Field(default=10.0, gt=0)
     # Seconds between restarts of a crashed role, doubling up to the cap.
@@ -68,7 +90,10 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("telegram_bot_token", "redis_url", "telegram_api_url", mode="before")
+    @field_validator(
+        "telegram_bot_token", "redis_url", "telegram_api_url", "telegram_webhook_url",
+        "telegram_webhook_secret", mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from core.metrics import CoreMetrics
-from core.models import M, MalformedEntryError, _Message, decode, encode
+from core.models import M, MalformedEntryError, StreamMessage, decode, encode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
 from core.settings import StreamSettings
 
@@ -49,7 +49,7 @@ class Delivery:
 Handler = Callable[[M, Delivery], Awaitable[None]]
 
 
-async def publish(redis: Redis, stream: str, message: _Message, *, maxlen: int = 0) -> str:
+async def publish(redis: Redis, stream: str, message: StreamMessage, *, maxlen: int = 0) -> str:
     """Append ``message`` to ``stream`` and return the entry id.
 
     ``maxlen`` is not applied here: a plain MAXLEN could cut entries a group has not read.

@@ -85,6 +85,7 @@ class BotAPIEmulator:
         overall_per_s: int = 30,
         chat_per_s: int = 1,
         group_per_min: int = 20,
+        group_period_s: float = 60.0,
         chat_burst: int = 1,
         enforce_limits: bool = True,
         latency_s: float = 0.0,
@@ -96,6 +97,7 @@ class BotAPIEmulator:
         self._overall = Window(overall_per_s, 1.0)
         self._chat_limit = (chat_per_s * chat_burst, float(chat_burst))
         self._group_per_min = group_per_min
+        self._group_period_s = group_period_s
         self._chat_windows: dict[int, Window] = {}
         self._group_windows: dict[int, Window] = {}
         self.messages: dict[int, list[Sent]] = {}
@@ -323,7 +325,9 @@ class BotAPIEmulator:
         waits = [self._overall.retry_after(now), chat_w.retry_after(now)]
         group_w = None
         if chat_id < 0:
-            group_w = self._group_windows.setdefault(chat_id, Window(self._group_per_min, 60.0))
+            group_w = self._group_windows.setdefault(
+                chat_id, Window(self._group_per_min, self._group_period_s)
+            )
             waits.append(group_w.retry_after(now))
         wait = max(waits)
         if wait > 0:

@@ -7,11 +7,13 @@ import contextlib
 import logging
 
 from core.lifecycle import RoleContext
+from core.settings import Settings
 from workers.poller.config import FeedConfig, load_feeds, runtime_feeds
-from workers.poller.fetch import Fetcher
+from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
 from workers.poller.poller import Poller, PollerSettings
+from workers.poller.schedule import ScheduleBounds
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,26 @@ async def _reload_forever(
             log.warning("reloading feeds failed, keeping the current set: %s", exc)
 
 
+def poller_settings(settings: Settings) -> PollerSettings:
+    """Map the operator's ``poller`` settings onto the poll loop's tuning."""
+    tuning = settings.poller
+    return PollerSettings(
+        limits=FetchLimits(
+            max_body_bytes=int(tuning.max_body_mb * 1024 * 1024), per_host=tuning.per_host
+        ),
+        bounds=ScheduleBounds(
+            min_s=tuning.min_interval_s, default_s=tuning.default_interval_s,
+            max_s=tuning.max_interval_s,
+        ),
+        concurrency=tuning.concurrency,
+        max_rate=tuning.max_rate,
+        deactivate_after=tuning.deactivate_after,
+        stream_maxlen=settings.streams.maxlen,
+        parse_executor=tuning.parse_executor,
+        parse_workers=tuning.parse_workers,
+    )
+
+
 async def run(ctx: RoleContext) -> None:
     """Run the poller until ``ctx.stop`` is set; in-flight polls finish within their timeout."""
     metrics = ctx.extras.get("poller_metrics")
@@ -65,7 +87,7 @@ async def run(ctx: RoleContext) -> None:
         ctx.extras["poller_metrics"] = metrics
     settings = ctx.extras.get("poller_settings")
     if not isinstance(settings, PollerSettings):
-        settings = PollerSettings(stream_maxlen=ctx.settings.streams.maxlen)
+        settings = poller_settings(ctx.settings)
     configured = configured_feeds(ctx)
     pool = ParsePool(settings.parse_executor, settings.parse_workers)
     async with Fetcher(settings.limits) as fetcher, pool:
