@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import importlib.util
 import logging
 import os
@@ -89,8 +90,10 @@ class RedisProcess:
             "--daemonize", "no",
             "--protected-mode", "yes",
         ]
+        # Its own session: a Ctrl-C meant for us must not kill Redis before we drain into it.
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -151,12 +154,28 @@ def make_client(url: str, *, socket_timeout: float = 10.0) -> Redis:
 async def embedded_redis(data_dir: Path) -> AsyncIterator[str]:
     """Run an embedded redis-server for the lifetime of the context; yield its URL."""
     server = RedisProcess(data_dir / "redis")
-    await asyncio.to_thread(server.start)
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    # Two servers appending to one AOF would corrupt it: one embedded Redis per DATA_DIR.
+    lock = (server.data_dir / "lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise RedisUnavailableError(
+            f"another process runs the embedded Redis in {server.data_dir}; "
+            "set REDIS_URL to share one Redis between processes"
+        ) from None
+    try:
+        await asyncio.to_thread(server.start)
+    except BaseException:
+        lock.close()
+        raise
     log.info("embedded redis-server started on %s (AOF in %s)", server.url, server.data_dir)
     try:
         yield server.url
     finally:
         await asyncio.to_thread(server.stop)
+        lock.close()
         log.info("embedded redis-server stopped")
 
 
