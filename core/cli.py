@@ -76,6 +76,7 @@ def run_command(roles: str) -> None:
     if not resolved:
         click.echo("ceasefire-watch: none of the requested roles is available", err=True)
         sys.exit(2)
+    preflight(settings, [name for name, _ in resolved])
     if settings.telegram_bot_token is None:
         log.info("TELEGRAM_BOT_TOKEN is unset: the bot is off and alerts go to the console")
     if settings.redis_url is None:
@@ -83,6 +84,20 @@ def run_command(roles: str) -> None:
     log.info("starting roles: %s", ", ".join(n for n, _ in resolved))
     code = asyncio.run(run_roles(settings, resolved))
     sys.exit(code)
+
+
+def preflight(settings: Settings, roles: list[str]) -> None:
+    """Run each role's ``check_config`` (if it has one); exit 2 naming the bad file and key."""
+    for name in roles:
+        module_name = ROLE_TARGETS[name].partition(":")[0]
+        check = getattr(importlib.import_module(module_name), "check_config", None)
+        if check is None:
+            continue
+        try:
+            check(settings)
+        except ConfigError as exc:
+            click.echo(f"ceasefire-watch: configuration error: {exc}", err=True)
+            sys.exit(2)
 
 
 def _add_extra_commands() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from core.config_files import ConfigError
+from core.config_files import ConfigError, default_config_dir
 from core.settings import load_settings
 
 
@@ -81,3 +82,21 @@ def test_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
         "ceasefire-watch: configuration error: environment: invalid value for 'log_level': "
         "'LOUD': Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'"
     ]
+
+
+def test_bad_feeds_file_stops_start_up_naming_key(tmp_path: Path) -> None:
+    shutil.copytree(default_config_dir(), tmp_path / "cfg", ignore=shutil.ignore_patterns("__*"))
+    (tmp_path / "cfg" / "feeds.yaml").write_text(
+        "feeds:\n  - id: ok-feed\n    url: https://example.org/rss\n    name: OK\n"
+        "  - id: bad\n    url: ftp://example.org/rss\n    name: Bad\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CONFIG_DIR": str(tmp_path / "cfg"),
+           "DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles", "poller"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ceasefire-watch: configuration error: ")
+    assert "feeds.yaml: invalid value for 'feeds.1.url': 'ftp://example.org/rss'" in last

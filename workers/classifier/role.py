@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from core.lifecycle import RoleContext
 from core.models import Alert, Article
+from core.settings import Settings
 from core.streams import ALERTS, ARTICLES, Delivery, StreamConsumer
 from workers.classifier.engine import Classifier, Result
 from workers.classifier.stories import assign_story
@@ -97,6 +98,11 @@ class ArticleHandler:
             ",".join(alert.regions),
             alert.rule,
         )
+
+
+def check_config(settings: Settings) -> None:
+    """Load lexicons, regions and parameters once, so a bad file stops start-up clearly."""
+    Classifier.from_config(settings.config_dir)
 
 
 async def run(ctx: RoleContext) -> None:

@@ -59,6 +59,13 @@ async def _reload_forever(
             log.warning("reloading feeds failed, keeping the current set: %s", exc)
 
 
+def check_config(settings: Settings) -> None:
+    """Validate ``feeds.yaml`` before start-up (raises ConfigError naming key and value)."""
+    path = settings.config_dir / "feeds.yaml"
+    if path.exists():
+        load_feeds(path)
+
+
 def poller_settings(settings: Settings) -> PollerSettings:
     """Map the operator's ``poller`` settings onto the poll loop's tuning."""
     tuning = settings.poller
