@@ -60,6 +60,14 @@ async def publish(redis: Redis, stream: str, message: StreamMessage, *, maxlen: 
     return str(entry_id)
 
 
+async def publish_many(redis: Redis, stream: str, messages: list[StreamMessage]) -> list[str]:
+    """Append several messages in one round trip (a pipeline, not a transaction)."""
+    pipe = redis.pipeline(transaction=False)
+    for message in messages:
+        pipe.xadd(stream, encode(message))  # type: ignore[arg-type]
+    return [str(entry_id) for entry_id in await pipe.execute()]
+
+
 @dataclass(frozen=True)
 class StreamStats:
     """Length, pending count and lag (undelivered entries) of one stream for one group."""
