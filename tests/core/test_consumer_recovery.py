@@ -48,7 +48,8 @@ async def test_sigkilled_consumer_work_is_taken_over(
                 rows = await redis.xpending_range(
                     ARTICLES, "g", "-", "+", 200, consumername="doomed"
                 )
-                return len(rows) == 100
+                # All 100 read, and the first one handled (the child then hangs, unacked).
+                return len(rows) == 100 and await redis.hlen("handled") == 1
             return False
 
         assert await wait_until(all_pending_in_child), "child never read the 100 entries"

@@ -1,0 +1,296 @@
+"""The one stream consumer every role uses: ack after effect, retry, claim, dead-letter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from core.metrics import CoreMetrics
+from core.models import M, MalformedEntryError, decode
+from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
+from core.settings import StreamSettings
+from core.stream_admin import ensure_group, trim_safely
+
+log = logging.getLogger(__name__)
+
+
+def dead_letter_stream(stream: str) -> str:
+    """Return the name of the dead-letter stream kept beside ``stream``."""
+    return f"{stream}:dead"
+
+
+def errors_key(stream: str, group: str) -> str:
+    """Return the hash keeping the last error of each failing entry of a group."""
+    return f"{stream}:errors:{group}"
+
+
+class PermanentError(Exception):
+    """Raised by a handler for an entry that can never succeed: dead-letter it at once."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an entry came from and how often it has been delivered (1 = first time)."""
+
+    entry_id: str
+    stream: str
+    deliveries: int
+
+
+Handler = Callable[[M, Delivery], Awaitable[None]]
+Entry = tuple[str, dict[str, str]]
+
+
+class StreamConsumer(Generic[M]):
+    """Reads a stream in a consumer group; acks after the handler; retries, claims, dead-letters."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        stream: str,
+        group: str,
+        consumer: str,
+        model: type[M],
+        handler: Handler[M],
+        settings: StreamSettings,
+        concurrency: int = 1,
+        metrics: CoreMetrics | None = None,
+    ) -> None:
+        """Configure a consumer; nothing touches Redis until :meth:`run`."""
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.model = model
+        self.handler = handler
+        self.cfg = settings
+        self.metrics = metrics
+        self.concurrency = max(1, concurrency)
+        self._sem = asyncio.Semaphore(self.concurrency)
+        # Start with our own pending entries: work we read before a restart comes first.
+        self._backlog = True
+        self._to_ack: list[str] = []
+        self.processed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; the batch in hand is finished and acked first."""
+        await self._ensure_group_retrying(stop)
+        housekeeping = asyncio.create_task(self._housekeeping(stop), name=f"claim:{self.stream}")
+        try:
+            while not stop.is_set():
+                try:
+                    await self._flush_acks()
+                    await self._step()
+                except RECONNECT_ERRORS as exc:
+                    log.warning("consumer %s lost redis: %s", self.consumer, exc)
+                    await wait_for_redis(self.redis, stop)
+                    self._backlog = True
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    log.warning("group %s on %s vanished; recreating", self.group, self.stream)
+                    await self._ensure_group_retrying(stop)
+            with contextlib.suppress(*RECONNECT_ERRORS):
+                await self._flush_acks()
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+
+    async def _ensure_group_retrying(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await ensure_group(self.redis, self.stream, self.group)
+                return
+            except RECONNECT_ERRORS:
+                await wait_for_redis(self.redis, stop)
+
+    async def _step(self) -> None:
+        if self._backlog:
+            reply = await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: "0"}, count=self.cfg.batch_size
+            )
+            entries = entries_of(reply)
+            if not entries:
+                self._backlog = False
+                return
+            counts = await self._delivery_counts([eid for eid, _ in entries])
+            await self._process(entries, counts)
+            return
+        reply = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"},
+            count=self.cfg.batch_size, block=self.cfg.block_ms,
+        )
+        entries = entries_of(reply)
+        if entries:
+            await self._process(entries, {eid: 1 for eid, _ in entries})
+
+    async def _delivery_counts(self, ids: list[str]) -> dict[str, int]:
+        rows = await self.redis.xpending_range(
+            self.stream, self.group, min=ids[0], max=ids[-1], count=len(ids) + 16,
+            consumername=self.consumer,
+        )
+        return {str(r["message_id"]): int(r["times_delivered"]) for r in rows}
+
+    async def _process(
+        self, entries: list[tuple[str, dict[str, str]]], counts: dict[str, int]
+    ) -> None:
+        failed = False
+        lost: list[BaseException] = []
+
+        async def one(entry_id: str, fields: dict[str, str]) -> None:
+            nonlocal failed
+            try:
+                async with self._sem:
+                    outcome = await self._handle_one(entry_id, fields, counts.get(entry_id, 1))
+            except RECONNECT_ERRORS as exc:
+                # Redis went away mid-entry: it stays pending and comes back after reconnecting.
+                lost.append(exc)
+                return
+            if outcome == "ack":
+                self._to_ack.append(entry_id)
+            elif outcome == "retry":
+                failed = True
+
+        if self.concurrency == 1:
+            # Sequential consumers skip the task-per-entry cost.
+            for entry_id, fields in entries:
+                await one(entry_id, fields)
+                if lost:
+                    break
+        else:
+            async with asyncio.TaskGroup() as tg:
+                for entry_id, fields in entries:
+                    tg.create_task(one(entry_id, fields))
+        if lost:
+            raise lost[0]
+        await self._flush_acks()
+        if failed:
+            # Failed entries stay pending; re-read them after a pause (their count rises).
+            self._backlog = True
+            await asyncio.sleep(self.cfg.retry_backoff_s)
+
+    async def _handle_one(
+        self, entry_id: str, fields: dict[str, str], deliveries: int
+    ) -> Literal["ack", "retry", "dead"]:
+        """Run the handler on one entry: ack it, leave it pending for a retry, or dead-letter it."""
+        started = time.perf_counter()
+        if deliveries > self.cfg.max_deliveries:
+            last = await self.redis.hget(errors_key(self.stream, self.group), entry_id)
+            reason = last if isinstance(last, str) and last else "consumer died while handling it"
+            await self._dead_letter(entry_id, fields, deliveries - 1, f"gave up: {reason}")
+            return "dead"
+        try:
+            message = decode(fields, self.model)
+            await self.handler(message, Delivery(entry_id, self.stream, deliveries))
+        except MalformedEntryError as exc:
+            await self._dead_letter(entry_id, fields, deliveries, str(exc))
+            return "dead"
+        except PermanentError as exc:
+            await self._dead_letter(entry_id, fields, deliveries, f"permanent: {exc}")
+            return "dead"
+        except RECONNECT_ERRORS:
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "handler failed on %s %s (delivery %d/%d): %s",
+                self.stream, entry_id, deliveries, self.cfg.max_deliveries, error,
+            )
+            if self.metrics:
+                self.metrics.entries.labels(self.stream, "failed").inc()
+            if deliveries >= self.cfg.max_deliveries:
+                await self._dead_letter(entry_id, fields, deliveries, error)
+                return "dead"
+            await self.redis.hset(errors_key(self.stream, self.group), entry_id, error)
+            return "retry"
+        self.processed += 1
+        if self.metrics:
+            self.metrics.entries.labels(self.stream, "ok").inc()
+            self.metrics.handle_seconds.labels(self.stream).observe(time.perf_counter() - started)
+        return "ack"
+
+    async def _dead_letter(
+        self, entry_id: str, fields: dict[str, str], deliveries: int, error: str
+    ) -> None:
+        """Move an entry to the dead-letter stream and ack it, in one transaction."""
+        record: dict[Any, Any] = {
+            "data": fields.get("data", repr(fields)[:10_000]),
+            "error": error[:2_000],
+            "deliveries": str(deliveries),
+            "source_stream": self.stream,
+            "source_id": entry_id,
+            "group": self.group,
+            "consumer": self.consumer,
+            "failed_at": str(time.time()),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(dead_letter_stream(self.stream), record)
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.hdel(errors_key(self.stream, self.group), entry_id)
+            await pipe.execute()
+        log.error(
+            "dead-lettered %s %s after %d deliveries: %s", self.stream, entry_id, deliveries, error
+        )
+        if self.metrics:
+            self.metrics.entries.labels(self.stream, "dead_letter").inc()
+
+    async def _flush_acks(self) -> None:
+        if not self._to_ack:
+            return
+        ids = list(self._to_ack)
+        await self.redis.xack(self.stream, self.group, *ids)
+        del self._to_ack[: len(ids)]
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Take over entries idle in dead consumers and trim what every group has finished."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.cfg.claim_interval_s)
+            if stop.is_set():
+                return
+            try:
+                if await self.claim_idle():
+                    self._backlog = True
+                await trim_safely(self.redis, self.stream, self.cfg.maxlen)
+            except (*RECONNECT_ERRORS, ResponseError) as exc:
+                log.debug("housekeeping on %s skipped: %s", self.stream, exc)
+
+    async def claim_idle(self) -> int:
+        """XAUTOCLAIM entries idle past the timeout into this consumer; return how many."""
+        start, claimed = "0-0", 0
+        for _ in range(100):  # bounded: at most 100 batches per round
+            reply = await self.redis.xautoclaim(
+                self.stream, self.group, self.consumer,
+                min_idle_time=self.cfg.claim_idle_ms, start_id=start, count=self.cfg.batch_size,
+            )
+            start, got = str(reply[0]), cast(list[Any], reply[1])
+            claimed += len(got)
+            if start == "0-0":
+                break
+        if claimed:
+            log.info("claimed %d idle entries on %s for %s", claimed, self.stream, self.consumer)
+        return claimed
+
+
+def entries_of(reply: Any) -> list[Entry]:
+    """Flatten an XREADGROUP reply (RESP2 list or RESP3 map) for one stream into entries.
+
+    Entries deleted from the stream while pending come back with no fields: there is
+    nothing left to process, so they are dropped here (and acked by the next claim).
+    """
+    if not reply:
+        return []
+    rows = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+    if rows and isinstance(rows[0], list) and rows[0] and isinstance(rows[0][0], list | tuple):
+        rows = rows[0]  # RESP3 nests the entries one level deeper
+    return [(str(eid), fields) for eid, fields in rows if fields]
