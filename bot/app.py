@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -12,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -30,6 +32,41 @@ log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat one at a time, in order.
+
+    PTB's default handles every update in sequence, so one slow reply (a group whose message
+    budget is spent, a Bot API call timing out) would stall every other chat's commands.
+    Serialising per chat keeps each chat's read-modify-write of its settings race-free.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        """Run ``coroutine`` once no other update of the same chat is being handled."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else 0
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                # Forget idle chats so the table does not grow with every chat ever seen.
+                del self._waiting[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
 
 
 def safe(name: str, handler: Handler, metrics: CommandMetrics) -> Handler:
@@ -82,6 +119,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(file_url)
         .rate_limiter(limiter)
+        .concurrent_updates(PerChatUpdateProcessor())
         .get_updates_read_timeout(15)
         .build()
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
 
 from bot.admin import AdminCommands
 from bot.app import AnyApp, build_application, publish_commands
@@ -75,18 +74,16 @@ async def _stop_app(app: AnyApp) -> None:
 
 
 def webhook_config(settings: Settings) -> WebhookConfig | None:
-    """Webhook mode when the settings carry a webhook URL and secret, else None (polling).
-
-    Read with getattr: the fields (telegram_webhook_url, telegram_webhook_secret,
-    telegram_webhook_host, telegram_webhook_port) are optional in core.settings.
-    """
-    url = getattr(settings, "telegram_webhook_url", None)
-    secret: Any = getattr(settings, "telegram_webhook_secret", None)
-    if not url or secret is None:
+    """Webhook mode when the settings carry a webhook URL and secret, else None (polling)."""
+    url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+    if not url:
         return None
-    value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
+    if secret is None:
+        # An unauthenticated webhook would accept forged updates: refuse it, keep polling.
+        log.warning("TELEGRAM_WEBHOOK_URL is set without TELEGRAM_WEBHOOK_SECRET: "
+                    "ignoring it and using long polling")
+        return None
     return WebhookConfig(
-        url=str(url), secret=value,
-        host=str(getattr(settings, "telegram_webhook_host", "127.0.0.1") or "127.0.0.1"),
-        port=int(getattr(settings, "telegram_webhook_port", 8443) or 8443),
+        url=url, secret=secret.get_secret_value(),
+        host=settings.telegram_webhook_host, port=settings.telegram_webhook_port,
     )

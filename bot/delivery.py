@@ -23,8 +23,9 @@ from telegram.error import (
 )
 
 from bot.metrics import NotifierMetrics
-from bot.ratelimit import FloodLimiter
+from bot.ratelimit import FloodLimiter, GroupBusyError
 from bot.render import render_story
+from bot.retry_queue import RetryQueue
 from bot.stories import StoryStore
 from bot.subscriptions import SubscriptionStore
 from bot.telegram_api import safe_error
@@ -36,7 +37,10 @@ DELIVERIES = "bot:deliveries"
 SENDERS_GROUP = "senders"
 FAILURES = "bot:deliveries:failed"
 
-Outcome = Literal["sent", "edited", "unchanged", "duplicate", "deactivated", "failed", "inactive"]
+Outcome = Literal[
+    "sent", "edited", "unchanged", "duplicate", "deactivated", "failed", "inactive",
+    "retry_later", "deferred",
+]
 
 
 class DeliveryJob(StreamMessage):
@@ -45,10 +49,11 @@ class DeliveryJob(StreamMessage):
     alert_id: str
     story_id: str
     chat_id: int
-
-
-class TransientDeliveryError(RuntimeError):
-    """Telegram kept failing with retryable errors; the job stays pending for a later retry."""
+    # The article's publication and fetch times (epoch seconds), for the latency histogram.
+    published: float | None = None
+    fetched: float | None = None
+    # Handler calls that ended in a transient failure; a parked job comes back with one more.
+    attempt: int = 0
 
 
 def retry_after_s(exc: RetryAfter) -> float:
@@ -66,16 +71,27 @@ def _is_gone(exc: BadRequest) -> bool:
 
 @dataclass
 class RetryPolicy:
-    """Backoff for transient errors (5xx, timeouts, network) inside one job attempt."""
+    """Backoff for transient errors (5xx, timeouts, network).
 
-    attempts: int = 6
-    base_s: float = 0.5
-    cap_s: float = 15.0
+    A job gets ``quick_attempts`` tries in one handler call (a blip passes at once); after
+    that it is parked in the retry queue with exponential backoff, so one failing chat never
+    holds up the batch read with it. After ``attempts`` parked rounds (about 40 minutes with
+    the defaults) the failure is recorded as permanent.
+    """
+
+    # A group whose 20 messages/min are spent for longer than this is retried later, rather
+    # than holding a sender (and the batch it belongs to) for up to a minute.
+    defer_after_s: float = 3.0
+    quick_attempts: int = 2
+    quick_delay_s: float = 0.5
+    attempts: int = 16
+    base_s: float = 1.0
+    cap_s: float = 300.0
     max_rate_limited: int = 20
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter."""
-        raw: float = min(self.cap_s, self.base_s * 2**attempt)
+        raw: float = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
         return raw * (0.75 + random.random() / 2)
 
 
@@ -92,6 +108,7 @@ class Deliverer:
         metrics: NotifierMetrics,
         region_names: dict[str, str],
         token: str,
+        retries: RetryQueue,
         policy: RetryPolicy | None = None,
     ) -> None:
         self.bot = bot
@@ -101,23 +118,22 @@ class Deliverer:
         self.metrics = metrics
         self.region_names = region_names
         self._token = token
+        self.retries = retries
         self.policy = policy or RetryPolicy()
 
     async def handle(self, job: DeliveryJob, _delivery: object = None) -> None:
-        """Stream handler: deliver, or raise TransientDeliveryError to be retried later."""
+        """Stream handler: deliver now, or park the job in the retry queue."""
         outcome = await self.deliver(job)
         self.metrics.deliveries.labels(outcome).inc()
 
-    async def deliver(self, job: DeliveryJob) -> Outcome:
+    async def deliver(self, job: DeliveryJob) -> Outcome:  # noqa: PLR0911 -- one per failure mode
         """Deliver one job, following chat migrations; return what happened."""
         chat_id = job.chat_id
         transient = limited = migrations = 0
         while True:
-            if await self.stories.was_sent(job.alert_id, chat_id):
-                return "duplicate"
-            sub = await self.subs.get(chat_id)
-            if sub is None or not sub.active or sub.muted():
-                return "inactive"
+            skip = await self._skip(job.alert_id, chat_id)
+            if skip is not None:
+                return skip
             try:
                 return await self._attempt(job, chat_id)
             except RetryAfter as exc:
@@ -128,7 +144,9 @@ class Deliverer:
                 # retry_after applies to the whole bot: every sender pauses, not only this one.
                 await self.limiter.pause(wait)
                 if limited > self.policy.max_rate_limited:
-                    raise TransientDeliveryError("rate limited too many times") from None
+                    return await self._later(job, chat_id, "rate limited too many times")
+            except GroupBusyError as exc:
+                return await self._defer(job, chat_id, exc.wait_s)
             except ChatMigrated as exc:
                 migrations += 1
                 if migrations > 3:
@@ -147,15 +165,42 @@ class Deliverer:
                 transient += 1
                 self.metrics.retries.labels("transient").inc()
                 reason = safe_error(exc, self._token)
-                if transient >= self.policy.attempts:
-                    raise TransientDeliveryError(reason) from None
-                delay = self.policy.delay(transient - 1)
-                log.info("transient error for chat %s (%s); retry in %.1fs", chat_id, reason, delay)
-                await asyncio.sleep(delay)
+                if transient >= self.policy.quick_attempts:
+                    return await self._later(job, chat_id, reason)
+                log.info("transient error for chat %s (%s); retrying", chat_id, reason)
+                await asyncio.sleep(self.policy.quick_delay_s)
+
+    async def _skip(self, alert_id: str, chat_id: int) -> Outcome | None:
+        """Why this job needs no send (already delivered, chat gone or muted), else None."""
+        if await self.stories.was_sent(alert_id, chat_id):
+            return "duplicate"
+        sub = await self.subs.get(chat_id)
+        if sub is None or not sub.active or sub.muted():
+            return "inactive"
+        return None
+
+    async def _defer(self, job: DeliveryJob, chat_id: int, wait_s: float) -> Outcome:
+        """Come back when the group's budget has room (not a failure: no attempt is used)."""
+        parked = job.model_copy(update={"chat_id": chat_id})
+        await self.retries.schedule(parked.model_dump_json(), wait_s + random.random())
+        return "deferred"
+
+    async def _later(self, job: DeliveryJob, chat_id: int, reason: str) -> Outcome:
+        """Park the job for a retry with backoff, or give up after the last attempt."""
+        if job.attempt + 1 >= self.policy.attempts:
+            log.error("giving up on chat %s after %d attempts: %s",
+                      chat_id, job.attempt + 1, reason)
+            await self._record(job, chat_id, f"gave up after {job.attempt + 1} attempts: {reason}")
+            return "failed"
+        delay = self.policy.delay(job.attempt)
+        log.info("delivery to chat %s failed (%s); retry in %.0fs", chat_id, reason, delay)
+        parked = job.model_copy(update={"chat_id": chat_id, "attempt": job.attempt + 1})
+        await self.retries.schedule(parked.model_dump_json(), delay)
+        return "retry_later"
 
     async def _attempt(self, job: DeliveryJob, chat_id: int) -> Outcome:
         """One try under a send slot, which also serialises all senders of this chat."""
-        async with self.limiter.slot(chat_id):
+        async with self.limiter.slot(chat_id, max_wait_s=self.policy.defer_after_s):
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
             if await self.stories.was_sent(job.alert_id, chat_id):
                 return "duplicate"
@@ -182,6 +227,7 @@ class Deliverer:
             # Written right after the send: a crash before this line repeats one message,
             # never loses it.
             await self.stories.mark_sent(job.alert_id, job.story_id, chat_id, message_id)
+            self.metrics.observe_delivery(job.published, job.fetched)
             return outcome
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> Outcome:

@@ -166,12 +166,6 @@ class DigestScheduler:
         try:
             async with self.limiter.slot(sub.chat_id):
                 await self.bot.send_message(sub.chat_id, text, parse_mode=ParseMode.HTML)
-            if png is not None:
-                async with self.limiter.slot(sub.chat_id):
-                    await self.bot.send_photo(
-                        sub.chat_id, InputFile(png, filename="violations.png"),
-                        caption="Violation reports per day, last 30 days",
-                    )
         except (Forbidden, BadRequest) as exc:
             if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
                 await self.subs.deactivate(sub.chat_id, type(exc).__name__)
@@ -184,7 +178,24 @@ class DigestScheduler:
             log.warning("digest to %s failed, retried next round: %s", sub.chat_id,
                         type(exc).__name__)
             return
+        else:
+            if png is not None:
+                await self._send_chart(sub.chat_id, png)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(_last_key(sub.chat_id), local_day.isoformat(), ex=3 * 24 * 3600)
             pipe.zremrangebyscore(digest_key(sub.chat_id), "-inf", now)
             await pipe.execute()
+
+    async def _send_chart(self, chat_id: int, png: bytes) -> None:
+        """Send the chart after the text; a failure skips it (retrying would repeat the text)."""
+        try:
+            async with self.limiter.slot(chat_id):
+                await self.bot.send_photo(
+                    chat_id, InputFile(png, filename="violations.png"),
+                    caption="Violation reports per day, last 30 days",
+                )
+        except RetryAfter as exc:
+            await self.limiter.pause(retry_after_s(exc))
+            log.warning("digest chart to %s skipped: rate limited", chat_id)
+        except TelegramError as exc:
+            log.warning("digest chart to %s skipped: %s", chat_id, type(exc).__name__)

@@ -1,21 +1,15 @@
-"""Alert sinks: the Telegram fan-out (alert -> per-chat delivery jobs) and the console sink."""
+"""The Telegram fan-out: an alert becomes one delivery job per matching chat (or a digest entry)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import sys
 import time
-from pathlib import Path
-from typing import Protocol, TextIO
 
 from redis.asyncio import Redis
 
 from bot.delivery import DELIVERIES, DeliveryJob
 from bot.metrics import NotifierMetrics
-from bot.render import render_plain
-from bot.stories import StoryItem, StoryStore, story_of
+from bot.stories import StoryStore, story_of
 from bot.subscriptions import Subscription, SubscriptionStore
 from core.models import Alert, encode
 from core.streams import Delivery
@@ -33,13 +27,6 @@ def digest_key(chat_id: int) -> str:
 def daily_key(region: str) -> str:
     """Violation reports per UTC day of one region (hash: YYYY-MM-DD -> count)."""
     return f"bot:daily:{region}"
-
-
-class AlertSink(Protocol):
-    """Where the notifier hands each alert (a stream handler: must be idempotent)."""
-
-    async def handle(self, alert: Alert, delivery: Delivery) -> None:
-        """Take one alert."""
 
 
 class TelegramFanout:
@@ -86,9 +73,13 @@ class TelegramFanout:
         await self.stories.push_latest(alert)
         instant, digest = await self.recipients(alert)
         seen = time.time()
+        published, fetched = alert.article.published.timestamp(), alert.article.fetched.timestamp()
         async with self.redis.pipeline(transaction=True) as pipe:
             for sub in sorted(instant, key=lambda s: s.chat_id):
-                job = DeliveryJob(alert_id=alert.id, story_id=story_id, chat_id=sub.chat_id)
+                job = DeliveryJob(
+                    alert_id=alert.id, story_id=story_id, chat_id=sub.chat_id,
+                    published=published, fetched=fetched,
+                )
                 pipe.xadd(DELIVERIES, encode(job))  # type: ignore[arg-type]
             for sub in digest:
                 pipe.zadd(digest_key(sub.chat_id), {story_id: seen}, nx=True)
@@ -106,39 +97,3 @@ class TelegramFanout:
             "alert %s (story %s): %d instant, %d digest recipients",
             alert.id, story_id, len(instant), len(digest),
         )
-
-
-class ConsoleSink:
-    """Without a bot token: print each alert and append it to ``DATA_DIR/alerts.jsonl``."""
-
-    def __init__(
-        self, redis: Redis, stories: StoryStore, data_dir: Path, metrics: NotifierMetrics,
-        out: TextIO | None = None,
-    ) -> None:
-        self.redis = redis
-        self.stories = stories
-        self.path = data_dir / "alerts.jsonl"
-        self.metrics = metrics
-        self.out = out
-
-    async def handle(self, alert: Alert, delivery: Delivery | None = None) -> None:
-        """Print and append once per alert (a redelivery is skipped)."""
-        if alert.label == "none":
-            return
-        await self.stories.add(alert)
-        flag = f"bot:console:{alert.id}"
-        if await self.redis.exists(flag):
-            return
-        items = await self.stories.items(story_of(alert))
-        line = render_plain(items or [StoryItem.from_alert(alert)])
-        record = json.loads(alert.model_dump_json())
-        record["story_sources"] = sorted({i.source for i in items})
-        await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
-        print(f"ALERT {line}", file=self.out or sys.stdout, flush=True)
-        await self.redis.set(flag, "1", ex=FANNED_TTL_S)
-        self.metrics.alerts.labels("console").inc()
-
-    def _append(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")

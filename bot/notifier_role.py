@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.console import ConsoleSink
 from bot.delivery import DELIVERIES, SENDERS_GROUP, Deliverer, DeliveryJob
 from bot.digest import DigestScheduler
+from bot.feed_events import AdminChannel, FeedEventNotifier
 from bot.metrics import NotifierMetrics, reuse
-from bot.notifier import ConsoleSink, TelegramFanout
+from bot.notifier import TelegramFanout
 from bot.ratelimit import FloodLimiter
 from bot.regions import RegionCatalog
+from bot.retry_queue import RetryQueue
 from bot.stories import StoryStore
 from bot.subscriptions import SubscriptionStore
 from bot.telegram_api import bot_token, initialize_checked, make_bot
@@ -28,22 +31,31 @@ SEND_CONCURRENCY = 48
 async def run(ctx: RoleContext) -> None:
     """Consume ``alerts`` until ctx.stop; deliver through Telegram, or print when the bot is off."""
     metrics = reuse(ctx.extras, NotifierMetrics, ctx.registry)
-    subs = SubscriptionStore(ctx.redis)
+    catalog = RegionCatalog.load(ctx.settings.config_dir)
     stories = StoryStore(ctx.redis)
     streams = ctx.settings.streams
     token = bot_token(ctx.settings)
     if token is None:
         path = ctx.settings.data_dir / "alerts.jsonl"
         log.warning("TELEGRAM_BOT_TOKEN is not set: the bot is off; alerts go to the console "
-                    "and %s", path)
-        console = ConsoleSink(ctx.redis, stories, ctx.settings.data_dir, metrics)
-        await StreamConsumer(
+                    "and %s, feed events to this log", path)
+        console = ConsoleSink(
+            ctx.redis, stories, ctx.settings.data_dir, metrics, region_names=catalog.names
+        )
+        events = FeedEventNotifier(
+            ctx.redis, consumer=ctx.consumer_name, admin_ids=ctx.settings.admin_ids,
+            metrics=metrics, settings=streams,
+        )
+        alerts = StreamConsumer(
             ctx.redis, stream=ALERTS, group=NOTIFIERS_GROUP, consumer=ctx.consumer_name,
-            model=Alert, handler=console.handle, settings=streams,
-        ).run(ctx.stop)
+            model=Alert, handler=console.handle, settings=streams, metrics=ctx.metrics,
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(alerts.run(ctx.stop), name="notifier:console")
+            tg.create_task(events.run(ctx.stop), name="notifier:feed-events")
         return
 
-    catalog = RegionCatalog.load(ctx.settings.config_dir)
+    subs = SubscriptionStore(ctx.redis)
     limiter = FloodLimiter(ctx.redis, owner=ctx.consumer_name)
     released = await limiter.reset_owner()
     if released:
@@ -52,9 +64,10 @@ async def run(ctx: RoleContext) -> None:
     await initialize_checked(bot)
     async with bot:
         log.info("notifier delivering as @%s", bot.username)
+        retries = RetryQueue(ctx.redis, DELIVERIES)
         deliverer = Deliverer(
             bot=bot, limiter=limiter, subs=subs, stories=stories, metrics=metrics,
-            region_names=catalog.names, token=token,
+            region_names=catalog.names, token=token, retries=retries,
         )
         fanout = TelegramFanout(ctx.redis, subs, stories, metrics)
         alerts = StreamConsumer(
@@ -70,7 +83,14 @@ async def run(ctx: RoleContext) -> None:
         digest = DigestScheduler(
             redis=ctx.redis, bot=bot, limiter=limiter, subs=subs, stories=stories, catalog=catalog
         )
+        events = FeedEventNotifier(
+            ctx.redis, consumer=ctx.consumer_name, admin_ids=ctx.settings.admin_ids,
+            metrics=metrics, settings=streams,
+            channel=AdminChannel(bot=bot, limiter=limiter, token=token),
+        )
         async with asyncio.TaskGroup() as tg:
             tg.create_task(alerts.run(ctx.stop), name="notifier:alerts")
             tg.create_task(jobs.run(ctx.stop), name="notifier:deliveries")
+            tg.create_task(retries.run(ctx.stop), name="notifier:retries")
             tg.create_task(digest.run(ctx.stop), name="notifier:digest")
+            tg.create_task(events.run(ctx.stop), name="notifier:feed-events")

@@ -104,6 +104,14 @@ def _nap(wait: float, which: int, group_period: float = 60.0) -> float:
     return wait + 0.001
 
 
+class GroupBusyError(Exception):
+    """A group's per-minute budget is spent for ``wait_s`` more seconds (raised when asked to)."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"group budget spent for {wait_s:.1f}s")
+        self.wait_s = wait_s
+
+
 @dataclass(frozen=True)
 class Limits:
     """Telegram's published limits (edits count as messages)."""
@@ -160,11 +168,13 @@ class FloodLimiter:
         return False, int(reply[1]) / 1000.0, int(reply[2])
 
     @asynccontextmanager
-    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+    async def slot(self, chat_id: int, max_wait_s: float | None = None) -> AsyncIterator[None]:
         """Hold a send slot for ``chat_id``; it counts until one period after the block exits.
 
         While held, no other sender (any process) can message the same chat, so the block is
-        also a per-chat mutex: check-then-send-then-mark inside it cannot race.
+        also a per-chat mutex: check-then-send-then-mark inside it cannot race. With
+        ``max_wait_s``, a group whose per-minute budget frees only later than that raises
+        GroupBusyError instead of waiting (a caller with other work can come back later).
         """
         member = f"{self.owner}:{uuid.uuid4().hex[:12]}"
         keys, caps, periods = self._keys(chat_id)
@@ -177,6 +187,8 @@ class FloodLimiter:
                     ok, wait, which = await self._try(member, keys, caps)
             if ok:
                 break
+            if max_wait_s is not None and which == 3 and wait > max_wait_s:
+                raise GroupBusyError(wait)
             # This chat (or group) is busy: wait outside the gate so other chats go on.
             await asyncio.sleep(_nap(wait, which, self.limits.group_period_s))
         try:

@@ -107,13 +107,3 @@ def render_story(items: Sequence[StoryItem], names: Mapping[str, str] | None = N
         if tg_len(text) <= MAX_MESSAGE:
             return text
     return esc(clip(items[0].title, 1000))
-
-
-def render_plain(items: Sequence[StoryItem]) -> str:
-    """A one-line console form of a story."""
-    first = items[0]
-    outlets = ", ".join(i.source for i in _sources(items))
-    return (
-        f"[{first.label} {first.score:.2f}] {first.title} ({outlets}) "
-        f"regions={','.join(first.regions) or '-'} {first.url}"
-    )

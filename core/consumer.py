@@ -79,6 +79,8 @@ class StreamConsumer(Generic[M]):
         # Start with our own pending entries: work we read before a restart comes first.
         self._backlog = True
         self._to_ack: list[str] = []
+        # When failed entries (left pending) are next retried: backoff grows per delivery.
+        self._retry_at: float | None = None
         self.processed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -115,6 +117,9 @@ class StreamConsumer(Generic[M]):
                 await wait_for_redis(self.redis, stop)
 
     async def _step(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at, self._backlog = None, True
         if self._backlog:
             reply = await self.redis.xreadgroup(
                 self.group, self.consumer, {self.stream: "0"}, count=self.cfg.batch_size
@@ -126,9 +131,13 @@ class StreamConsumer(Generic[M]):
             counts = await self._delivery_counts([eid for eid, _ in entries])
             await self._process(entries, counts)
             return
+        block = self.cfg.block_ms
+        if self._retry_at is not None:
+            # Wake up in time for the next retry even when no new entry arrives.
+            block = max(1, min(block, int((self._retry_at - now) * 1000)))
         reply = await self.redis.xreadgroup(
             self.group, self.consumer, {self.stream: ">"},
-            count=self.cfg.batch_size, block=self.cfg.block_ms,
+            count=self.cfg.batch_size, block=block,
         )
         entries = entries_of(reply)
         if entries:
@@ -144,14 +153,14 @@ class StreamConsumer(Generic[M]):
     async def _process(
         self, entries: list[tuple[str, dict[str, str]]], counts: dict[str, int]
     ) -> None:
-        failed = False
+        failures: list[int] = []
         lost: list[BaseException] = []
 
         async def one(entry_id: str, fields: dict[str, str]) -> None:
-            nonlocal failed
+            deliveries = counts.get(entry_id, 1)
             try:
                 async with self._sem:
-                    outcome = await self._handle_one(entry_id, fields, counts.get(entry_id, 1))
+                    outcome = await self._handle_one(entry_id, fields, deliveries)
             except RECONNECT_ERRORS as exc:
                 # Redis went away mid-entry: it stays pending and comes back after reconnecting.
                 lost.append(exc)
@@ -159,7 +168,7 @@ class StreamConsumer(Generic[M]):
             if outcome == "ack":
                 self._to_ack.append(entry_id)
             elif outcome == "retry":
-                failed = True
+                failures.append(deliveries)
 
         if self.concurrency == 1:
             # Sequential consumers skip the task-per-entry cost.
@@ -174,10 +183,13 @@ class StreamConsumer(Generic[M]):
         if lost:
             raise lost[0]
         await self._flush_acks()
-        if failed:
-            # Failed entries stay pending; re-read them after a pause (their count rises).
-            self._backlog = True
-            await asyncio.sleep(self.cfg.retry_backoff_s)
+        if failures:
+            # Failed entries stay pending and are re-read once their backoff has passed (their
+            # delivery count rises each time); new entries keep flowing meanwhile.
+            delay = min(self.cfg.retry_backoff_cap_s,
+                        self.cfg.retry_backoff_s * 2 ** (max(failures) - 1))
+            due = asyncio.get_running_loop().time() + delay
+            self._retry_at = due if self._retry_at is None else min(self._retry_at, due)
 
     async def _handle_one(
         self, entry_id: str, fields: dict[str, str], deliveries: int

@@ -21,8 +21,10 @@ from core.streams import ALERTS, ARTICLES, dead_letter_stream, stream_stats
 
 log = logging.getLogger(__name__)
 
-# (stream, group) pairs whose backlog readiness watches.
-WATCHED = ((ARTICLES, "classifiers"), (ALERTS, "notifiers"))
+# (stream, group) pairs whose backlog readiness watches; the last is the notifier's per-chat
+# job stream (bot/delivery.py), whose jobs waiting to be retried sit in RETRY_WAITING.
+WATCHED = ((ARTICLES, "classifiers"), (ALERTS, "notifiers"), ("bot:deliveries", "senders"))
+RETRY_WAITING = "{bot:deliveries}:retry"
 MAX_LAG = 10_000
 MAX_DEAD_LETTERS = 1_000
 
@@ -67,6 +69,7 @@ async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMet
         metrics.stream_length.labels(dead_letter_stream(stream)).set(dead)
         if dead > MAX_DEAD_LETTERS:
             problems.append(f"{dead_letter_stream(stream)} holds {dead} entries")
+    metrics.retry_waiting.set(int(await redis.zcard(RETRY_WAITING)))
     return Readiness(not problems, problems, ages)
 
 
@@ -94,7 +97,7 @@ def build_app(ctx: RoleContext) -> web.Application:
         if not result.ready and result.problems[0].startswith("redis unreachable"):
             page = f"<!doctype html><title>ceasefire-watch</title><p>{result.problems[0]}</p>"
             return web.Response(text=page, content_type="text/html", status=503)
-        page = await render_status(ctx.redis, result.roles, WATCHED)
+        page = await render_status(ctx.redis, result.roles, WATCHED, RETRY_WAITING)
         return web.Response(text=page, content_type="text/html")
 
     app = web.Application()

@@ -35,6 +35,10 @@ class CoreMetrics:
             "cw_stream_lag", "Entries not yet delivered to the group.", ["stream", "group"],
             registry=registry,
         )
+        self.retry_waiting = Gauge(
+            "cw_delivery_retry_waiting", "Telegram deliveries waiting for their next retry.",
+            registry=registry,
+        )
         self.role_restarts = Counter(
             "cw_role_restarts_total", "Times a role crashed and was restarted.", ["role"],
             registry=registry,

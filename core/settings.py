@@ -24,10 +24,13 @@ class StreamSettings(BaseModel):
     # An entry idle this long in another consumer's pending list is taken over.
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
-    max_deliveries: int = Field(default=5, ge=1, le=1_000)
+    # With the backoff below, 8 deliveries span about two minutes before dead-lettering.
+    max_deliveries: int = Field(default=8, ge=1, le=1_000)
     # Approximate cap far above any backlog: trimming never reaches pending entries.
     maxlen: int = Field(default=1_000_000, ge=10_000)
-    retry_backoff_s: float = Field(default=0.5, ge=0)
+    # A failed entry is retried after retry_backoff_s * 2^(deliveries-1), capped.
+    retry_backoff_s: float = Field(default=1.0, ge=0)
+    retry_backoff_cap_s: float = Field(default=60.0, ge=0)
 
 
 class PollerTuning(BaseModel):

@@ -73,7 +73,10 @@ async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
 
 
 async def render_status(
-    redis: Redis, heartbeats: dict[str, float], watched: tuple[tuple[str, str], ...]
+    redis: Redis,
+    heartbeats: dict[str, float],
+    watched: tuple[tuple[str, str], ...],
+    retry_key: str,
 ) -> str:
     """Return the whole status page as HTML; every value from Redis is escaped."""
     now = time.time()
@@ -117,6 +120,8 @@ async def render_status(
         + _table(["role / consumer", "heartbeat age"], role_rows, "no role running")
         + "<h2>Queues</h2>"
         + _table(["stream", "group", "length", "pending", "lag", "dead letters"], queue_rows, "")
+        + f"<p><small>deliveries waiting for a retry: {int(await redis.zcard(retry_key))}"
+        "</small></p>"
         + "<h2>Feeds</h2>"
         + _table(["feed", "health", "last success", "last error", "error streak"],
                  await _feed_rows(redis, now), "no feed polled yet")

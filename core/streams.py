@@ -77,10 +77,11 @@ async def read_range(
 
 
 async def read_group(
-    redis: Redis, stream: str, group: str, consumer: str, *, start: str = ">", count: int = 100
+    redis: Redis, stream: str, group: str, consumer: str, *, start: str = ">", count: int = 100,
+    block_ms: int | None = None,
 ) -> list[Entry]:
-    """XREADGROUP on one stream, typed as (id, fields) pairs of strings."""
-    reply = await redis.xreadgroup(group, consumer, {stream: start}, count=count)
+    """XREADGROUP on one stream (blocking up to ``block_ms`` if given), as (id, fields) pairs."""
+    reply = await redis.xreadgroup(group, consumer, {stream: start}, count=count, block=block_ms)
     return entries_of(reply)
 
 

@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot import app_role, notifier_role
+from bot.console import render_first
 from core.redis_conn import RedisProcess
 from tests.bot.helpers import (
     make_alert,
@@ -20,23 +21,51 @@ from tests.bot.helpers import (
 )
 
 
-async def test_console_sink_prints_and_appends_once(
+async def test_console_sink_prints_each_story_once_and_appends_every_alert(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path,
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(redis_server.url, tmp_path, None, token=None)
     path = tmp_path / "alerts.jsonl"
-    async with running(notifier_role.run, make_ctx("notifier", settings, redis)), \
+    ctx = make_ctx("notifier", settings, redis)
+    async with running(notifier_role.run, ctx), \
             running(app_role.run, make_ctx("bot", settings, redis)):
-        await publish_alert(redis, make_alert(1, story="s", source="AP"))
+        await publish_alert(redis, make_alert(1, story="s", source="AP", score=0.87))
         await publish_alert(redis, make_alert(2, story="s", source="Reuters"))
         await publish_alert(redis, make_alert(1, story="s", source="AP"))  # redelivered
         await publish_alert(redis, make_alert(3, label="none"))
-        assert await wait_until(lambda: path.exists() and len(path.read_text().splitlines()) >= 2)
+        await publish_alert(redis, make_alert(
+            4, story="t", source="BBC", regions=("sudan", "drc"), evidence="RSF shelled El Fasher.",
+        ))
+        assert await wait_until(lambda: path.exists() and len(path.read_text().splitlines()) >= 3)
         await wait_until(lambda: False, timeout=0.5)
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [r["id"] for r in records] == ["al1", "al2"]
+    assert [r["id"] for r in records] == ["al1", "al2", "al4"]
     assert records[1]["story_sources"] == ["AP", "Reuters"]
+    assert [r["first_in_story"] for r in records] == [True, False, True]
     printed = capsys.readouterr().out
-    assert printed.count("ALERT ") == 2 and "Truce broken in report 1" in printed
+    blocks = printed.split("ALERT ")[1:]
+    assert len(blocks) == 2, printed
+    first, other = blocks
+    # Why it fired, where, how sure, and the link: all in the story's one block.
+    assert "Truce broken in report 1" in first and "87%" in first
+    assert '"Shelling continued despite the truce."' in first
+    assert "where:  Gaza" in first and "https://example.org/1" in first
+    also = [line for line in printed.splitlines() if line.startswith("ALSO ")]
+    assert len(also) == 1
+    assert "also reported by Reuters https://example.org/2 (2 sources)" in also[0]
+    assert "where:  Sudan, DR Congo" in other and "RSF shelled El Fasher." in other
     assert "bot is off" in caplog.text
+    # One latency observation per printed alert, since publication and since fetch.
+    for since in ("published", "fetched"):
+        count = ctx.registry.get_sample_value(
+            "cw_alert_delivery_latency_seconds_count", {"since": since}
+        )
+        assert count == 3
+
+
+def test_console_block_strips_terminal_escapes_and_reports_missing_evidence() -> None:
+    alert = make_alert(5, title="Evil \x1b[31mred\x1b[0m\ttitle", evidence="")
+    text = render_first(alert, {})
+    assert "\x1b" not in text and "Evil [31mred [0m title" in text
+    assert "(no evidence sentence)" in text and "where:  gaza" in text

@@ -164,3 +164,22 @@ def _has_latest(redis: Redis, count: int) -> Callable[[], Awaitable[bool]]:
         return int(await redis.llen("bot:latest")) >= count
 
     return check
+
+
+async def test_a_slow_chat_does_not_stall_other_chats_commands(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    group = -300
+    emulator.delays[group] = 2.0  # every Bot API call about this group answers slowly
+    ctx = make_ctx("bot", make_settings(redis_server.url, tmp_path, emulator.url), redis)
+    async with running(app_role.run, ctx):
+        assert await wait_until(lambda: bool(emulator.commands))
+        emulator.inject_message(group, "/threshold 0.7", user_id=USER, chat_type="supergroup")
+        # The group's handler is now waiting on its slow admin check (getChatMember).
+        assert await wait_until(lambda: emulator.counters.requests.get("getChatMember", 0) >= 1)
+        reply = await say(emulator, USER, "/help")
+        assert "Commands" in reply
+        # The private chat was answered while the group's update was still being handled.
+        assert group not in emulator.messages
+        await emulator.wait_for_messages(group, 1, timeout=15)
+    assert emulator.messages[group][0].message_id > emulator.messages[USER][0].message_id

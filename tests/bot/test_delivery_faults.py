@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import cast
 
 from redis.asyncio import Redis
 
 from bot import notifier_role
-from bot.delivery import FAILURES
+from bot.delivery import DELIVERIES, FAILURES
+from bot.retry_queue import RetryQueue
 from bot.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
+from core.streams import read_range
 from tests.bot.helpers import (
     make_alert,
     make_ctx,
@@ -107,3 +111,59 @@ async def test_5xx_burst_delays_but_loses_nothing(
     assert {c: len(emulator.messages[c]) for c in chats} == {c: 1 for c in chats}
     assert sum(1 for c in emulator.log if c.status == 502) == 15
     assert await redis.xlen(FAILURES) == 0
+
+
+async def test_failing_chat_is_parked_and_does_not_hold_up_later_alerts(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    store = SubscriptionStore(redis)
+    chats = list(range(1, 7))
+    for chat in chats:
+        await store.subscribe(chat, ["gaza"])
+    emulator.inject_fault("5xx", chat_id=1, count=1000)  # chat 1: Telegram keeps failing
+    queue = RetryQueue(redis, DELIVERIES)
+    ctx = make_ctx("notifier", make_settings(redis_server.url, tmp_path, emulator.url), redis)
+    async with running(notifier_role.run, ctx):
+        await publish_alert(redis, make_alert(1, story="one"))
+        assert await wait_until(lambda: all(len(emulator.texts(c)) == 1 for c in chats[1:]))
+        assert await wait_until(queue.waiting)
+        # The next alert goes out to everyone else while chat 1's job waits for its retry
+        # (before, its in-handler backoff held up the following batch for ~15 s).
+        await publish_alert(redis, make_alert(2, story="two"))
+        assert await wait_until(
+            lambda: all(len(emulator.texts(c)) == 2 for c in chats[1:]), timeout=8
+        )
+        assert 1 not in emulator.messages
+        # Telegram recovers; make the parked jobs due now instead of waiting for the backoff.
+        emulator.faults.clear()
+
+        async def recovered() -> bool:
+            await _make_due(redis, queue.key)
+            return 1 in emulator.messages
+
+        assert await wait_until(recovered)
+        assert await wait_until(lambda: len(emulator.texts(1)) == 2)
+        await wait_until(lambda: False, timeout=0.5)
+    assert {c: len(emulator.texts(c)) for c in chats} == {c: 2 for c in chats}
+    assert await redis.xlen(FAILURES) == 0
+    assert (ctx.registry.get_sample_value(
+        "cw_bot_deliveries_total", {"outcome": "retry_later"}) or 0) >= 1
+
+
+async def _make_due(redis: Redis, key: str) -> None:
+    members = cast(list[str], await redis.zrange(key, 0, -1))
+    if members:
+        await redis.zadd(key, dict.fromkeys(members, 0))
+
+
+async def test_retry_queue_moves_each_due_job_back_once(redis: Redis) -> None:
+    queue = RetryQueue(redis, "jobs")
+    other = RetryQueue(redis, "jobs")  # a second replica moving the same queue
+    await queue.schedule('{"n": 1}', 0)
+    await queue.schedule('{"n": 2}', 0)
+    await queue.schedule('{"n": 3}', 3600)
+    moved = await asyncio.gather(queue.move_due(), other.move_due())
+    assert sum(moved) == 2
+    entries = await read_range(redis, "jobs")
+    assert sorted(fields["data"] for _, fields in entries) == ['{"n": 1}', '{"n": 2}']
+    assert await queue.waiting() == 1

@@ -47,6 +47,14 @@ async def test_alert_reaches_each_matching_subscriber_once(
         assert emulator.messages[chat][0].parse_mode == "HTML"
     assert 50 not in emulator.messages
     assert emulator.counters.rate_limited == 0
+    # Latency observed once per (alert, chat): the redelivery added nothing.
+    for since in ("published", "fetched"):
+        assert ctx.registry.get_sample_value(
+            "cw_alert_delivery_latency_seconds_count", {"since": since}
+        ) == 20
+    assert ctx.registry.get_sample_value(
+        "cw_alert_delivery_latency_seconds_bucket", {"since": "fetched", "le": "86400.0"}
+    ) == 20
 
 
 async def test_three_outlets_one_story_edit_one_message(

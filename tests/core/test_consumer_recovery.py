@@ -231,3 +231,45 @@ async def test_sigterm_finishes_in_flight_work_and_exits_zero(
     assert sorted(await redis.lrange("finished", 0, -1)) == [f"a{i}" for i in range(5)]
     assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
     assert await redis.hlen("cw:heartbeats") == 0  # the role deregistered on the way out
+
+
+async def test_failing_entry_backs_off_while_new_entries_flow(redis: Redis) -> None:
+    await publish(redis, ARTICLES, article("flaky"))
+    events: list[str] = []
+    tries = 0
+
+    async def handler(a: Article, d: Delivery) -> None:
+        nonlocal tries
+        if a.id == "aflaky":
+            tries += 1
+            if d.deliveries < 3:
+                events.append(f"fail {d.deliveries}")
+                raise RuntimeError("transient")
+        events.append(f"ok {a.id}")
+
+    stop = asyncio.Event()
+    consumer = StreamConsumer(
+        redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
+        settings=fast_settings(retry_backoff_s=0.4, max_deliveries=5),
+    )
+    task = asyncio.create_task(consumer.run(stop))
+
+    async def first_failure() -> bool:
+        return events == ["fail 1"]
+
+    try:
+        assert await wait_until(first_failure)
+        await publish(redis, ARTICLES, article("fresh"))
+
+        async def recovered() -> bool:
+            return "ok aflaky" in events
+
+        assert await wait_until(recovered)
+    finally:
+        stop.set()
+        await task
+    # The fresh entry did not wait for the flaky one's backoff; the flaky one got through.
+    assert events == ["fail 1", "ok afresh", "fail 2", "ok aflaky"]
+    assert tries == 3
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
+    assert await redis.xlen(dead_letter_stream(ARTICLES)) == 0

@@ -10,72 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import math
 import time
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from tests.support.botapi_rules import ADMIN_FLAGS, Window, html_error
+from tests.support.botapi_methods import BotAPIMethods, Call, Counters, Fault, Sent
+from tests.support.botapi_rules import Window, html_error
 
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"})
 FAULT_KINDS = frozenset({"429", "403", "chat_not_found", "migrate", "5xx"})
 
 
-@dataclass
-class Sent:
-    """One message the bot sent into a chat, with its later edits."""
-
-    message_id: int
-    chat_id: int
-    text: str
-    parse_mode: str | None = None
-    reply_markup: dict[str, Any] | None = None
-    photo_bytes: int = 0
-    edits: list[str] = field(default_factory=list)
-
-    @property
-    def current(self) -> str:
-        """The text as the chat sees it now."""
-        return self.edits[-1] if self.edits else self.text
-
-
-@dataclass
-class Fault:
-    """An injected failure: answer ``count`` matching requests with ``kind``."""
-
-    kind: str
-    count: int = 1
-    method: str | None = None
-    chat_id: int | None = None
-    retry_after: int = 1
-    migrate_to: int | None = None
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request as the emulator saw it (monotonic arrival time, method, chat, status)."""
-
-    at: float
-    method: str
-    chat_id: int | None
-    status: int
-
-
-@dataclass
-class Counters:
-    """What the emulator answered, for assertions."""
-
-    requests: dict[str, int] = field(default_factory=dict)
-    rate_limited: int = 0
-    injected: int = 0
-
-
-class BotAPIEmulator:
+class BotAPIEmulator(BotAPIMethods):
     """Async context manager serving a fake Bot API; see the module docstring."""
 
     def __init__(
@@ -90,8 +39,7 @@ class BotAPIEmulator:
         enforce_limits: bool = True,
         latency_s: float = 0.0,
     ) -> None:
-        self.token = token
-        self.bot_id = int(token.split(":", 1)[0])
+        super().__init__(token)
         self.enforce_limits = enforce_limits
         self.latency_s = latency_s
         self._overall = Window(overall_per_s, 1.0)
@@ -100,23 +48,14 @@ class BotAPIEmulator:
         self._group_period_s = group_period_s
         self._chat_windows: dict[int, Window] = {}
         self._group_windows: dict[int, Window] = {}
-        self.messages: dict[int, list[Sent]] = {}
-        self.commands: list[dict[str, Any]] = []
-        self.webhook: dict[str, str] = {}
-        self.scoped_commands: dict[str, list[dict[str, Any]]] = {}
-        self.answered_callbacks: list[dict[str, Any]] = []
         self.counters = Counters()
         self.log: list[Call] = []
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
         self.missing: set[int] = set()
         self.migrated: dict[int, int] = {}
-        # getChatMember: users listed here are administrators of that group; others members.
-        self.chat_admins: dict[int, set[int]] = {}
-        self._ids = itertools.count(1)
-        self._update_ids = itertools.count(1)
-        self._updates: list[dict[str, Any]] = []
-        self._new_update = asyncio.Event()
+        # Requests about these chats are answered only after this many seconds (a slow call).
+        self.delays: dict[int, float] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -126,7 +65,7 @@ class BotAPIEmulator:
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         # No access log: request paths carry the bot token.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -207,17 +146,6 @@ class BotAPIEmulator:
         }
         return self._push({"callback_query": query})
 
-    def find(self, chat_id: int, message_id: int) -> Sent | None:
-        """The recorded message ``message_id`` of ``chat_id``, if any."""
-        for sent in self.messages.get(chat_id, []):
-            if sent.message_id == message_id:
-                return sent
-        return None
-
-    def texts(self, chat_id: int) -> list[str]:
-        """Current texts of every message sent to ``chat_id``, in order."""
-        return [s.current for s in self.messages.get(chat_id, [])]
-
     async def wait_for_messages(
         self, chat_id: int, count: int, timeout: float = 10.0
     ) -> list[Sent]:
@@ -231,40 +159,7 @@ class BotAPIEmulator:
             await asyncio.sleep(0.02)
         return self.messages[chat_id]
 
-    @property
-    def total_sent(self) -> int:
-        """Messages sent (not counting edits) over all chats."""
-        return sum(len(v) for v in self.messages.values())
-
     # ---------------------------------------------------------------- internals
-    def _push(self, update: dict[str, Any]) -> int:
-        update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **update})
-        self._new_update.set()
-        return update_id
-
-    def _me(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Emu", "username": "emu_bot"}
-
-    @staticmethod
-    def _chat(chat_id: int, chat_type: str | None = None) -> dict[str, Any]:
-        kind = chat_type or ("private" if chat_id > 0 else "supergroup")
-        chat: dict[str, Any] = {"id": chat_id, "type": kind}
-        if kind != "private":
-            chat["title"] = f"chat {chat_id}"
-        return chat
-
-    @staticmethod
-    def _ok(result: Any) -> web.Response:
-        return web.json_response({"ok": True, "result": result})
-
-    @staticmethod
-    def _error(code: int, description: str, **parameters: Any) -> web.Response:
-        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
-        if parameters:
-            body["parameters"] = parameters
-        return web.json_response(body, status=code)
-
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
@@ -278,13 +173,6 @@ class BotAPIEmulator:
             else:
                 params[key] = value
         return params
-
-    @staticmethod
-    def _json(value: Any) -> Any:
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                return json.loads(value)
-        return value
 
     def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
         for fault in self.faults:
@@ -357,6 +245,8 @@ class BotAPIEmulator:
             await asyncio.sleep(self.latency_s)
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         seen[0] = chat_id
+        if chat_id in self.delays:
+            await asyncio.sleep(self.delays[chat_id])
         fault = self._take_fault(method, chat_id)
         if fault is not None:
             return self._fault_response(fault)
@@ -387,126 +277,3 @@ class BotAPIEmulator:
             return self._error(404, "Not Found: method not found")
         result: web.Response = await handler(params, chat_id)
         return result
-
-    # ----------------------------------------------------------------- methods
-    async def _m_getMe(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        return self._ok({**self._me(), "can_join_groups": True, "supports_inline_queries": False})
-
-    async def _m_deleteWebhook(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        self.webhook = {}
-        return self._ok(True)
-
-    async def _m_setWebhook(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        self.webhook = {k: str(v) for k, v in params.items()}
-        return self._ok(True)
-
-    async def _m_setMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        commands = list(self._json(params.get("commands", "[]")))
-        scope = self._json(params.get("scope"))
-        if scope and scope.get("type") != "default":
-            self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
-        else:
-            self.commands = commands
-        return self._ok(True)
-
-    async def _m_getMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        return self._ok(self.commands)
-
-    async def _m_getChatMember(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        user_id = int(params.get("user_id") or 0)
-        user = {"id": user_id, "is_bot": False, "first_name": "user"}
-        if chat_id is None:
-            return self._error(400, "Bad Request: chat not found")
-        if user_id in self.chat_admins.get(chat_id, set()):
-            flags = ADMIN_FLAGS
-            return self._ok({"status": "administrator", "user": user,
-                             **dict.fromkeys(flags, False)})
-        return self._ok({"status": "member", "user": user})
-
-    async def _m_answerCallbackQuery(
-        self, params: dict[str, Any], chat_id: int | None
-    ) -> web.Response:
-        self.answered_callbacks.append(params)
-        return self._ok(True)
-
-    async def _m_getUpdates(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        offset = int(params.get("offset") or 0)
-        timeout = float(params.get("timeout") or 0)
-        if offset:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        deadline = time.monotonic() + min(timeout, 30.0)
-        while not self._updates and time.monotonic() < deadline:
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
-        limit = int(params.get("limit") or 100)
-        return self._ok(self._updates[:limit])
-
-    def _message(self, chat_id: int, sent: Sent) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "message_id": sent.message_id,
-            "date": int(time.time()),
-            "chat": self._chat(chat_id),
-            "from": self._me(),
-        }
-        if sent.photo_bytes:
-            message["photo"] = [
-                {"file_id": f"p{sent.message_id}", "file_unique_id": f"u{sent.message_id}",
-                 "width": 800, "height": 400}
-            ]
-            if sent.text:
-                message["caption"] = sent.current
-        else:
-            message["text"] = sent.current
-        return message
-
-    async def _m_sendMessage(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        if chat_id is None or not params.get("text"):
-            return self._error(400, "Bad Request: message text is empty")
-        text = str(params["text"])
-        if len(text) > 4096:
-            return self._error(400, "Bad Request: message is too long")
-        sent = Sent(
-            message_id=next(self._ids), chat_id=chat_id, text=text,
-            parse_mode=params.get("parse_mode"),
-            reply_markup=self._json(params.get("reply_markup")),
-        )
-        self.messages.setdefault(chat_id, []).append(sent)
-        return self._ok(self._message(chat_id, sent))
-
-    async def _m_sendPhoto(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
-        photo = params.get("photo")
-        if chat_id is None or not photo:
-            return self._error(400, "Bad Request: there is no photo in the request")
-        size = len(photo) if isinstance(photo, bytes | str) else 1
-        caption = str(params.get("caption") or "")
-        if len(caption) > 1024:
-            return self._error(400, "Bad Request: message caption is too long")
-        sent = Sent(
-            message_id=next(self._ids), chat_id=chat_id, text=caption,
-            parse_mode=params.get("parse_mode"), photo_bytes=size,
-        )
-        self.messages.setdefault(chat_id, []).append(sent)
-        return self._ok(self._message(chat_id, sent))
-
-    async def _m_editMessageText(
-        self, params: dict[str, Any], chat_id: int | None
-    ) -> web.Response:
-        if chat_id is None:
-            return self._error(400, "Bad Request: chat_id is empty")
-        sent = self.find(chat_id, int(params.get("message_id") or 0))
-        if sent is None:
-            return self._error(400, "Bad Request: message to edit not found")
-        text = str(params.get("text") or "")
-        if len(text) > 4096:
-            return self._error(400, "Bad Request: message is too long")
-        markup = self._json(params.get("reply_markup"))
-        if text == sent.current and markup == sent.reply_markup:
-            return self._error(
-                400, "Bad Request: message is not modified: specified new message content and "
-                "reply markup are exactly the same as a current content and reply markup "
-                "of the message",
-            )
-        sent.edits.append(text)
-        sent.reply_markup = markup
-        return self._ok(self._message(chat_id, sent))

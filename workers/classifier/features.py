@@ -7,150 +7,36 @@ logic lives here once for every language.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from workers.classifier.feature_set import BREACH, FEATURES, RULE_OF
 from workers.classifier.lexicon import Lexicon
+from workers.classifier.sentence import Sentence
 from workers.classifier.spans import (
     Span,
     between,
-    gap,
     left_within,
     near,
     right_within,
-    spans,
     talks_subject,
 )
-from workers.classifier.text import fold, split_sentences
+from workers.classifier.text import split_sentences
 
-# Order matters: it is the column order of the fitted model's weights.
-FEATURES: tuple[str, ...] = (
-    "truce",  # a truce term (not a false friend) somewhere in the item
-    "truce_title",  # ... in the headline
-    "truce_lede",  # ... in the first lede sentence
-    "truce_many",  # ... in two or more sentences
-    "false_friend",  # a truce word only in an unrelated sense (Armistice Day, trade truce)
-    "breach_any",  # any breach family below fired (one shared weight, so rare families count)
-    "breach_many",  # two or more distinct breach families fired
-    "violate",  # "violated / breached / broke the truce" (not hypothetical)
-    "accused",  # ... attributed: accuses / blames / denies
-    "blame_truce",  # accusation / denial next to a truce word, hostilities in the item
-    "violate_hypo",  # "will respond to any violation", "if the truce is broken"
-    "count",  # monitors' counts of violations
-    "despite",  # hostilities "despite" a truce
-    "collapse",  # the truce collapsed / failed / broke down
-    "collapse_hostile",  # ... and hostilities are reported in the item
-    "collapse_hypo",  # "warns the truce could collapse"
-    "resume",  # fighting resumed / renewed strikes
-    "resume_end",  # ... after the truce ended or collapsed
-    "soon_after",  # hostilities minutes / hours after a truce began
-    "continuing",  # fighting continues / rages (in an item with a truce)
-    "continuing_agreed",  # ... while a truce is agreed, extended, holding or ending
-    "during",  # hostilities during / amid a truce
-    "strain",  # hostilities testing / threatening a fragile truce
-    "ended",  # the truce ended / expired
-    "pending",  # the truce has not started yet ("before Friday", "due to take effect")
-    "hostile_truce",  # hostilities in a sentence with a truce term
-    "hostile",  # hostilities anywhere in the item
-    "call",  # calls, talks, proposals, votes, protests about a truce
-    "agree",  # agreed, signed, announced, extended
-    "hold",  # holding, observed, calm
-    "hypo",  # modality / condition next to a truce term
-    "negated",  # "no ceasefire"
-    "background",  # historical framing
-    "liveblog",  # live blog / round-up headline
-    "passing",  # truce only deep in the lede, not in headline or first sentence
-    "region",  # a known conflict region or party is named
-    "unanchored",  # a truce word with no region and no hostilities: likely another sense
-)
-
-# Feature -> rule family reported as the explanation.
-RULE_OF: dict[str, str] = {
-    "violate": "breach",
-    "accused": "accusation",
-    "count": "monitor_count",
-    "despite": "despite_truce",
-    "collapse": "collapse",
-    "collapse_hostile": "collapse_renewed_fighting",
-    "resume": "renewed_fighting",
-    "resume_end": "renewed_fighting_after_truce",
-    "soon_after": "hostilities_after_start",
-    "during": "hostilities_during_truce",
-    "strain": "truce_under_fire",
-    "continuing_agreed": "fighting_continues_under_truce",
-    "truce": "truce_term",
-    "call": "call_talks_vote_protest",
-    "agree": "agreement",
-    "hold": "truce_holding",
-    "ended": "truce_ended",
-    "pending": "not_yet_in_force",
-    "violate_hypo": "hypothetical_breach",
-    "collapse_hypo": "hypothetical_collapse",
-    "hypo": "conditional",
-    "passing": "passing_mention",
-    "liveblog": "live_blog",
-    "truce_title": "truce_in_headline",
-    "unanchored": "no_conflict_context",
-}
+__all__ = ["BREACH", "FEATURES", "RULE_OF", "Extraction", "FeatureExtractor"]
 
 NEAR_VIOLATE = 60
 NEAR_DESPITE = 60
-BREACH: tuple[str, ...] = (
-    "violate",
-    "collapse",
-    "count",
-    "despite",
-    "collapse_hostile",
-    "resume",
-    "resume_end",
-    "soon_after",
-    "during",
-    "strain",
-    "continuing_agreed",
-)
 NEAR = 40
 NEAR_TIGHT = 30
 
 
-class Sentence:
-    """One sentence: original text, folded text, and word-class spans computed on demand.
+def _called(call: list[Span], t: Span, setting: list[Span]) -> bool:
+    """True when a call word sits just before the truce word ("demanded a ceasefire").
 
-    Classes are looked up lazily: most rules only need a few of them, and most sentences
-    of an item have no truce word at all.
+    Not across a setting word: in "talks amid a shaky truce" the truce is not called for.
     """
-
-    __slots__ = ("_hits", "_p", "low", "text")
-
-    def __init__(self, text: str, patterns: dict[str, re.Pattern[str]]) -> None:
-        """Fold ``text``, find truce words with false friends ("Armistice Day") masked out."""
-        self.text = text
-        self.low = fold(text)
-        self._p = patterns
-        self._hits: dict[str, list[Span]] = {}
-        truce = spans(patterns["truce"], self.low)
-        ff: list[Span] = []
-        if truce:
-            ff = spans(patterns.get("false_friend"), self.low)
-            if ff:
-                chars = list(self.low)
-                for a, b in ff:
-                    chars[a:b] = " " * (b - a)
-                truce = spans(patterns["truce"], "".join(chars))
-        self._hits["truce"] = truce
-        self._hits["false_friend"] = ff
-
-    def get(self, cls: str) -> list[Span]:
-        """Spans of word class ``cls`` (empty when absent)."""
-        hits = self._hits.get(cls)
-        if hits is None:
-            hits = spans(self._p.get(cls), self.low)
-            truce = self._hits["truce"]
-            if cls == "hostile" and hits and truce:
-                # "pause in fighting", "прекращение огня": the hostility word is the truce's.
-                hits = [h for h in hits if not any(gap(h, t) == 0 for t in truce)]
-            self._hits[cls] = hits
-        return hits
+    return any(z[1] <= t[0] and t[0] - z[1] <= 25 and not between(setting, z, t) for z in call)
 
 
 @dataclass(slots=True)
@@ -218,6 +104,8 @@ class FeatureExtractor:
 
         for i, s in enumerate(sents):
             self._sentence_rules(i, s, fire)
+        if not x["violate"]:
+            self._anaphoric_breach(sents, truce_idx, fire)
 
         if x["collapse"] and (x["hostile"] or x["resume"]):
             fire("collapse_hostile", where["collapse"])
@@ -225,6 +113,9 @@ class FeatureExtractor:
             fire("resume_end", where["resume"])
         if x["blame_truce"] and not x["hostile"]:
             x["blame_truce"] = 0.0
+        if x["ended"] and x["negated"] and not x["hold"]:
+            # "no ceasefire agreed before the end of Eid": nothing was in force to end.
+            x["ended"] = 0.0
         military = x["hostile"] or x["violate"] or x["violate_hypo"] or x["count"]
         if not x["region"] and not military:
             fire("unanchored", truce_idx[0])
@@ -236,7 +127,8 @@ class FeatureExtractor:
             x["strain"] = 0.0
         # Fighting that goes on while a truce is agreed or running (not merely called for).
         agreed = x["agree"] and not x["negated"]
-        if x["continuing"] and (agreed or x["ended"] or x["hold"] or x["strain"] or x["despite"]):
+        in_force = agreed or x["ended"] or x["hold"] or x["strain"] or x["despite"]
+        if x["continuing"] and in_force:
             fire("continuing_agreed", where["continuing"])
         fired = [f for f in BREACH if x[f]]
         if fired:
@@ -244,6 +136,54 @@ class FeatureExtractor:
         if len(fired) >= 2:
             fire("breach_many", where["breach_any"])
         return Extraction(x, where, sents)
+
+    def _anaphoric_breach(
+        self, sents: list[Sentence], truce_idx: list[int], fire: Callable[[str, int], None]
+    ) -> None:
+        """A breach with hostilities right after a truce sentence refers to that truce.
+
+        "The truce ended on Saturday. Kyiv said Russian troops had violated it, continuing to
+        shell Bakhmut." (Breaches of "international law" and the like are already dropped by
+        the other_norm word class, see sentence.py.)
+        """
+        for i in truce_idx:
+            if i + 1 >= len(sents):
+                continue
+            s = sents[i + 1]
+            violate = s.get("violate")
+            if not violate or s.get("truce"):
+                continue
+            hypo = s.get("hypo")
+            for v, _ in near(violate, s.get("hostile"), NEAR_VIOLATE):
+                if left_within(hypo, v, 30) or right_within(s.get("hypo_after"), v, 25):
+                    continue
+                fire("violate", i + 1)
+                if s.get("accuse"):
+                    fire("accused", i + 1)
+                return
+
+    def _contrast(self, s: Sentence) -> bool:
+        """A truce in force, then "but" / "yet", then hostilities: a concessive like "despite".
+
+        "A 36-hour truce was supposed to start on Friday, but artillery pounded the east."
+        """
+        contrast = s.get("contrast")
+        if not contrast:
+            return False
+        truce = s.get("truce")
+        in_force = s.get("started") + s.get("agree") + s.get("hold")
+        blockers = s.get("call") + s.get("hypo") + s.get("negation")
+        for c in contrast:
+            if not right_within(s.get("hostile"), c, 40):
+                continue
+            for t in truce:
+                if not (t[1] <= c[0] and c[0] - t[1] <= 120):
+                    continue
+                if left_within(blockers, t, 25) or talks_subject(s.get("talks"), t, s.low):
+                    continue
+                if near(in_force, [t], NEAR) and not near(s.get("pending"), [t], NEAR):
+                    return True
+        return False
 
     def _sentence_rules(self, i: int, s: Sentence, fire: Callable[[str, int], None]) -> None:
         # Word classes are fetched lazily (s.get), in the order the rules need them.
@@ -268,7 +208,11 @@ class FeatureExtractor:
             if between(s.get("call"), v, t):
                 continue
             hypo = s.get("hypo")
-            if left_within(hypo, v, 30) or (left_within(hypo, t, 12) and t[1] <= v[0]):
+            if (
+                left_within(hypo, v, 30)
+                or (left_within(hypo, t, 12) and t[1] <= v[0])
+                or right_within(s.get("hypo_after"), v, 25)
+            ):
                 fire("violate_hypo", i)
                 continue
             fire("violate", i)
@@ -285,6 +229,8 @@ class FeatureExtractor:
         call = s.get("call")
         talks = s.get("talks")
         pending = s.get("pending")
+        # "talks amid / despite a shaky truce": the truce is the setting, not the talks' object.
+        setting = s.get("during") + s.get("despite")
         for d, t in near(s.get("despite"), truce, NEAR_DESPITE):
             if not hostile:
                 break
@@ -299,22 +245,32 @@ class FeatureExtractor:
                 continue
             fire("despite", i)
             break
-        if near(s.get("accuse"), truce, NEAR_VIOLATE):
-            fire("blame_truce", i)
+        else:
+            if hostile and self._contrast(s):
+                fire("despite", i)
+        for a, t in near(s.get("accuse"), truce, NEAR_VIOLATE):
+            # "accused Biden of genocide and demanded a ceasefire": the accusation is not
+            # about a breach.
+            if not between(call, a, t) and not left_within(call, t, 12):
+                fire("blame_truce", i)
+                break
         for c, t in near(s.get("collapse"), truce + ref, NEAR):
-            if between(talks, c, t) or talks_subject(talks, t, s.low):
+            if between(talks, c, t) or talks_subject(talks, t, s.low, setting):
                 continue
             if any(0 <= z[0] - t[1] <= 3 and not (c[0] <= z[0] < c[1]) for z in talks):
                 continue  # "ceasefire talks / bid failed" is about the talks
             if right_within(talks, c, 3):
                 continue  # "after failed votes / talks"
-            if left_within(hypo, c, 20):
+            if left_within(hypo, c, 20) or right_within(s.get("hypo_after"), c, 25):
                 fire("collapse_hypo", i)
                 continue
             fire("collapse", i)
             break
-        if near(s.get("ended"), truce, 25):
-            fire("ended", i)
+        for e, t in near(s.get("ended"), truce, 25):
+            # "a ceasefire before the end of Eid": the end is another thing's.
+            if not between(pending, e, t):
+                fire("ended", i)
+                break
         if near(pending, truce, NEAR_VIOLATE):
             fire("pending", i)
         if hostile:
@@ -323,25 +279,31 @@ class FeatureExtractor:
             for a in s.get("soon_after"):
                 t_after = [t for t in truce if a[1] <= t[0] and t[0] - a[1] <= 60]
                 if t_after and (
-                    left_within(hostile, a, 40)
+                    left_within(hostile, a, 30)
                     or any(right_within(hostile, t, 60) for t in t_after)
                 ):
                     fire("soon_after", i)
                     break
             for _, t in near(s.get("during"), truce, NEAR_VIOLATE):
-                if not left_within(call, t, 25):
+                # "while talks went on over extending the truce" is about the talks.
+                if not left_within(call, t, 25) and not talks_subject(talks, t, s.low, setting):
                     fire("during", i)
                     break
         # Strain ("shaky", "tested") needs hostilities somewhere in the item (checked at the end).
         for st, t in near(s.get("strain"), truce, NEAR_VIOLATE):
-            if not left_within(hypo, st, 20) and not talks_subject(talks, t, s.low):
+            if left_within(hypo, st, 20) or _called(call, t, setting):
+                continue  # "warns ... could threaten", "demanded a ceasefire as she threatened"
+            if not talks_subject(talks, t, s.low, setting):
                 fire("strain", i)
                 break
         if near(call, truce, NEAR_TIGHT):
             fire("call", i)
         if near(s.get("agree"), truce, NEAR_TIGHT):
             fire("agree", i)
-        if near(s.get("hold"), truce, NEAR_TIGHT):
+        if s.get("no_breach"):
+            fire("hold", i)  # "no violations of the truce were recorded"
+        # "would respect the truce", "vowed to observe it": a promise, not a truce holding.
+        if any(not left_within(hypo, h, 12) for h, _ in near(s.get("hold"), truce, NEAR_TIGHT)):
             fire("hold", i)
         if near(hypo, truce, NEAR_TIGHT):
             fire("hypo", i)

@@ -34,6 +34,7 @@ CLASSES: tuple[str, ...] = (
     "count",  # monitoring counts ("recorded 2,000 violations")
     "strain",  # tested / strained / threatened (a fragile truce under fire)
     "hypo",  # hypotheticals, conditions, threats, modality
+    "hypo_after",  # a condition that follows the verb (Turkish "ihlal edilmesi halinde")
     "talks",  # negotiations / efforts / mediation (subjects that can "collapse" instead of a truce)
     "call",  # calls, talks, proposals, votes, protests, rejections
     "agree",  # agreed, signed, announced, extended, brokered
@@ -41,6 +42,12 @@ CLASSES: tuple[str, ...] = (
     "negation",  # no / not / without
     "background",  # historical framing: anniversary, years ago, since 1994
     "liveblog",  # live blogs and round-ups (a passing mention is likely)
+    "contrast",  # but / yet / however ("a truce took effect, but shelling went on")
+    "unreal",  # right before a hostility, makes it a non-event: fears of / risk of / hope / could
+    "abate",  # right after a hostility, makes it a non-event: eases / is over (head-final
+    # languages put "risk of" / "fear of" here too: Turkish "çatışma riski")
+    "no_breach",  # absence of breaches: "no violations recorded", "ни одного нарушения"
+    "other_norm",  # what else gets violated: international law, human rights, airspace, borders
 )
 
 Script = Literal["latin", "cyrillic", "arabic", "greek", "hebrew"]

@@ -43,9 +43,15 @@ def right_within(zs: list[Span], a: Span, window: int) -> bool:
     return any(z[0] >= a[1] and z[0] - a[1] <= window for z in zs)
 
 
-def talks_subject(talks: list[Span], t: Span, low: str) -> bool:
-    """True when the truce word is the object of talks/efforts ("talks to extend the truce")."""
+def talks_subject(talks: list[Span], t: Span, low: str, breaks: list[Span] | None = None) -> bool:
+    """True when the truce word is the object of talks/efforts ("talks to extend the truce").
+
+    ``breaks`` are extra spans that end the talks' phrase, e.g. the language's "amid" /
+    "despite": in "talks amid a shaky truce" the truce is the setting, not the talks' object.
+    """
     for z in talks:
         if z[1] <= t[0] and t[0] - z[1] <= 40 and not CLAUSE_BREAK.search(low, z[1], t[0]):
+            if breaks and between(breaks, z, t):
+                continue
             return True
     return False

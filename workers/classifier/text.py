@@ -37,6 +37,9 @@ _FOLD = str.maketrans(
 # A sentence ends at . ! ? ؟ … followed by space and a start that is not lower-case ASCII,
 # or at a bullet / wide gap. A rare split after an abbreviation ("U.S. Army") costs little.
 _SPLIT = re.compile(r"(?<=[.!?\u061f\u2026])[\"')\]]*\s+(?=[^\sa-z])|\s+[\u2022|]\s+|\s{2,}")
+# Markup and links left in feed descriptions: a URL slug such as "fighting-escalates-after-
+# breakdown-in-ceasefire-talks" is not a sentence of the lede. A tag may be cut off at the end.
+_MARKUP = re.compile(r"<[a-zA-Z/!][^>]*(?:>|$)|\bhttps?://\S+|\bwww\.\S+")
 _TRAILERS = re.compile(
     r"\s*(?:continue reading\W*|read full article at rt\.com|read more\W*)$", re.I
 )
@@ -53,6 +56,8 @@ def fold(text: str) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Split a lede into sentences (original case kept, trailers dropped)."""
+    if "<" in text or "http" in text or "www." in text:
+        text = _MARKUP.sub(" ", text)
     text = _TRAILERS.sub("", text.strip())
     if not text:
         return []

@@ -1,0 +1,285 @@
+"""Whole-pipeline benchmark: many local feeds -> poller -> classifier -> notifier -> Bot API.
+
+New items appear on ``--feeds`` local RSS feeds at ``--rate`` items/s for ``--seconds``; a
+tenth report violations, each in one of ``--zones`` regions followed by its own chat (so the
+messages stay within Telegram's 30/s and 1/s per chat). Prints the sustained articles/s, the
+latency from the moment the feed server first served an item to the Bot API call carrying its
+link (p50/p99/max), and CPU and peak RSS of the service (total in one process, per role with
+``--split``). The feed server and the Bot API emulator run in this process, the service in
+child processes (``ceasefire-watch run``) against a private redis-server with AOF.
+
+    /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30
+    /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30 --split
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.subscriptions import SubscriptionStore
+from core.redis_conn import RedisProcess, make_client
+from core.streams import ARTICLES, stream_stats
+from tests.support.botapi_emulator import BotAPIEmulator
+from tests.support.feedgen import FeedItem, FeedServer, write_config
+
+TOKEN = "777888999:BENCHpipelineTOKENabcdefghijklmnopqr"
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles"]
+ROLES = ("poller", "classifier", "notifier")
+GROUPS = ((ARTICLES, "classifiers"), ("alerts", "notifiers"), ("bot:deliveries", "senders"))
+_HREF = re.compile(r'href="([^"]+)"')
+_SYLLABLES = ("ka", "lo", "mi", "ra", "tu", "ve", "zo", "ni", "sa", "do", "pe", "gu", "bi", "fo")
+
+
+class TimedEmulator(BotAPIEmulator):
+    """The Bot API emulator, also noting when a message first carried each link."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.link_seen: dict[str, float] = {}
+
+    def _note(self, params: dict[str, Any]) -> None:
+        now = time.time()
+        for url in _HREF.findall(str(params.get("text") or "")):
+            self.link_seen.setdefault(url, now)
+
+    async def _m_sendMessage(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        self._note(params)
+        return await super()._m_sendMessage(params, chat_id)
+
+    async def _m_editMessageText(
+        self, params: dict[str, Any], chat_id: int | None
+    ) -> web.Response:
+        self._note(params)
+        return await super()._m_editMessageText(params, chat_id)
+
+
+@dataclass
+class Generator:
+    """Synthetic reports: unique wording (so each is its own story), 10% violations."""
+
+    feeds: int
+    zones: int
+    rng: random.Random
+    made: int = 0
+    violations: int = 0
+
+    def _word(self) -> str:
+        return "".join(self.rng.choice(_SYLLABLES) for _ in range(self.rng.randint(3, 4)))
+
+    def _words(self, n: int) -> str:
+        return " ".join(self._word() for _ in range(n))
+
+    def next(self) -> tuple[str, FeedItem, bool]:
+        """Return (feed id, item, is_violation) of the next report."""
+        n, self.made = self.made, self.made + 1
+        kind = n % 10
+        place, other = self._word().title(), self._word().title()
+        # Only the headline carries the signal; the lede is unique wording, as real reports
+        # of different events are (shared boilerplate would merge them into one story).
+        text = f"{self._words(40)}."
+        if kind == 0:
+            # Violations walk the feeds in order, so each zone's chat gets one every
+            # ``zones`` violations (feed f carries zone f % zones).
+            feed = self.violations % self.feeds
+            self.violations += 1
+            title = f"Shelling hits {place} despite ceasefire"
+        elif kind in (1, 2, 3):
+            feed = n % self.feeds
+            title = f"Ceasefire talks on {place} resume in {other}"
+        else:
+            feed = n % self.feeds
+            title = f"Council of {place} approves {other} budget"
+        item = FeedItem(
+            guid=f"b{n}", title=title, text=text,
+            link=f"https://bench-{feed}.example/news/{n}",
+            published=datetime.now(UTC).replace(microsecond=0),
+        )
+        return f"bench-{feed}", item, kind == 0
+
+
+def proc_usage(pid: int) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MiB) of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    peak = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return cpu, peak
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def progress(redis: Any, emulator: TimedEmulator, every_s: float) -> None:
+    """Print queue depths every ``every_s`` seconds (``--progress``), to see the bottleneck."""
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(every_s)
+        parts = [f"t={time.monotonic() - started:5.1f}s"]
+        for stream, group in GROUPS:
+            stats = await stream_stats(redis, stream, group)
+            parts.append(f"{stream} len {stats.length} lag {stats.lag} pending {stats.pending}")
+        parts.append(f"sent {emulator.total_sent}")
+        print(" | ".join(parts), flush=True)
+
+
+async def stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM the service processes and wait for them without blocking the event loop."""
+    for p in procs.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs.values():
+        try:
+            await asyncio.to_thread(p.wait, 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+
+async def drained(redis: Any, produced: int) -> bool:
+    """True when every produced item is queued and every group is caught up."""
+    if int(await redis.xlen(ARTICLES)) < produced:
+        return False
+    for stream, group in GROUPS:
+        stats = await stream_stats(redis, stream, group)
+        if stats.length and (stats.lag != 0 or stats.pending != 0):
+            return False
+    return True
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Set up, load, measure, print; return the exit code."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    server = RedisProcess(tmp / "redis")
+    server.start()
+    redis = make_client(server.url)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    gen = Generator(args.feeds, args.zones, random.Random(args.seed))
+    emulator = TimedEmulator(TOKEN)
+    try:
+        async with FeedServer(max_items=50) as feeds, emulator:
+            feed_cfg = []
+            for f in range(args.feeds):
+                feeds.add_feed(f"bench-{f}")
+                feed_cfg.append({
+                    "id": f"bench-{f}", "url": feeds.feed_url(f"bench-{f}"), "name": f"Bench {f}",
+                    "language": "en", "region_hints": [f"zone-{f % args.zones}"],
+                })
+            write_config(tmp / "config", feed_cfg, {
+                "poller": {"min_interval_s": 1, "default_interval_s": 1, "max_interval_s": 2,
+                           "max_rate": 5000, "per_host": 100, "concurrency": 256},
+                "streams": {"block_ms": 200},
+                "log_level": "WARNING",
+            })
+            store = SubscriptionStore(redis)
+            for z in range(args.zones):
+                await store.subscribe(1000 + z, [f"zone-{z}"])
+                await store.update(1000 + z, threshold=0.0)
+            env = {
+                **os.environ, "REDIS_URL": server.url, "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": emulator.url, "DATA_DIR": str(tmp / "data"),
+                "CONFIG_DIR": str(tmp / "config"), "LOG_FORMAT": "json",
+            }
+            groups = [[r] for r in ROLES] if args.split else [list(ROLES)]
+            for roles in groups:
+                name = ",".join(roles)
+                with (tmp / f"{roles[0]}.log").open("wb") as log:
+                    procs[name] = subprocess.Popen(
+                        [*CLI, name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                    )
+            deadline = time.monotonic() + 60
+            while len(await redis.hkeys("cw:heartbeats")) < len(ROLES) or not feeds.requests:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"service did not start; logs in {tmp}")
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(2.0)  # let the cold start walk through every feed once
+            base = {name: proc_usage(p.pid)[0] for name, p in procs.items()}
+            violations: list[str] = []
+            total = int(args.rate * args.seconds)
+            print(f"producing {total} items on {args.feeds} feeds at {args.rate}/s "
+                  f"({'one process per role' if args.split else 'all roles in one process'})")
+            started = time.monotonic()
+            watcher = (asyncio.create_task(progress(redis, emulator, args.progress))
+                       if args.progress else None)
+            tick = 0.05
+            while gen.made < total and time.monotonic() - started < args.seconds + 30:
+                due = min(total, int((time.monotonic() - started) * args.rate) + 1)
+                while gen.made < due:
+                    feed_id, item, is_violation = gen.next()
+                    feeds.add(feed_id, item)
+                    if is_violation:
+                        violations.append(item.link)
+                await asyncio.sleep(tick)
+            produced_s = time.monotonic() - started
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if (await drained(redis, gen.made)
+                        and all(v in emulator.link_seen for v in violations)):
+                    break
+                await asyncio.sleep(0.2)
+            done_s = time.monotonic() - started
+            usage = {name: proc_usage(p.pid) for name, p in procs.items()}
+            if watcher is not None:
+                watcher.cancel()
+            queued = int(await redis.xlen(ARTICLES))
+            lat = [emulator.link_seen[v] - feeds.served[v] for v in violations
+                   if v in emulator.link_seen and v in feeds.served]
+            await stop(procs)  # while the servers still answer their in-flight requests
+    finally:
+        await stop(procs)
+        await redis.aclose()
+        server.stop()
+    missing = len(violations) - len(lat)
+    print(f"articles: {gen.made} produced in {produced_s:.1f}s = {gen.made / produced_s:.0f}/s "
+          f"offered; {queued} queued; pipeline drained {done_s - produced_s:.1f}s after the last "
+          f"item -> sustained {queued / done_s:.0f} articles/s end to end")
+    print(f"violation messages: {len(lat)} of {len(violations)} delivered ({missing} missing), "
+          f"429s from the emulator: {emulator.counters.rate_limited}")
+    if lat:
+        print(f"fetch -> Bot API latency: p50 {pct(lat, 0.5) * 1000:.0f} ms, "
+              f"p99 {pct(lat, 0.99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms")
+    for name, (cpu, peak) in usage.items():
+        busy = cpu - base[name]
+        print(f"[{name}] CPU {busy:.1f}s over {done_s:.1f}s ({busy / done_s:.0%} of a core), "
+              f"peak RSS {peak:.0f} MiB")
+    print(f"bench process (feed server + emulator): peak RSS "
+          f"{proc_usage(os.getpid())[1]:.0f} MiB; logs in {tmp}")
+    return 0 if missing == 0 else 1
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--rate", type=float, default=200.0, help="new items per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to produce")
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--zones", type=int, default=50, help="regions, one chat each")
+    parser.add_argument("--split", action="store_true", help="one process per role")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--progress", type=float, default=0.0,
+                        help="print queue depths every N seconds (0 = off)")
+    sys.exit(asyncio.run(run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
