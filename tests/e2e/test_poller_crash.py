@@ -27,9 +27,6 @@ def _item() -> FeedItem:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "workers/poller/poller.py Poller.poll: the feed lease lives total_s + 60 s (90 s) and a "
-    "killed poller never releases it, so the restarted poller skips the feed for 90 s"))
 async def test_restarted_poller_refetches_a_feed_it_was_killed_polling(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path
 ) -> None:

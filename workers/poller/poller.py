@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from yarl import URL
 
+from core.lifecycle import HEARTBEATS_KEY
 from workers.poller.config import FeedConfig
 from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits, FetchResult
@@ -42,6 +43,21 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
 LEASE_PREFIX = "poller:lease:"
+# Take the lease if free, or if its holder is this owner's previous life or a poller whose
+# heartbeat is stale. (Two keys: on Redis Cluster the lease and heartbeats must share a slot.)
+_ACQUIRE_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local holder = string.match(cur, '^(.-)|') or ''
+  if holder == '' or ARGV[3] == '' then return 0 end
+  if holder ~= ARGV[3] then
+    local beat = redis.call('HGET', KEYS[2], 'poller/' .. holder)
+    if beat and tonumber(ARGV[4]) - tonumber(beat) <= tonumber(ARGV[5]) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +111,16 @@ class Poller:
         parser: ParsePool,
         settings: PollerSettings | None = None,
         metrics: PollerMetrics | None = None,
+        *,
+        owner: str = "",
+        heartbeat_ttl_s: float = 15.0,
     ) -> None:
-        """Wire the poller; ``fetcher`` and ``parser`` must already be entered."""
+        """Wire the poller; ``fetcher`` and ``parser`` must already be entered.
+
+        ``owner`` is the role's consumer name: leases carry it, so a lease left by a poller
+        whose heartbeat has gone stale (killed mid-poll), or by this owner's previous life,
+        is taken over at once instead of blocking the feed until the lease expires.
+        """
         self.redis = redis
         self.fetcher = fetcher
         self.parser = parser
@@ -105,7 +129,10 @@ class Poller:
         self.feeds: dict[str, FeedConfig] = {}
         self.queue = DueQueue()
         self.in_flight: set[str] = set()
-        self._token = uuid.uuid4().hex
+        self._token = f"{owner}|{uuid.uuid4().hex}"
+        self._owner = owner
+        self._heartbeat_ttl_s = heartbeat_ttl_s
+        self._acquire = redis.register_script(_ACQUIRE_LUA)
         self._rng = random.Random()
         # Delete the lease only if it is still ours (it may have expired and been retaken).
         self._release = redis.register_script(
@@ -132,11 +159,18 @@ class Poller:
         lease_ms = int((self.fetcher.limits.total_s + 60) * 1000)
         # Replicas share the feed list; the lease makes one of them poll a feed at a time.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(lease, self._token, nx=True, px=lease_ms)
+        await self._acquire(
+            keys=[lease, HEARTBEATS_KEY],
+            args=[self._token, lease_ms, self._owner, time.time(), self._heartbeat_ttl_s],
+            client=pipe,
+        )
         pipe.hgetall(state_key(feed.id))
         got, raw = await pipe.execute()
         if not got:
-            return PollReport(feed.id, "skipped", next_poll=time.time() + 30)
+            # Another live poller holds it; look again once a dead holder's heartbeat would
+            # have gone stale, so a killed poller's feeds are picked up within one TTL.
+            retry_s = max(1.0, min(30.0, self._heartbeat_ttl_s * 1.5))
+            return PollReport(feed.id, "skipped", next_poll=time.time() + retry_s)
         state = FeedState.from_hash(raw)
         try:
             report = await self._poll(feed, state)

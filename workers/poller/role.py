@@ -98,7 +98,10 @@ async def run(ctx: RoleContext) -> None:
     configured = configured_feeds(ctx)
     pool = ParsePool(settings.parse_executor, settings.parse_workers)
     async with Fetcher(settings.limits) as fetcher, pool:
-        poller = Poller(ctx.redis, fetcher, pool, settings, metrics)
+        poller = Poller(
+            ctx.redis, fetcher, pool, settings, metrics,
+            owner=ctx.consumer_name, heartbeat_ttl_s=ctx.settings.heartbeat_ttl_s,
+        )
         await refresh(poller, configured)
         log.info("poller started: %d feeds, parsing in %d %s(s)",
                  len(poller.feeds), pool.workers, pool.kind)
