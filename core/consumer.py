@@ -27,6 +27,11 @@ def dead_letter_stream(stream: str) -> str:
     return f"{stream}:dead"
 
 
+def attempts_key(stream: str, group: str) -> str:
+    """Return the hash counting handler starts of redelivered entries of a group."""
+    return f"{stream}:attempts:{group}"
+
+
 def errors_key(stream: str, group: str) -> str:
     """Return the hash keeping the last error of each failing entry of a group."""
     return f"{stream}:errors:{group}"
@@ -81,6 +86,9 @@ class StreamConsumer(Generic[M]):
         self._to_ack: list[str] = []
         # When failed entries (left pending) are next retried: backoff grows per delivery.
         self._retry_at: float | None = None
+        # Redelivered entries whose handler starts are counted in Redis (see _handle_one).
+        self._attempted: set[str] = set()
+        self._attempt_of: dict[str, int] = {}
         self.processed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -168,7 +176,8 @@ class StreamConsumer(Generic[M]):
             if outcome == "ack":
                 self._to_ack.append(entry_id)
             elif outcome == "retry":
-                failures.append(deliveries)
+                failures.append(self._attempt_of.get(entry_id, deliveries))
+            self._attempt_of.pop(entry_id, None)
 
         if self.concurrency == 1:
             # Sequential consumers skip the task-per-entry cost.
@@ -196,10 +205,20 @@ class StreamConsumer(Generic[M]):
     ) -> Literal["ack", "retry", "dead"]:
         """Run the handler on one entry: ack it, leave it pending for a retry, or dead-letter it."""
         started = time.perf_counter()
-        if deliveries > self.cfg.max_deliveries:
+        attempt = 1
+        if deliveries > 1:
+            # Redis counts reads, and an entry that only waited (behind the semaphore, or in a
+            # consumer that died) was read without being tried. Count real handler starts of
+            # redelivered entries instead, so waiting never uses up the retry budget.
+            attempt = int(await self.redis.hincrby(attempts_key(self.stream, self.group),
+                                                   entry_id, 1)) + 1
+            self._attempted.add(entry_id)
+        self._attempt_of[entry_id] = attempt
+        if attempt > max(self.cfg.max_deliveries, self.cfg.max_crashes):
+            # Started this often without an error: it kills its consumer (a poison entry).
             last = await self.redis.hget(errors_key(self.stream, self.group), entry_id)
             reason = last if isinstance(last, str) and last else "consumer died while handling it"
-            await self._dead_letter(entry_id, fields, deliveries - 1, f"gave up: {reason}")
+            await self._dead_letter(entry_id, fields, attempt - 1, f"gave up: {reason}")
             return "dead"
         try:
             message = decode(fields, self.model)
@@ -215,13 +234,13 @@ class StreamConsumer(Generic[M]):
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
-                "handler failed on %s %s (delivery %d/%d): %s",
-                self.stream, entry_id, deliveries, self.cfg.max_deliveries, error,
+                "handler failed on %s %s (attempt %d/%d): %s",
+                self.stream, entry_id, attempt, self.cfg.max_deliveries, error,
             )
             if self.metrics:
                 self.metrics.entries.labels(self.stream, "failed").inc()
-            if deliveries >= self.cfg.max_deliveries:
-                await self._dead_letter(entry_id, fields, deliveries, error)
+            if attempt >= self.cfg.max_deliveries:
+                await self._dead_letter(entry_id, fields, attempt, error)
                 return "dead"
             await self.redis.hset(errors_key(self.stream, self.group), entry_id, error)
             return "retry"
@@ -249,6 +268,7 @@ class StreamConsumer(Generic[M]):
             pipe.xadd(dead_letter_stream(self.stream), record)
             pipe.xack(self.stream, self.group, entry_id)
             pipe.hdel(errors_key(self.stream, self.group), entry_id)
+            pipe.hdel(attempts_key(self.stream, self.group), entry_id)
             await pipe.execute()
         log.error(
             "dead-lettered %s %s after %d deliveries: %s", self.stream, entry_id, deliveries, error
@@ -260,7 +280,15 @@ class StreamConsumer(Generic[M]):
         if not self._to_ack:
             return
         ids = list(self._to_ack)
-        await self.redis.xack(self.stream, self.group, *ids)
+        counted = [i for i in ids if i in self._attempted]
+        if counted:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(self.stream, self.group, *ids)
+                pipe.hdel(attempts_key(self.stream, self.group), *counted)
+                await pipe.execute()
+            self._attempted.difference_update(counted)
+        else:
+            await self.redis.xack(self.stream, self.group, *ids)
         del self._to_ack[: len(ids)]
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:

@@ -30,6 +30,10 @@ class StreamSettings(BaseModel):
     maxlen: int = Field(default=1_000_000, ge=10_000)
     # A failed entry is retried after retry_backoff_s * 2^(deliveries-1), capped.
     retry_backoff_s: float = Field(default=1.0, ge=0)
+    # An entry whose handler was started this often without ever raising is taken to crash
+    # its consumer and is dead-lettered; above max_deliveries so a slow handler that only
+    # outlived a few restarts is not mistaken for one.
+    max_crashes: int = Field(default=20, ge=1, le=1_000)
     retry_backoff_cap_s: float = Field(default=60.0, ge=0)
 
 

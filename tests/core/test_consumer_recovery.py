@@ -273,3 +273,41 @@ async def test_failing_entry_backs_off_while_new_entries_flow(redis: Redis) -> N
     assert tries == 3
     assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
     assert await redis.xlen(dead_letter_stream(ARTICLES)) == 0
+
+
+async def test_entry_that_keeps_killing_its_consumer_is_dead_lettered(redis: Redis) -> None:
+    await publish(redis, ARTICLES, article("poison"))
+    cfg = fast_settings(max_deliveries=2, max_crashes=3, claim_interval_s=60)
+    for _ in range(3):  # each consumer "dies" inside the handler, as a crashing entry would
+        started = asyncio.Event()
+
+        async def dies(_: Article, __: Delivery, started: asyncio.Event = started) -> None:
+            started.set()
+            await asyncio.sleep(3600)
+
+        consumer = StreamConsumer(redis, stream=ARTICLES, group="g", consumer="c",
+                                  model=Article, handler=dies, settings=cfg)
+        task = asyncio.create_task(consumer.run(asyncio.Event()))
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def never(_: Article, __: Delivery) -> None:
+        raise AssertionError("a poison entry must not be handled again")
+
+    stop = asyncio.Event()
+    last = StreamConsumer(redis, stream=ARTICLES, group="g", consumer="c", model=Article,
+                          handler=never, settings=cfg)
+    task = asyncio.create_task(last.run(stop))
+
+    async def dead() -> bool:
+        return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
+
+    try:
+        assert await wait_until(dead)
+    finally:
+        stop.set()
+        await task
+    [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
+    assert entry["error"] == "gave up: consumer died while handling it"
+    assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
