@@ -77,7 +77,9 @@ async def run(ctx: RoleContext) -> None:
         jobs = StreamConsumer(
             ctx.redis, stream=DELIVERIES, group=SENDERS_GROUP, consumer=ctx.consumer_name,
             model=DeliveryJob, handler=deliverer.handle,
-            settings=streams.model_copy(update={"batch_size": max(streams.batch_size, 200)}),
+            # Read little more than can be sent at once: jobs read early only wait (and are
+            # re-read after a restart).
+            settings=streams.model_copy(update={"batch_size": 2 * SEND_CONCURRENCY}),
             concurrency=SEND_CONCURRENCY, metrics=ctx.metrics,
         )
         digest = DigestScheduler(

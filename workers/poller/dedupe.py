@@ -6,7 +6,7 @@ Ordering, so that a crash never loses an article and normally never duplicates o
 2. publish the ids we claimed to the ``articles`` stream (core.streams.publish);
 3. confirm them with ``SET seen:<id> done EX <ttl>`` (one pipeline).
 
-A crash after 1 or 2 leaves a short-lived ``pending`` claim: it expires and a later poll
+A crash after 1 or 2 leaves a short-lived (30 s) ``pending`` claim: it expires and a later poll
 claims and publishes the article again (at most a duplicate, never a loss). Marking before
 publishing without that expiry could lose an article; publishing before marking would let two
 feeds carrying the same story publish it twice. An id another poller holds ``pending`` is
@@ -51,7 +51,7 @@ async def queue_new(
     articles: Sequence[Article],
     *,
     ttl_s: int = 30 * 86_400,
-    claim_ttl_s: int = 300,
+    claim_ttl_s: int = 30,
     maxlen: int = 0,
     stream: str = ARTICLES,
 ) -> QueueResult:

@@ -348,8 +348,12 @@ class Poller:
             if report.outcome == "error" and await self._is_deactivated(feed.id):
                 return
         except (RedisError, OSError) as exc:
-            log.warning("poll of %s hit a Redis problem, retrying in 30 s: %s", feed.id, exc)
-            next_poll = time.time() + 30
+            # Short: Redis is usually back within seconds (a restart), and the feed's items
+            # would otherwise wait a whole interval. Jittered so feeds do not retry in step.
+            delay = self._rng.uniform(3.0, 8.0)
+            log.warning("poll of %s hit a Redis problem, retrying in %.0f s: %s",
+                        feed.id, delay, exc)
+            next_poll = time.time() + delay
         except Exception:
             log.exception("poll of feed %s crashed; it will be retried", feed.id)
         finally:
