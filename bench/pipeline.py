@@ -34,6 +34,7 @@ from aiohttp import web
 from bot.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess, make_client
 from core.streams import ARTICLES, stream_stats
+from tests.e2e.pipeline_support import GROUPS, drained
 from tests.support.botapi_emulator import BotAPIEmulator
 from tests.support.feedgen import FeedItem, FeedServer, write_config
 
@@ -41,7 +42,6 @@ TOKEN = "777888999:BENCHpipelineTOKENabcdefghijklmnopqr"
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles"]
 ROLES = ("poller", "classifier", "notifier")
-GROUPS = ((ARTICLES, "classifiers"), ("alerts", "notifiers"), ("bot:deliveries", "senders"))
 _HREF = re.compile(r'href="([^"]+)"')
 _SYLLABLES = ("ka", "lo", "mi", "ra", "tu", "ve", "zo", "ni", "sa", "do", "pe", "gu", "bi", "fo")
 
@@ -154,17 +154,6 @@ async def stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(10)
-
-
-async def drained(redis: Any, produced: int) -> bool:
-    """True when every produced item is queued and every group is caught up."""
-    if int(await redis.xlen(ARTICLES)) < produced:
-        return False
-    for stream, group in GROUPS:
-        stats = await stream_stats(redis, stream, group)
-        if stats.length and (stats.lag != 0 or stats.pending != 0):
-            return False
-    return True
 
 
 async def run(args: argparse.Namespace) -> int:

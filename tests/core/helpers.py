@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from core.models import Article
+from core.streams import StreamConsumer
 
 
 def article(n: int | str) -> Article:
@@ -27,3 +29,16 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
             return True
         await asyncio.sleep(0.05)
     return await check()
+
+
+async def consume_until(
+    consumer: StreamConsumer[Any], check: Callable[[], Awaitable[bool]], timeout: float = 20.0
+) -> bool:
+    """Run ``consumer`` until ``check`` holds (or ``timeout``), stop it, and return the check."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        return await wait_until(check, timeout)
+    finally:
+        stop.set()
+        await task

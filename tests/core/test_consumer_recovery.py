@@ -22,7 +22,7 @@ from core.streams import (
     publish,
     read_range,
 )
-from tests.core.helpers import article, wait_until
+from tests.core.helpers import article, consume_until, wait_until
 
 CHILD = Path(__file__).with_name("child_consumer.py")
 
@@ -94,21 +94,15 @@ async def test_always_failing_entry_is_dead_lettered(redis: Redis) -> None:
             raise RuntimeError(f"cannot handle {a.id}, try {d.deliveries}")
         handled.append(a.id)
 
-    stop = asyncio.Event()
     consumer = StreamConsumer(
         redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
         settings=fast_settings(max_deliveries=3),
     )
-    task = asyncio.create_task(consumer.run(stop))
 
     async def dead() -> bool:
         return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
 
-    try:
-        assert await wait_until(dead)
-    finally:
-        stop.set()
-        await task
+    assert await consume_until(consumer, dead)
     [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
     assert entry["deliveries"] == "3"
     assert "RuntimeError: cannot handle apoison, try 3" in entry["error"]
@@ -127,21 +121,15 @@ async def test_malformed_entries_go_to_dead_letter_with_reason(redis: Redis) -> 
     async def handler(a: Article, _: Delivery) -> None:
         handled.append(a.id)
 
-    stop = asyncio.Event()
     consumer = StreamConsumer(
         redis, stream=ARTICLES, group="g", consumer="c", model=Article, handler=handler,
         settings=fast_settings(),
     )
-    task = asyncio.create_task(consumer.run(stop))
 
     async def finished() -> bool:
         return handled == ["a2"] and int(await redis.xlen(dead_letter_stream(ARTICLES))) == 3
 
-    try:
-        assert await wait_until(finished)
-    finally:
-        stop.set()
-        await task
+    assert await consume_until(consumer, finished)
     errors = [e["error"] for _, e in await read_range(redis, dead_letter_stream(ARTICLES))]
     assert errors[0] == "malformed Article: data is not valid JSON"
     assert errors[1] == "malformed Article: unsupported schema version (expected v=1)"
@@ -295,19 +283,14 @@ async def test_entry_that_keeps_killing_its_consumer_is_dead_lettered(redis: Red
     async def never(_: Article, __: Delivery) -> None:
         raise AssertionError("a poison entry must not be handled again")
 
-    stop = asyncio.Event()
-    last = StreamConsumer(redis, stream=ARTICLES, group="g", consumer="c", model=Article,
+    last = StreamConsumer(
+redis, stream=ARTICLES, group="g", consumer="c", model=Article,
                           handler=never, settings=cfg)
-    task = asyncio.create_task(last.run(stop))
 
     async def dead() -> bool:
         return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
 
-    try:
-        assert await wait_until(dead)
-    finally:
-        stop.set()
-        await task
+    assert await consume_until(last, dead)
     [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
     assert entry["error"] == "gave up: consumer died while handling it"
     assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
