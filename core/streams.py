@@ -47,11 +47,11 @@ ARTICLES = "articles"
 ALERTS = "alerts"
 
 
-async def publish(redis: Redis, stream: str, message: StreamMessage, *, maxlen: int = 0) -> str:
+async def publish(redis: Redis, stream: str, message: StreamMessage) -> str:
     """Append ``message`` to ``stream`` and return the entry id.
 
-    ``maxlen`` is not applied here: a plain MAXLEN could cut entries a group has not read.
-    Consumers trim past it by the oldest id any group still needs (:func:`trim_safely`).
+    No MAXLEN here: it could cut entries a group has not read. Consumers trim past
+    ``streams.maxlen`` by the oldest id any group still needs (:func:`trim_safely`).
     """
     entry_id = await redis.xadd(stream, encode(message))  # type: ignore[arg-type]
     return str(entry_id)

@@ -42,7 +42,6 @@ async def process_body(
     url: str,
     known_items: str,
     seen_ttl_s: int,
-    stream_maxlen: int = 0,
 ) -> BodyResult:
     """Parse what is new in ``body`` and queue its unseen articles.
 
@@ -70,7 +69,7 @@ async def process_body(
     if outcome.error_kind is not None:
         return BodyResult("error", error_kind=outcome.error_kind, error=outcome.error or "",
                           parse_seconds=seconds)
-    queued = await queue_new(redis, outcome.articles, ttl_s=seen_ttl_s, maxlen=stream_maxlen)
+    queued = await queue_new(redis, outcome.articles, ttl_s=seen_ttl_s)
     return BodyResult(
         "new" if queued.queued else "unchanged",
         item_hashes=blocks.hashes[:MAX_KEPT] if blocks is not None else (),

@@ -52,7 +52,6 @@ async def queue_new(
     *,
     ttl_s: int = 30 * 86_400,
     claim_ttl_s: int = 30,
-    maxlen: int = 0,
     stream: str = ARTICLES,
 ) -> QueueResult:
     """Publish the articles whose id was never queued; see the module docstring for ordering."""
@@ -74,7 +73,7 @@ async def queue_new(
     # Oldest first, so consumers see a feed's stories in the order they were published.
     claimed.sort(key=lambda aid: unique[aid].published)
     for aid in claimed:
-        await publish(redis, stream, unique[aid], maxlen=maxlen)
+        await publish(redis, stream, unique[aid])
     if claimed:
         pipe = redis.pipeline(transaction=False)
         for aid in claimed:

@@ -71,7 +71,6 @@ class PollerSettings:
     start_rate: float = 20.0  # how fast a cold start walks through never-polled feeds
     deactivate_after: int = 20
     seen_ttl_s: int = 30 * 86_400
-    stream_maxlen: int = 0
     reload_s: float = 60.0
     drain_s: float = 5.0  # on stop, in-flight polls get this long, then are cancelled
     # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
@@ -208,7 +207,6 @@ class Poller:
         body = await process_body(
             self.redis, self.parser, feed, body=res.body, headers=res.headers, url=res.url,
             known_items=state.item_hashes, seen_ttl_s=self.settings.seen_ttl_s,
-            stream_maxlen=self.settings.stream_maxlen,
         )
         if self.metrics and body.parse_seconds is not None:
             self.metrics.parse_seconds.observe(body.parse_seconds)

@@ -80,7 +80,6 @@ def poller_settings(settings: Settings) -> PollerSettings:
         concurrency=tuning.concurrency,
         max_rate=tuning.max_rate,
         deactivate_after=tuning.deactivate_after,
-        stream_maxlen=settings.streams.maxlen,
         parse_executor=tuning.parse_executor,
         parse_workers=tuning.parse_workers,
     )
