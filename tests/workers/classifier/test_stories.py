@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from core.models import Article
-from workers.classifier.stories import PREFIX, assign_story, signature, similarity
+from workers.classifier.stories import (
+    BAND_CAP,
+    PREFIX,
+    assign_story,
+    bands,
+    signature,
+    similarity,
+)
 
 
 def _article(aid: str, title: str, summary: str, source: str = "outlet") -> Article:
@@ -91,3 +98,18 @@ async def test_outside_the_window_a_new_story_starts(redis: Redis) -> None:
     # Simulate the window passing for A: its record expires (TTL), bands may linger.
     await redis.delete(f"{PREFIX}art:{A.id}")
     assert await assign_story(redis, B, window_s=3600) == B.id
+
+
+async def test_boilerplate_band_is_neither_read_nor_grown(redis: Redis) -> None:
+    crowded = bands(signature(A.title, A.summary))[0]
+    filler = [f"other-{i}" for i in range(BAND_CAP)]
+    await redis.sadd(crowded, *filler)
+    for aid in filler[:3]:  # records that would join A's story if the band were read
+        await redis.hset(f"{PREFIX}art:{aid}", mapping={
+            "sig": ",".join(f"{v:x}" for v in signature(A.title, A.summary)), "story": aid,
+        })
+    assert await assign_story(redis, A, window_s=3600) == A.id
+    assert await redis.scard(crowded) == BAND_CAP
+    assert not await redis.sismember(crowded, A.id)
+    # The other bands still work: B finds A through them.
+    assert await assign_story(redis, B, window_s=3600) == A.id

@@ -69,7 +69,7 @@ async def test_crash_between_claim_and_publish_loses_nothing(
     async def crash(*args: object, **kwargs: object) -> str:
         raise ConnectionError("crash after claim, before publish")
 
-    monkeypatch.setattr(dedupe, "publish", crash)
+    monkeypatch.setattr(dedupe, "publish_many", crash)
     with pytest.raises(ConnectionError):
         await queue_new(redis, [_article(1), _article(2)], claim_ttl_s=1)
     monkeypatch.undo()
