@@ -13,6 +13,9 @@ from yarl import URL
 from core.config_files import load_yaml
 
 RUNTIME_FEEDS_KEY = "feeds:runtime"
+# Bumped whenever the feed set changes at run time, so pollers pick the change up within
+# seconds instead of at their next full reload.
+FEEDS_VERSION_KEY = "feeds:version"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -90,9 +93,21 @@ async def runtime_feeds(redis: Redis) -> list[FeedConfig]:
 async def add_runtime_feed(redis: Redis, feed: FeedConfig) -> None:
     """Store a feed added at run time (call workers.poller.urlguard.check_feed_url first)."""
     untrusted = feed.model_copy(update={"trusted": False})
-    await redis.hset(RUNTIME_FEEDS_KEY, feed.id, untrusted.model_dump_json())
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(RUNTIME_FEEDS_KEY, feed.id, untrusted.model_dump_json())
+        pipe.incr(FEEDS_VERSION_KEY)
+        await pipe.execute()
 
 
 async def remove_runtime_feed(redis: Redis, feed_id: str) -> bool:
     """Remove a feed added at run time; return whether it existed."""
-    return bool(await redis.hdel(RUNTIME_FEEDS_KEY, feed_id))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hdel(RUNTIME_FEEDS_KEY, feed_id)
+        pipe.incr(FEEDS_VERSION_KEY)
+        removed, _ = await pipe.execute()
+    return bool(removed)
+
+
+async def feeds_version(redis: Redis) -> str:
+    """Return the run-time feed set's change counter (empty before the first change)."""
+    return str(await redis.get(FEEDS_VERSION_KEY) or "")

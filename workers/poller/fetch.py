@@ -211,7 +211,10 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """Fetch ``url`` once, conditionally; raise FetchError with a kind on any failure."""
-        start = check_hop(url, self.trusted_hosts)
+        try:
+            start = check_hop(url, self.trusted_hosts)
+        except UnsafeURLError as exc:  # e.g. a literal loopback address: no request at all
+            raise FetchError("unsafe_url", str(exc)) from None
         slot = self._host_slots.get(_host_key(start))
         if slot is None:
             slot = self._host_slots[_host_key(start)] = asyncio.Semaphore(self.limits.per_host)

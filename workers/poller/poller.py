@@ -76,7 +76,8 @@ class PollerSettings:
     start_rate: float = 20.0  # how fast a cold start walks through never-polled feeds
     deactivate_after: int = 20
     seen_ttl_s: int = 30 * 86_400
-    reload_s: float = 60.0
+    reload_s: float = 60.0  # full reload of the feed set (feeds.yaml is read at start only)
+    watch_s: float = 2.0  # how often the run-time feed set's change counter is checked
     drain_s: float = 5.0  # on stop, in-flight polls get this long, then are cancelled
     # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
     # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).

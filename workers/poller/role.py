@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from core.lifecycle import RoleContext
 from core.settings import Settings
-from workers.poller.config import FeedConfig, load_feeds, runtime_feeds
+from workers.poller.config import FeedConfig, feeds_version, load_feeds, runtime_feeds
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
@@ -48,13 +49,21 @@ async def refresh(poller: Poller, configured: list[FeedConfig]) -> None:
 async def _reload_forever(
     poller: Poller, configured: list[FeedConfig], stop: asyncio.Event
 ) -> None:
+    """Refresh the feed set every ``reload_s``, and within ``watch_s`` of a run-time change."""
+    settings = poller.settings
+    version: str | None = None
+    last = time.monotonic()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), poller.settings.reload_s)
+            await asyncio.wait_for(stop.wait(), min(settings.watch_s, settings.reload_s))
         if stop.is_set():
             return
         try:
+            current = await feeds_version(poller.redis)
+            if current == version and time.monotonic() - last < settings.reload_s:
+                continue
             await refresh(poller, configured)
+            version, last = current, time.monotonic()
         except Exception as exc:  # a bad reload must not stop polling of the known feeds
             log.warning("reloading feeds failed, keeping the current set: %s", exc)
 

@@ -8,6 +8,8 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from workers.poller.config import FEEDS_VERSION_KEY
+
 FEED_STATE_PREFIX = "poller:feed:"
 FEED_EVENTS = "feeds:events"  # deactivations etc.; the bot tells admins from here
 EVENTS_MAXLEN = 10_000
@@ -94,7 +96,10 @@ async def reactivate(redis: Redis, feed_id: str) -> bool:
     """Re-enable a deactivated feed for its next scheduling pass; return whether it was off."""
     key = state_key(feed_id)
     was = await redis.hget(key, "deactivated")
-    await redis.hset(key, mapping={"deactivated": 0, "error_streak": 0, "next_poll": 0})
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(key, mapping={"deactivated": 0, "error_streak": 0, "next_poll": 0})
+        pipe.incr(FEEDS_VERSION_KEY)  # pollers reschedule it within seconds
+        await pipe.execute()
     if was == "1":
         await record_event(redis, "reactivated", feed_id)
         return True

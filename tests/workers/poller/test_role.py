@@ -77,3 +77,31 @@ async def test_refresh_picks_up_feeds_added_and_removed_at_run_time(redis: Redis
         await remove_runtime_feed(redis, "extra")
         await refresh(poller, configured)
         assert set(poller.feeds) == {"base"} and poller.queue.due_at("extra") is None
+
+
+async def test_feed_added_at_run_time_is_polled_without_waiting_for_the_reload(
+    redis: Redis, tmp_path: Path
+) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    ctx = RoleContext(
+        name="poller", settings=Settings(config_dir=tmp_path), redis=redis,
+        stop=asyncio.Event(), consumer_name="test-poller-0", registry=CollectorRegistry(),
+        metrics=CoreMetrics(CollectorRegistry()),
+        # The full reload is an hour away: only the change counter can bring the feed in.
+        extras={"poller_settings": PollerSettings(
+            limits=FAST_LIMITS, bounds=ScheduleBounds(min_s=1, max_s=5), start_rate=50,
+            reload_s=3600, watch_s=0.2)},
+    )
+    task = asyncio.create_task(run(ctx))
+    await asyncio.sleep(0.5)  # started with no feeds at all
+    await add_runtime_feed(redis, FeedConfig(id="late", url="http://127.0.0.1:9/rss",
+                                             name="Late"))
+    for _ in range(100):  # bounded: up to 10 s
+        await asyncio.sleep(0.1)
+        if (await load_state(redis, "late")).polls_total:
+            break
+    ctx.stop.set()
+    await asyncio.wait_for(task, 15)
+    late = await load_state(redis, "late")
+    # Polled (and refused: run-time feeds may not point at loopback addresses).
+    assert late.polls_total >= 1 and late.last_error_kind == "unsafe_url"

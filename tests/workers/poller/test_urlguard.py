@@ -137,6 +137,15 @@ async def test_redirect_to_internal_target_is_refused_and_never_connected() -> N
         assert sum(victim.hits.values()) == 0
 
 
+async def test_untrusted_literal_internal_address_is_a_fetch_error_not_a_crash() -> None:
+    async with FeedServer() as victim, Fetcher(FetchLimits(total_s=5)) as f:
+        for url in (f"http://127.0.0.1:{victim.port}/html", "file:///etc/passwd"):
+            with pytest.raises(FetchError) as info:
+                await f.fetch(url)
+            assert info.value.kind == "unsafe_url", (url, info.value)
+        assert sum(victim.hits.values()) == 0
+
+
 async def test_guarded_resolver_refuses_rebinding_names() -> None:
     guard = GuardedResolver(FakeResolver({"rebind.example": ["8.8.8.8", "127.0.0.1"]}))
     with pytest.raises(UnsafeURLError, match=r"127\.0\.0\.1"):
