@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench.procstat import cpu_seconds, descendants, peak_rss_mib
 from bot.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess, make_client
 from core.streams import ARTICLES, stream_stats
@@ -116,18 +117,6 @@ class Generator:
         return f"bench-{feed}", item, kind == 0
 
 
-def _descendants(pid: int) -> list[int]:
-    """``pid`` and every live process below it (parse workers, the forkserver)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                todo.extend(int(c) for c in task.read_text().split())
-    return out
-
-
 def proc_usage(pid: int, *, tree: bool = True) -> tuple[float, float]:
     """(CPU seconds, peak RSS MiB) of a live process and its children, from /proc.
 
@@ -135,13 +124,10 @@ def proc_usage(pid: int, *, tree: bool = True) -> tuple[float, float]:
     Peak RSS is the sum of each process's own peak, an upper bound on the tree's.
     """
     cpu = peak = 0.0
-    for p in _descendants(pid) if tree else [pid]:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak += int(line.split()[1]) / 1024
+    for p in descendants(pid) if tree else [pid]:
+        with contextlib.suppress(OSError):  # a child may exit between listing and reading
+            cpu += cpu_seconds(p)
+            peak += peak_rss_mib(p)
     return cpu, peak
 
 

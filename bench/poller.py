@@ -17,7 +17,6 @@ import hashlib
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import resource
 import tempfile
 import time
@@ -32,6 +31,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from bench.procstat import cpu_seconds, peak_rss_mib
 from core.redis_conn import RedisProcess, make_client
 from workers.poller.config import FeedConfig
 from workers.poller.fetch import Fetcher, FetchLimits
@@ -42,7 +42,6 @@ from workers.poller.poller import Poller, PollerSettings
 from workers.poller.state import FeedState, state_key
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 def real_site_files(folder: Path) -> list[Path]:
@@ -123,20 +122,6 @@ async def save_states(redis: Redis, states: dict[str, FeedState]) -> None:
     await pipe.execute()
 
 
-def _proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        parts = fh.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / CLK
-
-
-def _peak_rss_mib(pid: int | str = "self") -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @dataclass
 class Phase:
     """One measured phase."""
@@ -174,14 +159,14 @@ class Cpu:
         total = own.ru_utime + own.ru_stime
         for pid in self._worker_pids():
             try:
-                total += _proc_cpu(pid)
+                total += cpu_seconds(pid)
             except OSError:
                 continue
         return total
 
     def worker_peak_mib(self) -> float:
         """Return the summed peak RSS of the parse workers."""
-        return sum(_peak_rss_mib(pid) for pid in self._worker_pids())
+        return sum(peak_rss_mib(pid) for pid in self._worker_pids())
 
 
 async def bounded(
@@ -264,7 +249,7 @@ async def run_for(n: int, port: int, redis_url: str, args: argparse.Namespace) -
         results += await bare_loop(n, port, args, cpu)
         for r in results:
             print(r.line())
-        print(f"  peak RSS: poller process {_peak_rss_mib():.0f} MiB, "
+        print(f"  peak RSS: poller process {peak_rss_mib():.0f} MiB, "
               f"parse workers {cpu.worker_peak_mib():.0f} MiB (sum), "
               f"articles queued {await redis.xlen('articles')}")
     await redis.aclose()

@@ -14,6 +14,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from core.listen import listen
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -52,10 +54,7 @@ class WebhookServer:
         web_app.router.add_post(self.cfg.path, self._receive)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port)
-        await site.start()
-        server: Any = site._server
-        self.port = int(server.sockets[0].getsockname()[1])
+        self.port = await listen(self._runner, self.cfg.host, self.cfg.port)
         return self
 
     async def __aexit__(

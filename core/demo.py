@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from core.config_files import default_config_dir
 from core.lifecycle import RoleFn, resolve_role, run_roles
+from core.listen import listen
 from core.logging_setup import configure_logging
 from core.models import Alert, decode
 from core.redis_conn import embedded_redis, free_port, make_client
@@ -57,9 +58,8 @@ async def feed_server(files: list[Path]) -> AsyncIterator[str]:
     app.add_routes([route(p) for p in files])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
+        port = await listen(runner, "127.0.0.1")
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from core.lifecycle import HEARTBEATS_KEY, RoleContext
+from core.listen import listen
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
 from core.status_page import render_status
@@ -113,11 +114,7 @@ async def run(ctx: RoleContext) -> None:
     runner = web.AppRunner(build_app(ctx), access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, ctx.settings.health_host, ctx.settings.health_port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        port = sockets[0].getsockname()[1] if sockets else ctx.settings.health_port
+        port = await listen(runner, ctx.settings.health_host, ctx.settings.health_port)
         ctx.extras["health_port"] = port
         log.info("health endpoint on http://%s:%s/healthz", ctx.settings.health_host, port)
         await ctx.stop.wait()

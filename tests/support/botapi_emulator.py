@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.listen import listen
 from tests.support.botapi_methods import BotAPIMethods, Call, Counters, Fault, Sent
 from tests.support.botapi_rules import Window, html_error
 
@@ -67,10 +68,7 @@ class BotAPIEmulator(BotAPIMethods):
         # No access log: request paths carry the bot token.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._port(site)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{await listen(self._runner, '127.0.0.1')}"
         return self
 
     async def __aexit__(
@@ -82,11 +80,6 @@ class BotAPIEmulator(BotAPIMethods):
         self._new_update.set()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    @staticmethod
-    def _port(site: web.TCPSite) -> int:
-        server: Any = site._server
-        return int(server.sockets[0].getsockname()[1])
 
     @property
     def base_url(self) -> str:

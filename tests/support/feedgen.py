@@ -25,6 +25,7 @@ import yaml
 from aiohttp import web
 
 from core.config_files import default_config_dir
+from core.listen import listen
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,7 @@ class FeedServer:
         app.router.add_get("/feeds/{feed_id}.xml", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server: Any = site._server
-        self.url = f"http://127.0.0.1:{int(server.sockets[0].getsockname()[1])}"
+        self.url = f"http://127.0.0.1:{await listen(self._runner, '127.0.0.1')}"
         return self
 
     async def __aexit__(

@@ -71,7 +71,7 @@ def _encode(sig: Sequence[int]) -> str:
 # One round trip instead of ~50 commands: look the article up, read its bands' members,
 # score them against its signature, record it and add it to its bands, atomically (so
 # concurrent replicas agree without a HSETNX race). Signature values are compared as hex
-# strings: Lua numbers are doubles and cannot hold 61-bit values.
+# strings: Lua numbers are doubles and cannot hold 64-bit values.
 # KEYS: article record, band sets. ARGV: article id, signature, window s, values that must
 # agree to join, article record prefix, band size cap.
 _ASSIGN_LUA = """

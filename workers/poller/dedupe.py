@@ -3,7 +3,7 @@
 Ordering, so that a crash never loses an article and normally never duplicates one:
 
 1. claim every id with ``SET seen:<id> pending NX EX <claim_ttl> GET`` (one pipeline);
-2. publish the ids we claimed to the ``articles`` stream (core.streams.publish);
+2. publish the ids we claimed to the ``articles`` stream (core.streams.publish_many, one pipeline);
 3. confirm them with ``SET seen:<id> done EX <ttl>`` (one pipeline).
 
 A crash after 1 or 2 leaves a short-lived (30 s) ``pending`` claim: it expires and a later poll
@@ -75,7 +75,6 @@ async def queue_new(
     claimed.sort(key=lambda aid: unique[aid].published)
     if claimed:
         await publish_many(redis, stream, [unique[aid] for aid in claimed])
-    if claimed:
         pipe = redis.pipeline(transaction=False)
         for aid in claimed:
             pipe.set(SEEN_PREFIX + aid, DONE, ex=ttl_s)

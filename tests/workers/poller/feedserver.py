@@ -9,9 +9,11 @@ import zlib
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
-from typing import Self, cast
+from typing import Self
 
 from aiohttp import web
+
+from core.listen import listen
 
 MiB = 1024 * 1024
 _DECL = re.compile(rb'^\s*<\?xml[^>]*encoding=["\']([A-Za-z0-9_.-]+)["\']')
@@ -65,10 +67,7 @@ class FeedServer:
     async def __aenter__(self) -> Self:
         """Start listening on a free port of ``host``."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        server = cast(asyncio.Server, site._server)
-        self.port = int(server.sockets[0].getsockname()[1])
+        self.port = await listen(self._runner, self.host)
         return self
 
     async def __aexit__(
