@@ -9,16 +9,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_files import load_yaml
-from workers.classifier.regexutil import grouped_alternation
+from workers.classifier.regexutil import check_patterns, grouped_alternation
 from workers.classifier.text import fold
 
 
 def _check_regexes(value: tuple[str, ...]) -> tuple[str, ...]:
-    for alias in value:
-        try:
-            re.compile(alias)
-        except re.error as exc:
-            raise ValueError(f"bad regex {alias!r}: {exc}") from None
+    check_patterns(value)
     return value
 
 

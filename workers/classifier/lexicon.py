@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_files import ConfigError, load_yaml
-from workers.classifier.regexutil import grouped_alternation
+from workers.classifier.regexutil import check_patterns, grouped_alternation
 from workers.classifier.text import fold
 
 # Word classes the rules understand. ``truce`` is required; the rest default to empty, so a
@@ -75,11 +75,7 @@ class LexiconSpec(BaseModel):
         if not value.get("truce"):
             raise ValueError("class 'truce' must list at least one pattern")
         for name, patterns in value.items():
-            for pattern in patterns:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ValueError(f"class {name!r}: bad regex {pattern!r}: {exc}") from None
+            check_patterns(patterns, f"class {name!r}: ")
         return value
 
 

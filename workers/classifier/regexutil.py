@@ -45,6 +45,15 @@ def _literal_head(fragment: str) -> str | None:
     return fragment[0]
 
 
+def check_patterns(patterns: tuple[str, ...] | list[str], where: str = "") -> None:
+    """Raise ValueError naming the first pattern of ``patterns`` that does not compile."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{where}bad regex {pattern!r}: {exc}") from None
+
+
 def grouped_alternation(fragments: list[str] | tuple[str, ...]) -> str:
     """One non-capturing alternation equivalent to ``(?:f1)|(?:f2)|...``, grouped by head."""
     groups: dict[str, list[str]] = defaultdict(list)
