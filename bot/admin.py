@@ -61,6 +61,14 @@ def admin_only(admin_ids: frozenset[int], handler: Handler) -> Handler:
     return guarded
 
 
+def refused_text(why: str) -> str:
+    """Return 'Refused: <why>' without saying it twice when ``why`` already starts so."""
+    why = why.strip()[:300]
+    if why.lower().startswith("refused"):
+        return "Refused" + why[len("refused"):]
+    return f"Refused: {why}"
+
+
 def _feed_id(url: str) -> str:
     host = (urlsplit(url).hostname or "feed").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", host).strip("-")[:40] or "feed"
@@ -116,7 +124,7 @@ class AdminCommands:
             checked: Any = urlguard.check_feed_url(args[0])
             url = str(await checked if inspect.isawaitable(checked) else checked)
         except urlguard.UnsafeURLError as exc:
-            await reply(update, f"Refused: {esc(str(exc)[:300])}")
+            await reply(update, esc(refused_text(str(exc))))
             return
         name = " ".join(args[1:])[:100] or (urlsplit(url).hostname or url)
         try:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -13,10 +12,11 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bot.admin import AdminCommands, admin_only
@@ -25,6 +25,7 @@ from bot.handlers import UserCommands
 from bot.metrics import CommandMetrics
 from bot.ptb_limiter import SharedRateLimiter
 from bot.telegram_api import api_urls
+from bot.updates import PerChatUpdateProcessor
 from bot.views import CALLBACK_SUB, Services, reply
 
 log = logging.getLogger(__name__)
@@ -32,41 +33,6 @@ log = logging.getLogger(__name__)
 Ctx = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; those of one chat one at a time, in order.
-
-    PTB's default handles every update in sequence, so one slow reply (a group whose message
-    budget is spent, a Bot API call timing out) would stall every other chat's commands.
-    Serialising per chat keeps each chat's read-modify-write of its settings race-free.
-    """
-
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
-        """Run ``coroutine`` once no other update of the same chat is being handled."""
-        chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else 0
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                # Forget idle chats so the table does not grow with every chat ever seen.
-                del self._waiting[key], self._locks[key]
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
 
 
 def safe(name: str, handler: Handler, metrics: CommandMetrics) -> Handler:
@@ -123,7 +89,7 @@ def build_application(
         .get_updates_read_timeout(15)
         .build()
     )
-    user = UserCommands(svc)
+    user = UserCommands(svc, admin_ids)
     handlers: dict[str, Handler] = {
         "start": user.start, "help": user.help, "subscribe": user.subscribe,
         "unsubscribe": user.unsubscribe, "list": user.list, "regions": user.regions,
@@ -141,6 +107,12 @@ def build_application(
     app.add_handler(CallbackQueryHandler(
         safe("subscribe_button", user.subscribe_button, metrics), pattern=f"^{CALLBACK_SUB}"
     ))
+    # Registered last: only what no handler above took reaches them.
+    app.add_handler(MessageHandler(filters.COMMAND, safe("unknown", user.unknown, metrics)))
+    app.add_handler(MessageHandler(
+        filters.TEXT & filters.ChatType.PRIVATE, safe("text", user.plain_text, metrics)
+    ))
+    app.add_handler(CallbackQueryHandler(safe("stale_button", user.stale_button, metrics)))
     app.add_error_handler(on_error)
     return app
 

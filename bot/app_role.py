@@ -16,6 +16,7 @@ from bot.subscriptions import SubscriptionStore
 from bot.telegram_api import bot_token, initialize_checked
 from bot.views import Services
 from bot.webhook import WebhookConfig, WebhookServer
+from core.config_files import ConfigError
 from core.lifecycle import RoleContext
 from core.settings import Settings
 
@@ -71,6 +72,14 @@ async def _stop_app(app: AnyApp) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
+
+
+def check_config(settings: Settings) -> None:
+    """Preflight: a webhook that can never start (a too-short secret) stops start-up in a line."""
+    try:
+        webhook_config(settings)
+    except ValueError as exc:
+        raise ConfigError(f"TELEGRAM_WEBHOOK_SECRET: {exc}") from None
 
 
 def webhook_config(settings: Settings) -> WebhookConfig | None:

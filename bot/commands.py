@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +30,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", "Stop following regions", "/unsubscribe region… | all"),
     Command("list", "What this chat follows and its settings", "/list"),
     Command("regions", "Regions you can follow", "/regions"),
-    Command("threshold", "Minimum confidence of alerts (0 to 1)", "/threshold 0.8"),
+    Command(
+        "threshold",
+        "Minimum confidence of alerts (above 0, up to 1; default: the classifier's)",
+        "/threshold 0.8",
+    ),
     Command("kinds", "Violations only, or ceasefire news too", "/kinds violations | all"),
     Command("mute", "Pause alerts for a while", "/mute 2h (e.g. 30m, 8h, 2d)"),
     Command("unmute", "Resume alerts", "/unmute"),
@@ -68,17 +73,21 @@ def check_args(args: list[str] | None) -> list[str]:
     return args
 
 
-def parse_threshold(args: list[str]) -> float:
-    """Return a threshold from ``0.8`` or ``80%``, within 0..1."""
+def parse_threshold(args: list[str]) -> float | None:
+    """Return a threshold from ``0.8`` or ``80%`` (above 0, at most 1); None for ``default``."""
     if len(args) != 1:
-        raise UsageError("Give one number between 0 and 1.")
+        raise UsageError("Give one number between 0 and 1, or default.")
     text = args[0].strip().replace(",", ".")
+    if text.lower() == "default":
+        return None
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise UsageError("Give one number between 0 and 1.") from None
-    if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise UsageError("The threshold must be between 0 and 1.")
+    # Written so NaN fails too. 0 and -0 are refused (a threshold of 0 lets everything
+    # through), and so is what rounds to 0 at the three decimals kept.
+    if not (math.isfinite(value) and 0.0 < value <= 1.0 and round(value, 3) > 0.0):
+        raise UsageError("The threshold must be between 0 and 1: above 0, at most 1.")
     return round(value, 3)
 
 

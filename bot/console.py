@@ -34,12 +34,16 @@ def render_first(alert: Alert, names: Mapping[str, str]) -> str:
     """The block printed for the first report of a story: why it fired, where, how sure, link."""
     regions = ", ".join(names.get(r.lower(), r) for r in alert.regions) or "unspecified"
     evidence = plain(alert.evidence, 400)
+    why = f'"{evidence}"' if evidence else "(no evidence sentence)"
+    if evidence and " ".join(alert.evidence.split()) == " ".join(alert.article.title.split()):
+        why = "(the headline itself)"  # the headline decided: printing it twice says nothing
+
     lines = [
         f"ALERT {_LABELS.get(alert.label, alert.label.upper())} {alert.score:.0%} "
         f"| {plain(alert.article.title, 200) or '(no headline)'}",
         f"      where:  {plain(regions, 200)}",
         f"      source: {plain(alert.article.source, 80)} {plain(alert.article.url, 500)}",
-        f"      why:    \"{evidence}\"" if evidence else "      why:    (no evidence sentence)",
+        f"      why:    {why}",
     ]
     return "\n".join(lines)
 

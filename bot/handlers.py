@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.admin import refusal
 from bot.commands import (
     COMMANDS,
     NotAllowedError,
@@ -54,14 +55,16 @@ async def may_change(update: Update, context: Ctx) -> bool:
 class UserCommands:
     """The commands any chat may use (settings changes in groups need a group admin)."""
 
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, admin_ids: frozenset[int] = frozenset()) -> None:
         self.svc = svc
+        self.admin_ids = admin_ids
 
     async def _guard(self, update: Update, context: Ctx) -> None:
         if not await may_change(update, context):
             raise NotAllowedError("Only this group's administrators can change its alerts.")
 
-    def _resolve(self, args: list[str]) -> list[str]:
+    def _resolve(self, args: list[str]) -> tuple[list[str], list[str]]:
+        """Return the region ids named in ``args`` and the words that name no region."""
         ids: list[str] = []
         unknown: list[str] = []
         for raw in " ".join(args).replace(";", ",").split(","):
@@ -76,9 +79,7 @@ class UserCommands:
                     unknown.append(word)
                 else:
                     ids.append(region.id)
-        if unknown:
-            raise UsageError(f"Unknown region: {', '.join(unknown)[:80]}. See /regions.")
-        return ids
+        return ids, unknown
 
     async def start(self, update: Update, context: Ctx) -> None:
         """Welcome; (re)activate the chat."""
@@ -96,11 +97,14 @@ class UserCommands:
         )
 
     async def help(self, update: Update, context: Ctx) -> None:
-        """List every command."""
+        """List the commands; admin ones only to an admin, and only in a private chat."""
         lines = ["<b>Commands</b>"]
         lines += [f"{esc(c.usage)} — {esc(c.description)}" for c in COMMANDS if not c.admin]
-        lines.append("\n<b>Admins</b>")
-        lines += [f"{esc(c.usage)} — {esc(c.description)}" for c in COMMANDS if c.admin]
+        chat = update.effective_chat
+        # A reply in a group is read by every member, so admin commands stay private.
+        if chat is not None and chat.type == "private" and refusal(update, self.admin_ids) is None:
+            lines.append("\n<b>Admins</b>")
+            lines += [f"{esc(c.usage)} — {esc(c.description)}" for c in COMMANDS if c.admin]
         await reply(update, "\n".join(lines))
 
     async def subscribe(self, update: Update, context: Ctx) -> None:
@@ -114,8 +118,28 @@ class UserCommands:
             await reply(update, "Pick the regions to follow:",
                         region_keyboard(self.svc.catalog, followed))
             return
-        sub = await self.svc.subs.subscribe(chat_id, self._resolve(args), chat_type)
-        await reply(update, "Subscribed.\n" + describe(sub, self.svc.catalog))
+        ids, unknown = self._resolve(args)
+        prev = await self.svc.subs.get(chat_id)
+        had = prev.regions if prev is not None and prev.active else frozenset()
+        added = sorted({r.lower() for r in ids} - had)
+        lines = [_unknown_line(unknown)] if unknown else []
+        if not added:
+            if ids:
+                lines.append(f"Already following {self._names(sorted({r.lower() for r in ids}))}.")
+            lines.append("Nothing changed.")
+            if unknown:  # a mistyped region: the usage line helps
+                raise UsageError("\n".join(lines))
+            await reply(update, esc("\n".join(lines)))
+            return
+        sub = await self.svc.subs.subscribe(chat_id, ids, chat_type)
+        lines.insert(0, f"Subscribed to {self._names(added)}.")
+        await reply(update, esc("\n".join(lines)) + "\n\n" + describe(sub, self.svc.catalog))
+
+    def _names(self, region_ids: list[str]) -> str:
+        """Return the regions' names as plain text (the caller escapes)."""
+        names = ("all regions" if r == ALL_REGIONS else self.svc.catalog.name(r)
+                 for r in region_ids)
+        return ", ".join(names)
 
     async def subscribe_button(self, update: Update, context: Ctx) -> None:
         """Handle a press on the region keyboard."""
@@ -149,11 +173,29 @@ class UserCommands:
         if not args:
             raise UsageError(usage("unsubscribe"))
         everything = [a.lower() for a in args] == ["all"]
-        sub = await self.svc.subs.unsubscribe(chat_id, None if everything else self._resolve(args))
-        if sub is None or not sub.regions:
-            await reply(update, "Unsubscribed: this chat follows no region now.")
+        ids, unknown = ([], []) if everything else self._resolve(args)
+        prev = await self.svc.subs.get(chat_id)
+        had = prev.regions if prev is not None else frozenset()
+        removed = sorted(had if everything else {r.lower() for r in ids} & had)
+        if not removed:
+            lines = [_unknown_line(unknown)] if unknown else []
+            if ids or everything:
+                lines.append("This chat follows none of those." if ids else
+                             "This chat follows no region.")
+            lines.append("Nothing changed.")
+            if unknown:  # a mistyped region: the usage line helps
+                raise UsageError("\n".join(lines))
+            await reply(update, esc("\n".join(lines)))
             return
-        await reply(update, "Unsubscribed.\n" + describe(sub, self.svc.catalog))
+        sub = await self.svc.subs.unsubscribe(chat_id, None if everything else ids)
+        lines = [f"Unsubscribed from {self._names(removed)}."]
+        if unknown:
+            lines.append(_unknown_line(unknown))
+        if sub is None or not sub.regions:
+            lines.append("This chat follows no region now.")
+            await reply(update, esc("\n".join(lines)))
+            return
+        await reply(update, esc("\n".join(lines)) + "\n\n" + describe(sub, self.svc.catalog))
 
     async def list(self, update: Update, context: Ctx) -> None:
         """Show what this chat follows and its settings."""
@@ -175,8 +217,12 @@ class UserCommands:
         """Set the minimum confidence."""
         await self._guard(update, context)
         value = parse_threshold(check_args(context.args))
-        await self._set(update, f"Threshold set to {value:g}: weaker alerts are not sent.",
-                        threshold=value)
+        done = (
+            "Threshold back to the classifier's default (chosen for 95% precision)."
+            if value is None
+            else f"Threshold set to {value:g}: weaker alerts are not sent."
+        )
+        await self._set(update, done, threshold=value)
 
     async def kinds(self, update: Update, context: Ctx) -> None:
         """Violations only, or ceasefire news too."""
@@ -223,7 +269,7 @@ class UserCommands:
         if args:
             found = self.svc.catalog.resolve(" ".join(args))
             if found is None:
-                raise UsageError(f"Unknown region. See /regions. {usage('latest')}")
+                raise UsageError(f"Unknown region: {' '.join(args)[:80]}. See /regions.")
             region = found.id
         items = await self.svc.stories.latest(5, region)
         if not items:
@@ -241,3 +287,34 @@ class UserCommands:
     async def status(self, update: Update, context: Ctx) -> None:
         """Summarise pipeline health."""
         await reply(update, await pipeline_status(self.svc.redis))
+
+    async def unknown(self, update: Update, context: Ctx) -> None:
+        """Point to /help for a command we do not have (in groups: only if addressed to us)."""
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or not message.text or chat is None:
+            return
+        word = message.text.split(maxsplit=1)[0]
+        command, _, addressee = word.partition("@")
+        if chat.type != "private" and addressee.lower() != (context.bot.username or "").lower():
+            # Other bots in the group have commands of their own: not ours to answer.
+            return
+        await reply(update, f"I do not know the command {esc(command[:40])}. "
+                            "Send /help for the list of commands.")
+
+    async def plain_text(self, update: Update, context: Ctx) -> None:
+        """Point to /help when a private chat writes text (never registered for groups)."""
+        await reply(update, "I only understand commands. Send /help for the list, "
+                            "or /subscribe to pick the regions you follow.")
+
+    async def stale_button(self, update: Update, context: Ctx) -> None:
+        """Answer a press on a button this bot no longer handles, so it stops spinning."""
+        if update.callback_query is not None:
+            await update.callback_query.answer("This button no longer works. Send /help.")
+
+
+def _unknown_line(unknown: list[str]) -> str:
+    """Return the sentence naming unknown regions ('' when there are none)."""
+    if not unknown:
+        return ""
+    return f"Unknown region: {', '.join(unknown)[:80]}. See /regions."

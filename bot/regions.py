@@ -10,20 +10,48 @@ from typing import Any
 
 import yaml
 
+from workers.classifier.gazetteer import expand_alias
+
 log = logging.getLogger(__name__)
 
+# Used when regions.yaml is missing or unusable. The ids are those of the shipped
+# config/regions.yaml (the ids alerts carry; a test keeps the two in step), so a subscription
+# made while the fallback was in use still matches alerts.
 _FALLBACK: tuple[tuple[str, str], ...] = (
-    ("ukraine", "Ukraine"),
-    ("gaza", "Gaza"),
-    ("lebanon", "Lebanon"),
+    ("nagorno-karabakh", "Nagorno-Karabakh (Armenia–Azerbaijan)"),
+    ("ukraine", "Ukraine / Donbas (Russia–Ukraine)"),
+    ("gaza-israel", "Gaza / Israel"),
+    ("lebanon", "Lebanon (Israel–Hezbollah; Palestinian camps)"),
     ("syria", "Syria"),
-    ("sudan", "Sudan"),
-    ("drc", "DR Congo"),
     ("yemen", "Yemen"),
+    ("sudan", "Sudan (SAF–RSF)"),
+    ("libya", "Libya"),
+    ("kashmir", "Kashmir / Line of Control (India–Pakistan)"),
     ("myanmar", "Myanmar"),
-    ("armenia-azerbaijan", "Armenia–Azerbaijan"),
-    ("india-pakistan", "India–Pakistan"),
+    ("ethiopia", "Ethiopia / Tigray"),
+    ("dr-congo", "DR Congo (M23)"),
+    ("colombia", "Colombia"),
+    ("kyrgyz-tajik", "Kyrgyz–Tajik border"),
+    ("thailand-cambodia", "Thailand–Cambodia border"),
+    ("afghanistan", "Afghanistan"),
+    ("korea", "Korean Peninsula (1953 armistice)"),
+    ("iraq", "Iraq"),
+    ("somalia", "Somalia"),
+    ("south-sudan", "South Sudan"),
+    ("mozambique", "Mozambique"),
+    ("sahel", "Sahel (Mali, Burkina Faso, Niger)"),
+    ("serbia-kosovo", "Kosovo–Serbia"),
+    ("georgia", "Georgia (South Ossetia, Abkhazia)"),
+    ("transnistria", "Transnistria (Moldova)"),
+    ("israel-iran", "Israel–Iran"),
 )
+# What the earlier fallback called some of these, still accepted when typed (/subscribe drc).
+_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
+    "gaza-israel": ("gaza",),
+    "dr-congo": ("drc",),
+    "nagorno-karabakh": ("armenia-azerbaijan",),
+    "kashmir": ("india-pakistan",),
+}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -73,7 +101,12 @@ class RegionCatalog:
     @classmethod
     def builtin(cls) -> RegionCatalog:
         """The fallback list."""
-        return cls([Region(i, n) for i, n in _FALLBACK])
+        return cls(
+            [
+                Region(i, n, tuple(re.compile(re.escape(a)) for a in _FALLBACK_ALIASES.get(i, ())))
+                for i, n in _FALLBACK
+            ]
+        )
 
     @classmethod
     def load(cls, config_dir: Path) -> RegionCatalog:
@@ -97,7 +130,8 @@ def _aliases(raw: Any) -> tuple[re.Pattern[str], ...]:
     out: list[re.Pattern[str]] = []
     for pattern in raw if isinstance(raw, list) else []:
         try:
-            out.append(re.compile(str(pattern)))
+            # The classifier's shorthands ({ar}, {he}) mean the same here: "/subscribe غزة".
+            out.append(re.compile(expand_alias(str(pattern))))
         except re.error:
             continue  # a bad alias only costs that alias
     return tuple(out)

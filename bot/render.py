@@ -63,6 +63,11 @@ def _sources(items: Sequence[StoryItem]) -> list[StoryItem]:
     return out
 
 
+def _same_text(a: str, b: str) -> bool:
+    """True when two texts differ only in spacing and case (evidence that is the headline)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 def _compose(
     items: Sequence[StoryItem], names: Mapping[str, str], title_max: int, quote_max: int,
     others_max: int,
@@ -82,7 +87,11 @@ def _compose(
     ]
     evidence = top.evidence or first.evidence
     if evidence and quote_max > 0:
-        lines.append(f"<blockquote>{esc(clip(evidence, quote_max))}</blockquote>")
+        if _same_text(evidence, top.title):
+            # Quoting the headline again says nothing: say that the headline decided.
+            lines.append("Why: the headline itself reports it.")
+        else:
+            lines.append(f"<blockquote>{esc(clip(evidence, quote_max))}</blockquote>")
     lines.append(_link(first.url, f"Read at {clip(first.source, 60)}"))
     if len(outlets) > 1:
         others = outlets[1:]

@@ -10,6 +10,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from core.models import Alert
+from core.sentinel import replica_wait
 
 PREFIX = "bot:"
 STORY_TTL_S = 7 * 24 * 3600
@@ -138,12 +139,18 @@ class StoryStore:
 
     async def mark_sent(self, alert_id: str, story_id: str, chat_id: int, message_id: int) -> None:
         """Write the sent marker and the story's message id together, right after a send."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._sent_key(alert_id), str(chat_id), str(message_id))
-            pipe.expire(self._sent_key(alert_id), self.ttl_s)
-            pipe.hset(self._msgs_key(story_id), str(chat_id), str(message_id))
-            pipe.expire(self._msgs_key(story_id), self.ttl_s)
-            await pipe.execute()
+        sync = replica_wait(self.redis)
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self._sent_key(alert_id), str(chat_id), str(message_id))
+                pipe.expire(self._sent_key(alert_id), self.ttl_s)
+                pipe.hset(self._msgs_key(story_id), str(chat_id), str(message_id))
+                pipe.expire(self._msgs_key(story_id), self.ttl_s)
+                await pipe.execute()
+            # Under Sentinel a marker lost in a failover would send the message again: when no
+            # replica confirms it, write it once more, on whichever primary is current now.
+            if sync is None or await sync.after(self.redis):
+                return
 
     async def mark_skipped(self, alert_id: str, chat_id: int, reason: str) -> None:
         """Record a permanent failure so a redelivery does not try again."""

@@ -14,7 +14,9 @@ from core.models import Alert
 
 Kinds = Literal["violations", "all"]
 ALL_REGIONS = "*"
-DEFAULT_THRESHOLD = 0.5
+# Stored before the classifier chose readers' default threshold: a stored 0.5 is read as
+# "never set", so those readers get the model's default too.
+LEGACY_DEFAULT_THRESHOLD = 0.5
 PREFIX = "bot:"
 
 
@@ -37,7 +39,7 @@ class Subscription:
     chat_id: int
     regions: frozenset[str] = frozenset()
     kinds: Kinds = "violations"
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None: the model's default (``Alert.alert_threshold``)
     mute_until: float = 0.0
     digest: str = "off"
     tz: str = "UTC"
@@ -61,10 +63,11 @@ class Subscription:
 
     def wants(self, alert: Alert) -> bool:
         """Kind and confidence filter (regions and mute are checked separately)."""
+        limit = alert.alert_threshold if self.threshold is None else self.threshold
         if alert.label == "violation":
-            return alert.score >= self.threshold
+            return alert.score >= limit
         if alert.label == "ceasefire":
-            return self.kinds == "all" and alert.score >= self.threshold
+            return self.kinds == "all" and alert.score >= limit
         return False
 
     def to_json(self) -> str:
@@ -92,7 +95,7 @@ class Subscription:
             chat_id=chat_id,
             regions=frozenset(str(r) for r in regions),
             kinds=kinds,
-            threshold=_float(data.get("threshold"), DEFAULT_THRESHOLD),
+            threshold=_threshold(data.get("threshold")),
             mute_until=_float(data.get("mute_until"), 0.0),
             digest=str(data.get("digest") or "off"),
             tz=str(data.get("tz") or "UTC"),
@@ -100,6 +103,12 @@ class Subscription:
             chat_type=str(data.get("chat_type") or "private"),
             reason=str(data.get("reason") or ""),
         )
+
+
+def _threshold(value: object) -> float | None:
+    """A reader's own threshold, or None for the model's default."""
+    chosen = _float(value, LEGACY_DEFAULT_THRESHOLD)
+    return None if chosen == LEGACY_DEFAULT_THRESHOLD or not 0 <= chosen <= 1 else chosen
 
 
 def _float(value: object, default: float) -> float:

@@ -8,6 +8,7 @@ from telegram import Bot
 from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
+from core.lifecycle import FatalError
 from core.logging_setup import mask_secrets
 from core.settings import Settings
 
@@ -50,8 +51,8 @@ def safe_error(exc: BaseException, token: str | None) -> str:
     return mask_secrets(text)[:300]
 
 
-class BotTokenRejectedError(RuntimeError):
-    """The Bot API refused the token (PTB's own error would print the token)."""
+class BotTokenRejectedError(FatalError):
+    """The Bot API refused the token (PTB's own error would print the token); never retried."""
 
 
 async def initialize_checked(bot: Bot) -> None:

@@ -62,7 +62,8 @@ def describe(sub: Subscription | None, catalog: RegionCatalog) -> str:
     lines = [
         f"<b>Following:</b> {regions}",
         f"<b>Kinds:</b> {kinds}",
-        f"<b>Threshold:</b> {sub.threshold:g}",
+        "<b>Threshold:</b> "
+        + ("the classifier's default" if sub.threshold is None else f"{sub.threshold:g}"),
         f"<b>Muted:</b> {mute}",
         f"<b>Digest:</b> {digest}",
         f"<b>Time zone:</b> {esc(sub.tz)}",

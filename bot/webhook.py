@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application
 
 from core.listen import listen
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 MAX_BODY = 1024 * 1024
+# Real updates nest about ten levels (a reply's quoted message, its entities...).
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,40 @@ class WebhookServer:
         if not hmac.compare_digest(given, self._secret):
             log.warning("webhook call without the right secret token refused")
             return web.Response(status=403)
-        try:
-            data = json.loads(await request.read())
-            update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
-            return web.Response(status=400)
+        update, why = parse_update(await request.read(), self.app.bot)
+        if update is None:
+            log.warning("webhook update refused: %s", why)
+            return web.json_response({"ok": False, "error": why}, status=400)
         await self.app.update_queue.put(update)
         return web.Response(status=200)
+
+
+def parse_update(body: bytes, bot: Bot) -> tuple[Update | None, str]:
+    """Return the Update in a webhook body, or None and a short reason it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, "body is not JSON"
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None, "not a Telegram update object"
+    if _deeper_than(data, MAX_DEPTH):
+        return None, "update nested too deeply"
+    try:
+        update = Update.de_json(data, bot)
+    except Exception as exc:
+        # Whatever a malformed update makes PTB raise, it is the sender's fault: 400, not 500.
+        return None, f"malformed update ({type(exc).__name__})"
+    return update, ""
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """True when ``value`` nests lists and objects more than ``limit`` deep (no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False

@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from core import __version__
-from core.config_files import ConfigError
-from core.lifecycle import ROLE_TARGETS, RoleFn, resolve_role, run_roles
+from core.config_files import ConfigError, effective_config_dir
+from core.lifecycle import ROLE_TARGETS, EarlySignals, RoleFn, resolve_role, run_roles
 from core.logging_setup import configure_logging
+from core.redis_conn import StartupError, check_redis_url
 from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,12 @@ def _parse_roles(value: str) -> list[str]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ceasefire-watch")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Watch news feeds for ceasefire-violation reports and alert subscribers on Telegram."""
+    early = ctx.find_object(EarlySignals)
+    if early is not None and ctx.invoked_subcommand != "run":
+        early.uninstall()  # only ``run`` drains on SIGTERM; the tools keep the usual Ctrl-C
 
 
 @cli.command("run")
@@ -66,6 +71,20 @@ def run_command(roles: str) -> None:
     """Run the service: every role by default, or only those given with --roles."""
     names = _parse_roles(roles)
     settings = build_settings()
+    try:
+        if settings.redis_url is not None:
+            check_redis_url(settings.redis_url)  # before anything starts
+        with effective_config_dir(settings.config_dir) as config_dir:
+            code = _run(settings.model_copy(update={"config_dir": config_dir}), names)
+    except StartupError as exc:
+        # It can never succeed as configured: one line, no traceback, no restart loop.
+        click.echo(f"ceasefire-watch: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code)
+
+
+def _run(settings: Settings, names: list[str]) -> int:
+    early = click.get_current_context().find_object(EarlySignals)
     resolved: list[tuple[str, RoleFn]] = []
     for name in names:
         fn = resolve_role(name)
@@ -82,8 +101,7 @@ def run_command(roles: str) -> None:
     if settings.redis_url is None:
         log.info("REDIS_URL is unset: using an embedded redis-server in %s", settings.data_dir)
     log.info("starting roles: %s", ", ".join(n for n, _ in resolved))
-    code = asyncio.run(run_roles(settings, resolved))
-    sys.exit(code)
+    return asyncio.run(run_roles(settings, resolved, early=early))
 
 
 def preflight(settings: Settings, roles: list[str]) -> None:
@@ -116,5 +134,7 @@ def _add_extra_commands() -> None:
 
 def main() -> None:
     """Entry point of the ``ceasefire-watch`` console script."""
+    # Before the imports below, which take seconds on a busy machine: see EarlySignals.
+    early = EarlySignals().install()
     _add_extra_commands()
-    cli(prog_name="ceasefire-watch")
+    cli(prog_name="ceasefire-watch", obj=early)

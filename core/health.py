@@ -6,18 +6,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
-from core.lifecycle import HEARTBEATS_KEY, RoleContext
+from core.feed_health import FeedHealth, FeedHealthCache, number
+from core.lifecycle import HEARTBEATS_KEY, LocalRoles, RoleContext, heartbeat_field
 from core.listen import listen
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
-from core.status_page import render_status
+from core.status_page import STATUS_HEADERS, render_status
 from core.streams import ALERTS, ARTICLES, dead_letter_stream, stream_stats
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,51 @@ class Readiness:
     ready: bool
     problems: list[str]
     roles: dict[str, float]
+    # Heartbeats of processes that are gone while a live process carries on their role.
+    stale: list[str] = field(default_factory=list)
+    feeds: FeedHealth | None = None
 
 
-async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMetrics) -> Readiness:
-    """Check Redis, role heartbeats, stream lag and dead letters; refresh the stream gauges."""
+def _judge_roles(
+    ages: dict[str, float], ttl: float, local: LocalRoles | None
+) -> tuple[list[str], list[str]]:
+    """Return (problems, stale) for the heartbeats' ages, keyed ``role/consumer``.
+
+    This process's own roles must each be up with a fresh heartbeat. Other processes are judged
+    per role: a role is fine while any process beats for it, so a process that was killed and
+    restarted elsewhere (or under another name) does not hold readiness down for minutes.
+    """
     problems: list[str] = []
+    mine: set[str] = set()
+    for name, state in (local.roles if local else {}).items():
+        key = heartbeat_field(name, state.consumer)
+        mine.add(key)
+        age = ages.get(key)
+        if not state.up:
+            problems.append(f"role {name} of this process is down (restarting)")
+        elif age is None or age > ttl:
+            shown = "missing" if age is None else f"{age:.0f}s old"
+            problems.append(f"heartbeat of {key} is {shown}")
+    live = {key.split("/", 1)[0] for key, age in ages.items() if age <= ttl}
+    stale: list[str] = []
+    for key, age in sorted(ages.items()):
+        if key in mine or age <= ttl:
+            continue
+        if key.split("/", 1)[0] in live:
+            stale.append(f"{key} ({age:.0f}s old)")
+        else:
+            problems.append(f"heartbeat of {key} is {age:.0f}s old (no live process has its role)")
+    return problems, stale
+
+
+async def check_readiness(
+    redis: Redis,
+    heartbeat_ttl_s: float,
+    metrics: CoreMetrics,
+    local: LocalRoles | None = None,
+    feeds: FeedHealthCache | None = None,
+) -> Readiness:
+    """Check Redis, role heartbeats, stream lag, dead letters and feeds; refresh the gauges."""
     try:
         await asyncio.wait_for(redis.ping(), 2.0)
         beats = cast(dict[str, str], await redis.hgetall(HEARTBEATS_KEY))
@@ -50,14 +91,13 @@ async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMet
     now = time.time()
     ages: dict[str, float] = {}
     for role, stamp in beats.items():
-        age = now - float(stamp)
+        age = now - number(stamp)
         if age > 10 * heartbeat_ttl_s:
             # A process that vanished long ago (SIGKILL, host gone): forget it.
             await redis.hdel(HEARTBEATS_KEY, role)
             continue
         ages[role] = age
-        if age > heartbeat_ttl_s:
-            problems.append(f"heartbeat of {role} is {age:.0f}s old")
+    problems, stale = _judge_roles(ages, heartbeat_ttl_s, local)
     for stream, group in WATCHED:
         stats = await stream_stats(redis, stream, group)
         metrics.stream_length.labels(stream).set(stats.length)
@@ -71,35 +111,53 @@ async def check_readiness(redis: Redis, heartbeat_ttl_s: float, metrics: CoreMet
         if dead > MAX_DEAD_LETTERS:
             problems.append(f"{dead_letter_stream(stream)} holds {dead} entries")
     metrics.retry_waiting.set(int(await redis.zcard(RETRY_WAITING)))
-    return Readiness(not problems, problems, ages)
+    feed_health = await feeds.get(redis) if feeds is not None else None
+    if feed_health is not None and feed_health.failing == feed_health.total:
+        # One broken feed is the poller's business; all of them means we are cut off.
+        problems.append(f"{feed_health.failing} of {feed_health.total} feeds failing")
+    return Readiness(not problems, problems, ages, stale, feed_health)
 
 
 def build_app(ctx: RoleContext) -> web.Application:
     """Return the aiohttp application serving the ops endpoints for this process."""
+    feed_cache = FeedHealthCache(ctx.settings.config_dir)
+
+    async def readiness() -> Readiness:
+        return await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics,
+                                     ctx.local, feed_cache)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
     async def readyz(_: web.Request) -> web.Response:
-        result = await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
-        body = {"ready": result.ready, "problems": result.problems,
-                "roles": {k: round(v, 1) for k, v in result.roles.items()}}
+        result = await readiness()
+        body: dict[str, object] = {
+            "ready": result.ready, "problems": result.problems,
+            "roles": {k: round(v, 1) for k, v in result.roles.items()},
+        }
+        if result.stale:
+            body["stale"] = result.stale
+        if result.feeds is not None:
+            body["feeds"] = {"failing": result.feeds.failing, "total": result.feeds.total,
+                             "text": f"{result.feeds.failing} of {result.feeds.total} "
+                                     "feeds failing"}
         return web.json_response(body, status=200 if result.ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
         with contextlib.suppress(*RECONNECT_ERRORS, TimeoutError):
-            await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
+            await readiness()
         return web.Response(
             body=generate_latest(ctx.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def status(_: web.Request) -> web.Response:
-        result = await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics)
+        result = await readiness()
         if not result.ready and result.problems[0].startswith("redis unreachable"):
             page = f"<!doctype html><title>ceasefire-watch</title><p>{result.problems[0]}</p>"
-            return web.Response(text=page, content_type="text/html", status=503)
+            return web.Response(text=page, content_type="text/html", status=503,
+                                headers=STATUS_HEADERS)
         page = await render_status(ctx.redis, result.roles, WATCHED, RETRY_WAITING)
-        return web.Response(text=page, content_type="text/html")
+        return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
 
     app = web.Application()
     app.router.add_get("/status", status)

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import os
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,8 +15,10 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core.config_files import ConfigError
 from core.metrics import CoreMetrics
-from core.redis_conn import RECONNECT_ERRORS, open_redis, wait_for_redis
+from core.process_identity import ProcessId
+from core.redis_conn import RECONNECT_ERRORS, StartupError, open_redis, wait_for_redis
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,27 @@ ROLE_TARGETS: dict[str, str] = {
 }
 
 
+class FatalError(Exception):
+    """Raised by a role that can never succeed as configured: the process exits 1 at once."""
+
+
+@dataclass
+class RoleState:
+    """How one role of this process is doing, for readiness."""
+
+    consumer: str
+    up: bool = False
+
+
+@dataclass
+class LocalRoles:
+    """The roles of this process (shared by every RoleContext of one ``run_roles``)."""
+
+    roles: dict[str, RoleState] = field(default_factory=dict)
+    # The first role that can never succeed, with why; the process stops and exits 1.
+    fatal: str | None = None
+
+
 @dataclass
 class RoleContext:
     """What a running role gets: its name, settings, Redis, the stop event and metrics."""
@@ -47,9 +68,38 @@ class RoleContext:
     registry: CollectorRegistry
     metrics: CoreMetrics
     extras: dict[str, object] = field(default_factory=dict)
+    local: LocalRoles = field(default_factory=LocalRoles)
 
 
 RoleFn = Callable[[RoleContext], Awaitable[None]]
+
+
+class EarlySignals:
+    """Remembers a SIGTERM/SIGINT that lands before the event loop listens, to replay it then.
+
+    Installed first thing in ``main()``: start-up (imports, settings, lexicons) takes seconds on
+    a busy machine, and the default action would kill the process (exit -15) mid-start.
+    """
+
+    def __init__(self) -> None:
+        """Start with no signal received (call :meth:`install` to listen)."""
+        self.received: int | None = None
+
+    def install(self) -> EarlySignals:
+        """Catch SIGTERM and SIGINT from now on; return self."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        return self
+
+    def uninstall(self) -> None:
+        """Restore the default handlers (commands other than ``run``) and replay any signal."""
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if self.received is not None:
+            signal.raise_signal(self.received)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.received = signum
 
 
 def resolve_role(name: str) -> RoleFn | None:
@@ -69,29 +119,64 @@ def resolve_role(name: str) -> RoleFn | None:
     return fn
 
 
+# Take a consumer-name lock over from a holder known to be dead, if nobody else did first.
+_TAKE_OVER_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return false
+"""
+
+
 async def acquire_consumer_name(redis: Redis, role: str, ttl_s: float) -> tuple[str, str, str]:
     """Claim a stable consumer name ``host-role-N``; return (name, lock key, token).
 
-    A process restarted on the same host gets the same name back once its old lock expires,
-    so it finds its own pending entries first; a concurrent replica takes the next slot.
+    Each slot is a lease refreshed by the heartbeat. A process restarted on the same host takes
+    the lowest slot that is free or held by a process that provably died (SIGKILL leaves its
+    lease behind), so it gets its old name back at once and reads its own pending entries
+    first; a live replica keeps its slot and the newcomer takes the next.
     """
-    host = socket.gethostname()
-    token = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    me = ProcessId.current()
+    token = f"{me.encode()}|{uuid.uuid4().hex[:8]}"
+    px = int(ttl_s * 1000)
     for slot in range(256):
-        key = f"cw:consumer:{host}:{role}:{slot}"
-        if await redis.set(key, token, nx=True, px=int(ttl_s * 1000)):
-            return f"{host}-{role}-{slot}", key, token
-    raise RuntimeError(f"no free consumer slot for role {role} on {host}")
+        key = f"cw:consumer:{me.host}:{role}:{slot}"
+        name = f"{me.host}-{role}-{slot}"
+        holder = None
+        for _ in range(2):  # a lease may expire between SET NX and GET: then try it again
+            if await redis.set(key, token, nx=True, px=px):
+                return name, key, token
+            holder = await redis.get(key)
+            if holder is not None:
+                break
+        if not isinstance(holder, str):
+            continue
+        previous = ProcessId.decode(holder)
+        if previous is not None and previous.is_dead() and await redis.eval(
+            _TAKE_OVER_LUA, 1, key, holder, token, px
+        ):
+            log.info("consumer name %s taken back from pid %d, which is gone", name, previous.pid)
+            return name, key, token
+    raise RuntimeError(f"no free consumer slot for role {role} on {me.host}")
 
 
-async def _heartbeat(ctx: RoleContext, lock_key: str, token: str, alive: asyncio.Event) -> None:
+def heartbeat_field(role: str, consumer: str) -> str:
+    """Return the field of ``HEARTBEATS_KEY`` holding a role's heartbeat (a unix time)."""
+    return f"{role}/{consumer}"
+
+
+async def _beat(ctx: RoleContext) -> None:
+    await ctx.redis.hset(HEARTBEATS_KEY, heartbeat_field(ctx.name, ctx.consumer_name),
+                         f"{time.time():.3f}")
+
+
+async def _heartbeat(ctx: RoleContext, lock_key: str, token: str, state: RoleState) -> None:
     """Refresh the role's heartbeat and its consumer-name lock while the role is alive."""
     ttl = ctx.settings.heartbeat_ttl_s
-    field_name = f"{ctx.name}/{ctx.consumer_name}"
     while not ctx.stop.is_set():
         try:
-            if alive.is_set():
-                await ctx.redis.hset(HEARTBEATS_KEY, field_name, f"{time.time():.3f}")
+            if state.up:
+                await _beat(ctx)
             if await ctx.redis.get(lock_key) == token:
                 await ctx.redis.pexpire(lock_key, int(ttl * 1000))
             else:
@@ -109,21 +194,31 @@ async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
         return
     ttl = ctx.settings.heartbeat_ttl_s
     ctx.consumer_name, lock_key, token = await acquire_consumer_name(ctx.redis, ctx.name, ttl)
-    alive = asyncio.Event()
-    beat = asyncio.create_task(_heartbeat(ctx, lock_key, token, alive), name=f"hb:{ctx.name}")
+    state = ctx.local.roles.setdefault(ctx.name, RoleState(ctx.consumer_name))
+    state.consumer = ctx.consumer_name
+    beat = asyncio.create_task(_heartbeat(ctx, lock_key, token, state), name=f"hb:{ctx.name}")
     delay = 0.5
     try:
         while not ctx.stop.is_set():
-            alive.set()
+            state.up = True
             ctx.metrics.role_up.labels(ctx.name).set(1)
+            # At once, not a third of a TTL later: a restart under the same name replaces the
+            # dead process's stale heartbeat before anyone judges readiness by it.
+            with contextlib.suppress(*RECONNECT_ERRORS):
+                await _beat(ctx)
             log.info("role %s started as %s", ctx.name, ctx.consumer_name)
             try:
                 await fn(ctx)
                 if not ctx.stop.is_set():
                     log.error("role %s returned before stop; restarting", ctx.name)
+            except (FatalError, ConfigError) as exc:
+                # Restarting cannot help: stop the process and say why in one line.
+                log.error("role %s cannot run: %s", ctx.name, exc)
+                ctx.local.fatal = ctx.local.fatal or f"role {ctx.name} cannot run: {exc}"
+                ctx.stop.set()
             except Exception:
                 log.exception("role %s crashed; restarting in %.1fs", ctx.name, delay)
-            alive.clear()
+            state.up = False
             ctx.metrics.role_up.labels(ctx.name).set(0)
             if ctx.stop.is_set():
                 break
@@ -136,7 +231,7 @@ async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await beat
         with contextlib.suppress(*RECONNECT_ERRORS):
-            await ctx.redis.hdel(HEARTBEATS_KEY, f"{ctx.name}/{ctx.consumer_name}")
+            await ctx.redis.hdel(HEARTBEATS_KEY, heartbeat_field(ctx.name, ctx.consumer_name))
             if await ctx.redis.get(lock_key) == token:
                 await ctx.redis.delete(lock_key)
         log.info("role %s stopped", ctx.name)
@@ -149,18 +244,28 @@ async def run_roles(
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
     extras: dict[str, object] | None = None,
+    early: EarlySignals | None = None,
 ) -> int:
-    """Run ``roles`` until SIGTERM/SIGINT (or ``stop``); return 0, or 1 if the drain overran."""
+    """Run ``roles`` until SIGTERM/SIGINT (or ``stop``); return 0, or 1 if the drain overran.
+
+    Raises StartupError when start-up can never succeed (Redis refused or silent at start, a
+    role that raised FatalError or ConfigError).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if install_signals:
+        # First thing: a SIGTERM during start-up must drain, not kill (exit -15).
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    if early is not None and early.received is not None:
+        log.info("stopping: a signal arrived during start-up")
+        stop.set()
     registry = CollectorRegistry()
     metrics = CoreMetrics(registry)
+    local = LocalRoles()
     overran = False
     try:
-        async with open_redis(settings) as redis:
+        async with open_redis(settings, share_embedded=False, stop=stop) as redis:
             tasks: list[asyncio.Task[None]] = []
 
             async def drain() -> None:
@@ -177,7 +282,8 @@ async def run_roles(
             async with asyncio.TaskGroup() as tg:
                 for name, fn in roles:
                     ctx = RoleContext(
-                        name, settings, redis, stop, name, registry, metrics, dict(extras or {})
+                        name, settings, redis, stop, name, registry, metrics, dict(extras or {}),
+                        local,
                     )
                     tasks.append(tg.create_task(supervise(ctx, fn), name=f"role:{name}"))
                 tg.create_task(drain(), name="drain")
@@ -185,4 +291,6 @@ async def run_roles(
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+    if local.fatal:
+        raise StartupError(local.fatal)
     return 1 if overran else 0

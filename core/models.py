@@ -47,6 +47,10 @@ class Alert(StreamMessage):
     label: Label
     score: float = Field(ge=0.0, le=1.0)
     p_violation: float = Field(default=0.0, ge=0.0, le=1.0)
+    # The classifier's default alert threshold (held-back precision >= 0.95), applied for
+    # readers who never chose one with /threshold; it travels with the alert so a refit
+    # model changes it without touching any stored subscription.
+    alert_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     evidence: str = ""
     rule: str = ""
     regions: tuple[str, ...] = ()

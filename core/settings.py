@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
+    # Redis through Sentinel (core/sentinel.py): "host:port,host:port"; wins over redis_url.
+    redis_sentinels: Annotated[tuple[tuple[str, int], ...], NoDecode] = ()
+    redis_sentinel_service: str = Field(default="mymaster", min_length=1)
+    redis_password: SecretStr | None = None
+    redis_sentinel_password: SecretStr | None = None
+    # Under Sentinel, the writes a failover must not lose wait for this many replicas (0: off).
+    redis_wait_replicas: int = Field(default=1, ge=0, le=16)
+    redis_wait_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
     # Webhook mode when a public URL is set; long polling otherwise.
@@ -81,6 +89,9 @@ class Settings(BaseSettings):
     shutdown_deadline_s: float = Field(default=10.0, gt=0)
     # Seconds between restarts of a crashed role, doubling up to the cap.
     role_restart_cap_s: float = Field(default=30.0, gt=0)
+    # How long start-up waits for Redis to answer before giving up with exit 1 (a transient
+    # outage after a good start is retried for as long as it lasts).
+    redis_start_wait_s: float = Field(default=30.0, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -92,6 +103,16 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: Any) -> Any:
+        """Accept ``"h1:26379,h2:26379"`` from the environment as well as a YAML list."""
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list | tuple):
+            return tuple(parse_host_port(v) if isinstance(v, str) else v for v in value)
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -99,7 +120,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "telegram_bot_token", "redis_url", "telegram_api_url", "telegram_webhook_url",
-        "telegram_webhook_secret", mode="before",
+        "telegram_webhook_secret", "redis_password", "redis_sentinel_password", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -116,6 +137,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment first; the YAML file is merged in by :func:`load_settings`."""
         return (init_settings, env_settings)
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too); raise ValueError naming what is wrong."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise ValueError(f"expected host:port, got {text!r}")
+    return host, int(port)
 
 
 def _overlay(from_file: dict[str, Any], model: BaseModel) -> dict[str, Any]:

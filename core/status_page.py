@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from datetime import UTC, datetime
 from html import escape
@@ -23,6 +25,18 @@ th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;font-size:.9rem;
 th{background:#f0f0f0}.bad{color:#b00020;font-weight:600}.ok{color:#1b7f3a}
 .v{color:#b00020}.c{color:#8a5a00}small{color:#666}
 """
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+# Sent with /status: no script may run and nothing may load but this page's own stylesheet
+# (pinned by hash), so a hostile feed title, or an old "javascript:" article link, does nothing
+# even if escaping were ever missed. img-src 'self' only lets the browser ask for a favicon.
+STATUS_HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _ago(stamp: float, now: float) -> str:

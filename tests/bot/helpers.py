@@ -75,15 +75,16 @@ def make_ctx(name: str, settings: Settings, redis: Redis, consumer: str = "") ->
 
 @contextlib.asynccontextmanager
 async def running(
-    role: Callable[[RoleContext], Coroutine[Any, Any, None]], ctx: RoleContext
+    role: Callable[[RoleContext], Coroutine[Any, Any, None]], ctx: RoleContext,
+    stop_timeout: float = 15.0,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Run a role in a task; on exit set stop and require it to return promptly."""
+    """Run a role in a task; on exit set stop and require it to return within the timeout."""
     task = asyncio.create_task(role(ctx))
     try:
         yield task
     finally:
         ctx.stop.set()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, stop_timeout)
 
 
 async def wait_until(

@@ -46,29 +46,34 @@ async def test_conversation_subscribe_by_keyboard_list_threshold_unsubscribe(
         keyboard = emulator.messages[chat][-1]
         assert keyboard.reply_markup is not None
         buttons = [b for row in keyboard.reply_markup["inline_keyboard"] for b in row]
-        gaza = next(b for b in buttons if b["text"] == "Gaza")
+        gaza = next(b for b in buttons if b["text"].startswith("Gaza"))
         emulator.inject_callback(chat, USER, keyboard.message_id, gaza["callback_data"])
         assert await wait_until(lambda: bool(emulator.answered_callbacks))
         assert "Subscribed to Gaza" in str(emulator.answered_callbacks[0].get("text"))
         assert await wait_until(lambda: bool(keyboard.edits))
         assert "Gaza" in keyboard.current and "Following" in keyboard.current
         sub = await store.get(chat)
-        assert sub is not None and sub.regions == {"gaza"}
+        assert sub is not None and sub.regions == {"gaza-israel"}
 
         reply = await say(emulator, chat, "/list")
-        assert "Following:</b> Gaza" in reply and "Threshold:</b> 0.5" in reply
+        assert "Following:</b> Gaza" in reply and "Threshold:</b> the classifier's default" in reply
 
         reply = await say(emulator, chat, "/threshold 0.8")
         assert "0.8" in reply
         sub = await store.get(chat)
         assert sub is not None and sub.threshold == 0.8
+        reply = await say(emulator, chat, "/threshold default")
+        assert "default" in reply
+        sub = await store.get(chat)
+        assert sub is not None and sub.threshold is None
+        reply = await say(emulator, chat, "/threshold 0.8")
 
         reply = await say(emulator, chat, "/threshold 7")
         assert "between 0 and 1" in reply and "Usage: /threshold" in reply
 
         reply = await say(emulator, chat, "/unsubscribe all")
         assert "follows no region" in reply
-        assert await store.candidates(["gaza"]) == set()
+        assert await store.candidates(["gaza-israel"]) == set()
     assert emulator.counters.rate_limited == 0
 
 
@@ -108,7 +113,7 @@ async def test_bad_and_overlong_arguments_get_usage_not_a_trace(
             reply = await say(emu, chat, "/mute 2h", chat_type="supergroup")
             assert "120 minutes" in reply
         sub = await SubscriptionStore(redis).get(chat)
-        assert sub is not None and sub.regions == {"gaza", "sudan"} and sub.digest == "08:30"
+        assert sub is not None and sub.regions == {"gaza-israel", "sudan"} and sub.digest == "08:30"
         assert sub.muted() and sub.tz == "Etc/GMT-3"
 
 
@@ -148,7 +153,8 @@ async def test_latest_and_status_after_an_alert(
     settings = make_settings(redis_server.url, tmp_path, emulator.url)
     async with running(notifier_role.run, make_ctx("notifier", settings, redis)), \
             running(app_role.run, make_ctx("bot", settings, redis, consumer="test-bot-0")):
-        await publish_alert(redis, make_alert(1, title="Drone strikes <despite> truce"))
+        await publish_alert(redis, make_alert(1, title="Drone strikes <despite> truce",
+                                              regions=("gaza-israel",)))
         await publish_alert(redis, make_alert(2, regions=("sudan",), title="El Fasher shelled"))
         assert await wait_until(_has_latest(redis, 2))
         reply = await say(emulator, 61, "/latest")

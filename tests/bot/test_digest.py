@@ -38,12 +38,14 @@ async def test_digest_chat_gets_one_summary_and_a_chart(
 
     subs = SubscriptionStore(redis)
     stories = StoryStore(redis)
-    await subs.subscribe(77, ["gaza"])
+    gaza = ("gaza-israel",)  # the ids of config/regions.yaml, as the classifier emits them
+    await subs.subscribe(77, gaza)
     await subs.update(77, digest="00:00")
-    await subs.subscribe(78, ["gaza"])  # instant
+    await subs.subscribe(78, gaza)  # instant
     fanout = TelegramFanout(redis, subs, stories, NotifierMetrics(CollectorRegistry()))
-    await fanout.handle(make_alert(1, story="s", source="AP", title="Strikes <overnight>"))
-    await fanout.handle(make_alert(2, story="s", source="Reuters"))
+    await fanout.handle(make_alert(1, story="s", source="AP", title="Strikes <overnight>",
+                                   regions=gaza))
+    await fanout.handle(make_alert(2, story="s", source="Reuters", regions=gaza))
     jobs = cast(list[tuple[str, dict[str, str]]], await redis.xrange(DELIVERIES))
     chats = {decode(fields, DeliveryJob).chat_id for _, fields in jobs}
     assert chats == {78}

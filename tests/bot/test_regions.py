@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.regions import RegionCatalog
+from core.config_files import default_config_dir
 
 
 def _write(tmp: Path, text: str) -> Path:
@@ -46,3 +47,37 @@ def test_unusable_file_falls_back_to_builtin(tmp_path: Path, text: str) -> None:
 
 def test_missing_file_uses_builtin(tmp_path: Path) -> None:
     assert RegionCatalog.load(tmp_path).regions == RegionCatalog.builtin().regions
+
+
+def test_builtin_ids_are_those_of_the_shipped_regions_file() -> None:
+    """Alerts carry the ids of config/regions.yaml; a fallback with other ids would match none."""
+    shipped = RegionCatalog.load(default_config_dir())
+    assert RegionCatalog.builtin().names == shipped.names
+
+
+@pytest.mark.parametrize(
+    ("typed", "region"),
+    [
+        ("gaza", "gaza-israel"),
+        ("drc", "dr-congo"),
+        ("armenia-azerbaijan", "nagorno-karabakh"),
+        ("india-pakistan", "kashmir"),
+    ],
+)
+def test_builtin_still_accepts_the_old_fallback_ids(typed: str, region: str) -> None:
+    found = RegionCatalog.builtin().resolve(typed)
+    assert found is not None and found.id == region
+
+
+@pytest.mark.parametrize(
+    ("typed", "region"),
+    [
+        ("Горловка", "ukraine"),
+        ("غزة", "gaza-israel"),
+        ("עזה", "gaza-israel"),
+        ("Tavush", "nagorno-karabakh"),
+    ],
+)
+def test_shipped_aliases_resolve_in_any_script(typed: str, region: str) -> None:
+    found = RegionCatalog.load(default_config_dir()).resolve(typed)
+    assert found is not None and found.id == region

@@ -69,4 +69,19 @@ async def test_damaged_records_are_tolerated(redis: Redis) -> None:
     await redis.hset("bot:subs", mapping={"5": "not json", "6": '{"regions": 3, "threshold": "x"}'})
     five, six = await store.load_many([5, 6])
     assert five.regions == frozenset() and five.active
-    assert six.regions == frozenset() and six.threshold == 0.5
+    assert six.regions == frozenset() and six.threshold is None  # the classifier's default
+
+
+async def test_default_threshold_is_the_classifiers(redis: Redis) -> None:
+    """A reader who never set /threshold gets the model's default; one who did keeps theirs."""
+    store = SubscriptionStore(redis)
+    await store.subscribe(8, ["gaza"])
+    default = await store.get(8)
+    assert default is not None and default.threshold is None
+    weak = make_alert(1, score=0.7).model_copy(update={"alert_threshold": 0.8})
+    strong = make_alert(2, score=0.85).model_copy(update={"alert_threshold": 0.8})
+    assert not default.wants(weak) and default.wants(strong)
+    chosen = await store.update(8, threshold=0.6)
+    assert chosen.threshold == 0.6 and chosen.wants(weak)
+    back = await store.update(8, threshold=None)
+    assert back.threshold is None and not back.wants(weak)

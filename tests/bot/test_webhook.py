@@ -58,3 +58,40 @@ async def test_webhook_checks_secret_and_serves_commands(
     assert "Commands" in emulator.texts(32)[0]
     assert 31 not in emulator.messages
     assert emulator.counters.requests.get("getUpdates", 0) == 0
+
+
+async def test_webhook_answers_malformed_updates_with_400_and_keeps_serving(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(redis_server.url, tmp_path, emulator.url).model_copy(update={
+        "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
+        "telegram_webhook_secret": SecretStr(SECRET),
+        "telegram_webhook_port": port,
+    })
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    nested: dict[str, object] = {"update_id": 5}
+    inner = nested
+    for _ in range(200):
+        inner["message"] = inner = {}
+    bodies = [
+        "null", "[]", "[1, 2]", '"text"', "42", "{}", '{"update_id": "7"}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"update_id": 3, "message": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        json.dumps(nested),
+        json.dumps({"update_id": 4, "message": {"chat": "not a chat"}}),
+    ]
+    async with running(app_role.run, make_ctx("bot", settings, redis)):
+        assert await wait_until(lambda: bool(emulator.webhook))
+        async with aiohttp.ClientSession() as http:
+            for body in bodies:
+                async with http.post(url, data=body, headers={SECRET_HEADER: SECRET}) as resp:
+                    assert resp.status == 400, body[:40]
+                    answer = await resp.json()
+                    assert answer["ok"] is False and len(answer["error"]) < 80
+                    assert "Traceback" not in answer["error"]
+            async with http.post(url, data=json.dumps(_update(9, 33, "/help")),
+                                 headers={SECRET_HEADER: SECRET}) as resp:
+                assert resp.status == 200
+        assert await wait_until(lambda: bool(emulator.messages.get(33)))
+    assert "Commands" in emulator.texts(33)[0]

@@ -31,11 +31,16 @@ async def hang_after_first(url: str) -> None:
 
 
 async def slow_role(ctx: RoleContext) -> None:
-    """Handle each entry in 1 s, recording start and end, so SIGTERM lands mid-batch."""
+    """Record each entry's start, wait for the test's "go" key, record its end.
+
+    The test decides when handlers may finish, so a signal or a kill lands mid-batch however
+    slow the machine is.
+    """
 
     async def handler(article: Article, _: Delivery) -> None:
         await ctx.redis.rpush("started", article.id)
-        await asyncio.sleep(1.0)
+        while not await ctx.redis.exists("go"):
+            await asyncio.sleep(0.05)
         await ctx.redis.rpush("finished", article.id)
 
     consumer = StreamConsumer(
@@ -46,14 +51,17 @@ async def slow_role(ctx: RoleContext) -> None:
 
 
 def main() -> None:
-    """Dispatch on argv: ``hang URL`` or ``slow URL DATA_DIR``."""
+    """Dispatch on argv: ``hang URL`` or ``slow URL DATA_DIR [CLAIM_IDLE_MS]``."""
     mode, url = sys.argv[1], sys.argv[2]
     if mode == "hang":
         asyncio.run(hang_after_first(url))
         return
+    # An optional 4th argument sets claim_idle_ms: huge, only the consumer itself gets its
+    # pending entries back (the restart test).
+    claim_idle_ms = int(sys.argv[4]) if len(sys.argv) > 4 else 30_000
     settings = Settings(
-        redis_url=url, data_dir=Path(sys.argv[3]), streams=StreamSettings(batch_size=10),
-        shutdown_deadline_s=8,
+        redis_url=url, data_dir=Path(sys.argv[3]), shutdown_deadline_s=8,
+        streams=StreamSettings(batch_size=10, claim_idle_ms=claim_idle_ms),
     )
     sys.exit(asyncio.run(run_roles(settings, [("slow", slow_role)])))
 

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
 from redis.asyncio import Redis
 
 from core.health import run as health_role
 from core.lifecycle import HEARTBEATS_KEY, RoleContext, acquire_consumer_name, run_roles
-from core.redis_conn import RedisProcess, RedisUnavailableError, free_port, open_redis
+from core.redis_conn import RedisProcess, free_port, open_redis
 from core.settings import Settings
 from tests.core.helpers import wait_until
 
@@ -135,13 +134,3 @@ def test_cli_help_and_version() -> None:
     )
     assert bad.returncode == 2
     assert "unknown role(s) nope" in bad.stderr
-
-
-async def test_one_embedded_redis_per_data_dir(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    async with open_redis(settings) as client:
-        await client.ping()
-        with pytest.raises(RedisUnavailableError, match="set REDIS_URL"):
-            async with open_redis(settings):
-                pass
-        assert await client.ping()  # the first server is untouched

@@ -147,3 +147,46 @@ async def test_status_renders_in_chromium_without_console_errors(
     assert "<title>ceasefire-watch status</title>" in dom
     assert "pwned" not in dom.split("</title>")[0]  # the hostile title never ran
     print(f"status page screenshot: {shot}")
+
+
+async def test_status_is_served_with_a_strict_content_security_policy(
+    ops: Ops, tmp_path: Path
+) -> None:
+    import base64
+    import hashlib
+    import re
+
+    from core.status_page import STATUS_HEADERS
+
+    async with aiohttp.ClientSession() as http, http.get(ops.base + "/status") as resp:
+        csp = resp.headers["Content-Security-Policy"]
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        body = await resp.text()
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp and "script-src" not in csp
+    style = re.search(r"<style>(.*?)</style>", body, re.DOTALL)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp  # the page's own stylesheet, and only it, applies
+
+    # The same header in a real browser: an injected inline script and a javascript: link
+    # target are refused, while the pinned stylesheet still applies without complaint.
+    async def hostile(_: web.Request) -> web.Response:
+        page = ("<!doctype html><title>before</title><p>x</p>"
+                '<script>document.title="pwned"</script>'
+                '<iframe src="javascript:parent.document.title=\'pwned\'"></iframe>')
+        return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
+
+    app = web.Application()
+    app.router.add_get("/", hostile)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        console, dom = await asyncio.to_thread(
+            chromium_render, f"http://127.0.0.1:{port}/", tmp_path / "csp.png"
+        )
+    finally:
+        await runner.cleanup()
+    assert "<title>before</title>" in dom and "pwned" not in dom.split("</title>")[0]
+    assert any("Content Security Policy" in line for line in console), console

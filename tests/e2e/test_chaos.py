@@ -64,13 +64,25 @@ class Fleet:
         self.env = env
         self.logs = logs
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        # Where each role's log stood when its current process started.
+        self.log_offset: dict[str, int] = {}
 
     def start(self, role: str) -> None:
         """Start ``run --roles ROLE``."""
         with (self.logs / f"{role}.log").open("ab") as log:
+            self.log_offset[role] = log.tell()
             self.procs[role] = subprocess.Popen(
                 [*CLI, role], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
+
+    def all_up(self) -> bool:
+        """True once every current process has started its role (it logs so)."""
+        for role, offset in self.log_offset.items():
+            with (self.logs / f"{role}.log").open("rb") as log:
+                log.seek(offset)
+                if f"role {role} started as ".encode() not in log.read():
+                    return False
+        return True
 
     def kill(self, role: str) -> None:
         """SIGKILL the role's process and reap it."""
@@ -189,6 +201,9 @@ async def test_random_kills_and_redis_restarts_lose_nothing(
             queued = int(await redis.xlen("articles"))
             given_up = await gave_up_after_restarts(redis)
         finally:
+            # SIGTERM only processes that are up: one restarted a moment ago may still be in
+            # its interpreter's start-up on a busy machine, before any handler can exist.
+            await wait_until(fleet.all_up, timeout=60)
             codes = await fleet.stop_all()
             if releaser is not None:
                 releaser.cancel()

@@ -10,9 +10,10 @@ from core.config_files import default_config_dir
 from core.models import Label
 from workers.classifier.features import BREACH, RULE_OF, Extraction, FeatureExtractor
 from workers.classifier.gazetteer import Gazetteer, Tags
-from workers.classifier.langdetect import LanguageProfile, detect, profiles
+from workers.classifier.langdetect import LanguageDetector, LanguageProfile, load_model, profiles
 from workers.classifier.lexicon import load_lexicons
 from workers.classifier.model import LABELS, Scorer
+from workers.classifier.ngrams import ngram_vector
 from workers.classifier.text import fold
 
 PARAMS_FILE = "classifier_params.yaml"
@@ -41,6 +42,8 @@ class Result:
     parties: tuple[str, ...]
     lang: str
     reason: str = ""
+    alert_threshold: float = 0.5  # readers' default alert threshold of the model that decided
+    evidence_from: str = "headline"  # "headline" when the headline alone decides, else "text"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples as lists)."""
@@ -97,13 +100,19 @@ class Classifier:
         return tuple(sorted(self.extractors))
 
     def resolve_lang(self, title: str, text: str, lang: str | None) -> tuple[str, str]:
-        """(language code, reason): a reason when the language is unsupported or unknown."""
-        code = normalise_lang(lang)
-        if code:
-            if code in self.extractors:
-                return code, ""
-            return code, f"unsupported language: {code}"
-        found = detect(f"{title}\n{text}", self._profiles, self._vocab)
+        """(language code, reason): a reason when the language is unsupported or unknown.
+
+        The declared ``lang`` (the feed's) is a prior, not an override: it is kept when the
+        text is plausibly in it, and the text's script or the detector's model overrule it
+        otherwise (Armenian letters declared "ru", Azerbaijani declared "tr").
+        """
+        detector: LanguageDetector | None = getattr(self, "_detector", None)
+        if detector is None:
+            # Built on first use, so the fastText model loads once per classifier.
+            detector = self._detector = LanguageDetector(
+                self._profiles, self._vocab, load_model()
+            )
+        found = detector.detect(f"{title}\n{text}", normalise_lang(lang))
         if found is None:
             return "", "unsupported language: could not identify the language"
         if found not in self.extractors:
@@ -136,14 +145,25 @@ class Classifier:
         if ext is None:
             probs = self._no_truce
             return Result("none", probs[2], probs[0], _clip(title), "no_truce_term", (), (), code)
-        probs = self.scorer.probabilities(ext.x)
-        idx = max(range(3), key=lambda i: probs[i])
+        grams = ngram_vector(fold(f"{title}\n{text}")) if self.scorer.ngrams else None
+        probs = self.scorer.probabilities(ext.x, grams)
+        idx = self.scorer.label_index(probs)
         label: Label = LABELS[idx]  # type: ignore[assignment]
         feature = _deciding_feature(self.scorer, ext, idx)
         evidence = ext.sentence_of(feature) if feature else (title or "")
         rule = RULE_OF.get(feature, feature) if feature else "prior"
+        from_text = (bool(feature) and ext.where.get(feature, 0) > 0) or not (title or "").strip()
         return Result(
-            label, probs[idx], probs[0], _clip(evidence), rule, tags.regions, tags.parties, code
+            label,
+            probs[idx],
+            probs[0],
+            _clip(evidence),
+            rule,
+            tags.regions,
+            tags.parties,
+            code,
+            alert_threshold=self.scorer.alert_threshold,
+            evidence_from="text" if from_text else "headline",
         )
 
 

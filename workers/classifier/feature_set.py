@@ -41,6 +41,15 @@ FEATURES: tuple[str, ...] = (
     "passing",  # truce only deep in the lede, not in headline or first sentence
     "region",  # a known conflict region or party is named
     "unanchored",  # a truce word with no region and no hostilities: likely another sense
+    "juxtaposed",  # hostilities and a truce side by side in one sentence, the truce not merely
+    # called for, pending or hypothetical ("Clashes rock Sudan ceasefire")
+    "after_truce",  # hostilities after / since a truce began, ended or was called off
+    "truce_after_fighting",  # a truce agreed after the fighting (tie-break: ceasefire)
+    "extend_hostile",  # a truce extended or renewed while the item reports hostilities
+    "in_force_hostile",  # hostilities beside a truce in its first or final days ("clashes as
+    # the truce is set to expire"): it is in force, so they breach it
+    "adjacent_in_force",  # an attack in one sentence, "the truce took effect / holds" in the
+    # next, no connective between them
 )
 
 # Feature -> rule family reported as the explanation.
@@ -57,6 +66,11 @@ RULE_OF: dict[str, str] = {
     "during": "hostilities_during_truce",
     "strain": "truce_under_fire",
     "continuing_agreed": "fighting_continues_under_truce",
+    "juxtaposed": "hostilities_beside_truce",
+    "after_truce": "hostilities_after_truce",
+    "extend_hostile": "fighting_while_truce_extended",
+    "in_force_hostile": "hostilities_while_truce_in_force",
+    "adjacent_in_force": "attack_beside_truce_in_force",
     "truce": "truce_term",
     "call": "call_talks_vote_protest",
     "agree": "agreement",
@@ -84,4 +98,8 @@ BREACH: tuple[str, ...] = (
     "during",
     "strain",
     "continuing_agreed",
+    "after_truce",
+    "extend_hostile",
+    "in_force_hostile",
+    "adjacent_in_force",
 )

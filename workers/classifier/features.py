@@ -59,6 +59,7 @@ class FeatureExtractor:
     def __init__(self, lexicon: Lexicon) -> None:
         """Bind the compiled word classes of ``lexicon``."""
         self.lexicon = lexicon
+        self.head_final = lexicon.head_final
         self._p = lexicon.patterns
         self._truce = lexicon.patterns["truce"]
 
@@ -117,7 +118,9 @@ class FeatureExtractor:
             # "no ceasefire agreed before the end of Eid": nothing was in force to end.
             x["ended"] = 0.0
         military = x["hostile"] or x["violate"] or x["violate_hypo"] or x["count"]
-        if not x["region"] and not military:
+        # A truce between armed actors ("separatists declared a truce") is military even where
+        # the gazetteer knows no place.
+        if not x["region"] and not military and not any(s.get("armed") for s in sents):
             fire("unanchored", truce_idx[0])
         if x["pending"]:
             # The truce has not started yet: fighting "before" it is not a breach (tie-break).
@@ -125,6 +128,9 @@ class FeatureExtractor:
                 x[f] = 0.0
         if x["strain"] and not x["hostile"]:
             x["strain"] = 0.0
+        if x["hostile"] and not x["pending"]:
+            self._extended(sents, fire)
+            self._adjacent(sents, fire)
         # Fighting that goes on while a truce is agreed or running (not merely called for).
         agreed = x["agree"] and not x["negated"]
         in_force = agreed or x["ended"] or x["hold"] or x["strain"] or x["despite"]
@@ -161,6 +167,101 @@ class FeatureExtractor:
                 if s.get("accuse"):
                     fire("accused", i + 1)
                 return
+
+    def _extended(self, sents: list[Sentence], fire: Callable[[str, int], None]) -> None:
+        """A truce extended or renewed (not merely called on to be) in an item with fighting.
+
+        An extension means the truce is in force, so the fighting beside it is a breach
+        ("agree to extend Sudan truce as guns blaze again").
+        """
+        for i, s in enumerate(sents):
+            truce = s.get("truce")
+            if not truce:
+                continue
+            setting = s.get("during") + s.get("despite")
+            for _, t in near(s.get("extend"), truce, NEAR_TIGHT):
+                blockers = s.get("call") + s.get("hypo") + s.get("talks")
+                if near(blockers, [t], NEAR_TIGHT):
+                    continue
+                if talks_subject(s.get("talks"), t, s.low, setting):
+                    continue
+                fire("extend_hostile", i)
+                return
+
+    def _adjacent(self, sents: list[Sentence], fire: Callable[[str, int], None]) -> None:
+        """An attack in one sentence, a truce in force in the next, with no connective.
+
+        "Shells hit a market in Horlivka, two wounded. The ceasefire took effect on Sunday."
+        The attack sentence has no truce word of its own; the truce sentence says the truce
+        has taken effect, and does not merely call for, expect or negate it.
+        """
+        for j, s in enumerate(sents):
+            truce = s.get("truce")
+            if not truce:
+                continue
+            # "Took effect / is in force", not "holds": beside a truce said to hold, hostile
+            # words are mostly the calm's background ("the first night without shelling").
+            if s.get("hold") or s.get("no_breach"):
+                continue
+            in_force = s.get("started")
+            # No "call" here: a truce that took effect may well have been mediated ("the
+            # Russian-brokered truce has held since ..."), and a call does not take effect.
+            blockers = s.get("talks") + s.get("pending") + s.get("hypo") + s.get("negation")
+            if not near(in_force, truce, NEAR) or near(blockers, truce, 25):
+                continue
+            # The attack may be the headline with the lede's first sentence between them.
+            for i in (j - 1, j + 1, j - 2):
+                other = sents[i] if 0 <= i < len(sents) else None
+                if other is not None and other.get("hostile") and not other.get("truce"):
+                    fire("adjacent_in_force", i)
+                    return
+
+    def _sequence(self, i: int, s: Sentence, fire: Callable[[str, int], None]) -> None:
+        """Which came first: "attacks since the TTP ended its ceasefire" vs "truce after clashes".
+
+        Hostilities followed by "after / since + truce" happened once the truce had started or
+        ended; a truce followed by "after + hostilities" came after the fighting (the
+        guideline's tie-break makes that a ceasefire item). In head-final languages (Turkish
+        "çatışmaların ardından ateşkes") "after" follows its object, so the sides swap.
+        """
+        after = s.get("after")
+        if not after:
+            return
+        truce, hostile = s.get("truce"), s.get("hostile")
+        call = s.get("call") + s.get("talks")
+        # (what "after" governs, what happened then): the object sits right next to "after"
+        # on its own side; the event that followed sits on the other side, close by (further
+        # back it belongs to another clause: "seized in the raids, were released hours after").
+        # side([a], x, w): x lies within w characters on that side of "after" (left_within:
+        # "after" ends before x starts, i.e. x is to its right).
+        obj_side, event_side = (right_within, left_within) if self.head_final else (
+            left_within,
+            right_within,
+        )
+        for a in after:
+            objects = [t for t in truce if obj_side([a], t, 40)]
+            # "strikes after a failed UN ceasefire bid": the truce word names a call, not a truce.
+            called = any(right_within(call, t, 4) or between(call, a, t) for t in objects)
+            if objects and not called and any(event_side([a], h, 30) for h in hostile):
+                fire("after_truce", i)
+                return
+            if any(obj_side([a], h, 40) for h in hostile) and any(
+                event_side([a], t, 60) for t in truce
+            ):
+                fire("truce_after_fighting", i)
+                return
+
+    def _juxtaposed(self, i: int, s: Sentence, fire: Callable[[str, int], None]) -> None:
+        """Hostilities beside a truce that is not merely called for, pending or conditional."""
+        blockers = (
+            s.get("call") + s.get("talks") + s.get("pending") + s.get("hypo") + s.get("negation")
+        )
+        setting = s.get("during") + s.get("despite")
+        for t in s.get("truce"):
+            if near(blockers, [t], 25) or talks_subject(s.get("talks"), t, s.low, setting):
+                continue
+            fire("juxtaposed", i)
+            return
 
     def _contrast(self, s: Sentence) -> bool:
         """A truce in force, then "but" / "yet", then hostilities: a concessive like "despite".
@@ -225,6 +326,11 @@ class FeatureExtractor:
             return
         if hostile:
             fire("hostile_truce", i)
+            self._juxtaposed(i, s, fire)
+        if hostile:
+            self._sequence(i, s, fire)
+            if near(s.get("expiring"), truce, NEAR_TIGHT):
+                fire("in_force_hostile", i)
         hypo = s.get("hypo")
         call = s.get("call")
         talks = s.get("talks")
@@ -284,11 +390,19 @@ class FeatureExtractor:
                 ):
                     fire("soon_after", i)
                     break
-            for _, t in near(s.get("during"), truce, NEAR_VIOLATE):
-                # "while talks went on over extending the truce" is about the talks.
-                if not left_within(call, t, 25) and not talks_subject(talks, t, s.low, setting):
-                    fire("during", i)
-                    break
+            agree = s.get("agree")
+            for d, t in near(s.get("during"), truce, NEAR_VIOLATE):
+                # "while talks went on over extending the truce" is about the talks, and so is
+                # "amid ceasefire talks / calls"; "announces a truce amid fighting" is a truce
+                # agreed during the war (the guideline's tie-break: a ceasefire item).
+                if left_within(call, t, 25) or talks_subject(talks, t, s.low, setting):
+                    continue
+                if right_within(talks + call, t, 4):
+                    continue
+                if d[0] >= t[1] and near(agree, [t], 25):
+                    continue
+                fire("during", i)
+                break
         # Strain ("shaky", "tested") needs hostilities somewhere in the item (checked at the end).
         for st, t in near(s.get("strain"), truce, NEAR_VIOLATE):
             if left_within(hypo, st, 20) or _called(call, t, setting):

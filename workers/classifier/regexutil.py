@@ -45,6 +45,9 @@ def _literal_head(fragment: str) -> str | None:
     return fragment[0]
 
 
+_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[SWDB]")
+
+
 def check_patterns(patterns: tuple[str, ...] | list[str], where: str = "") -> None:
     """Raise ValueError naming the first pattern of ``patterns`` that does not compile."""
     for pattern in patterns:
@@ -52,6 +55,11 @@ def check_patterns(patterns: tuple[str, ...] | list[str], where: str = "") -> No
             re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"{where}bad regex {pattern!r}: {exc}") from None
+        # Patterns are lower-cased before compiling, which turns \S into \s (and \W, \D, \B
+        # likewise): such a pattern silently matches something else.
+        if _UPPER_ESCAPE.search(pattern):
+            raise ValueError(f"{where}regex {pattern!r}: upper-case escapes change meaning when "
+                             "lower-cased; write [^ ] or a character class instead")
 
 
 def grouped_alternation(fragments: list[str] | tuple[str, ...]) -> str:

@@ -43,6 +43,21 @@ class ClassifierMetrics:
         )
 
 
+def alert_regions(found: tuple[str, ...], hints: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions an alert is routed to: those the text names, else the feed's only hint.
+
+    The text decides: a Gaza story from a feed hinted [gaza-israel, yemen, iraq] goes to Gaza
+    followers only. A hint stands in only when the gazetteer finds no place at all, and only
+    when the feed covers exactly one region (a Kyiv outlet: its unnamed-place items are about
+    Ukraine). A multi-region feed's hints say nothing about which of its regions this item
+    is about; sending it to all of them is the over-routing this replaces, so it gets none
+    and reaches only the readers who follow every region.
+    """
+    if found:
+        return found
+    return hints if len(hints) == 1 else ()
+
+
 def build_alert(article: Article, result: Result, story_id: str) -> Alert:
     """Return the alert for ``article``; its id is the article's, so redelivery stays one alert."""
     return Alert(
@@ -51,9 +66,10 @@ def build_alert(article: Article, result: Result, story_id: str) -> Alert:
         label=result.label,
         score=round(result.score, 4),
         p_violation=round(result.p_violation, 4),
+        alert_threshold=result.alert_threshold,
         evidence=result.evidence,
         rule=result.rule,
-        regions=tuple(dict.fromkeys((*result.regions, *article.region_hints))),
+        regions=alert_regions(result.regions, article.region_hints),
         parties=result.parties,
         story_id=story_id,
         classified=datetime.now(UTC),

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import yaml
-from yarl import URL
 
 from core.config_files import ConfigError
-from core.redis_conn import open_redis
+from core.redis_conn import StartupError, open_redis
 from core.settings import Settings, load_settings
 from workers.poller.config import FeedConfig, add_runtime_feed, load_feeds, runtime_feeds
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
@@ -22,6 +22,16 @@ from workers.poller.opml import OPMLError, read_opml, write_opml
 from workers.poller.parse import FeedInfo, ParsePool
 from workers.poller.state import FeedState, load_states
 from workers.poller.urlguard import UnsafeURLError, check_feed_url
+
+T = TypeVar("T")
+
+
+def _with_redis(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main``; Redis that cannot be reached (or shared) is one line and exit 1."""
+    try:
+        return asyncio.run(main)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _settings() -> Settings:
@@ -98,7 +108,7 @@ def list_command(feeds_file: Path | None) -> None:
             states = await load_states(redis, [f.id for f in feeds])
         return health_rows(feeds, states, time.time())
 
-    click.echo(_table(asyncio.run(main())))
+    click.echo(_table(_with_redis(main())))
 
 
 @feeds_group.command("import")
@@ -132,7 +142,7 @@ def import_command(opml_file: Path, print_yaml: bool) -> None:
                 added += 1
         return added, refused
 
-    added, refused = asyncio.run(main())
+    added, refused = _with_redis(main())
     click.echo(f"imported {added} of {len(feeds)} feeds from {opml_file}")
     for line in refused:
         click.echo(f"refused {line}", err=True)
@@ -152,22 +162,21 @@ def export_command(feeds_file: Path | None, with_runtime: bool) -> None:
                 return await runtime_feeds(redis)
 
         names = {f.id for f in feeds}
-        feeds += [f for f in asyncio.run(extra()) if f.id not in names]
+        feeds += [f for f in _with_redis(extra()) if f.id not in names]
     sys.stdout.write(write_opml(feeds) + "\n")
 
 
 async def check_feeds(feeds: Sequence[FeedConfig], limits: FetchLimits) -> list[list[str]]:
     """Fetch and parse each feed once (no Redis, nothing queued); return table rows."""
     rows = [["ID", "RESULT", "HTTP", "ITEMS", "NEWEST", "SECONDS", "DETAIL"]]
-    trusted = {(URL(f.url).host or "").lower() for f in feeds if f.trusted}
     slots = asyncio.Semaphore(16)
-    async with Fetcher(limits, trusted_hosts=trusted) as fetcher, ParsePool("thread", 2) as pool:
+    async with Fetcher(limits) as fetcher, ParsePool("thread", 2) as pool:
 
         async def one(feed: FeedConfig) -> list[str]:
             async with slots:
                 started = time.monotonic()
                 try:
-                    res = await fetcher.fetch(feed.url)
+                    res = await fetcher.fetch(feed.url, trusted=feed.trusted)
                 except FetchError as exc:
                     took = f"{time.monotonic() - started:.2f}"
                     return [feed.id, exc.kind, str(exc.status or "-"), "-", "-", took,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,8 +13,12 @@ from redis.asyncio import Redis
 
 from workers.poller.config import FeedConfig
 from workers.poller.dedupe import QueueResult, queue_new
-from workers.poller.items import MAX_KEPT, new_items_document, split_items
-from workers.poller.parse import FeedInfo, ParseOutcome, ParsePool
+from workers.poller.items import MAX_KEPT, ItemBlocks, new_items_document, split_items
+from workers.poller.parse import MAX_ENTRIES, FeedInfo, ParseOutcome, ParsePool
+from workers.poller.prepare import cap_entries
+
+log = logging.getLogger(__name__)
+_OFF_LOOP_BYTES = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -30,6 +36,19 @@ class BodyResult:
     parse_seconds: float | None = None
     partial: bool = False
     remember: bool = True
+    skipped: int = 0  # entries that failed on their own and were left out
+
+
+def _bound_and_split(body: bytes) -> tuple[bytes, bool, ItemBlocks | None]:
+    """Return ``body`` cut to the entry cap, whether it was cut, and its item blocks.
+
+    Cut first, so that every later step (item hashing here, parsing in the pool) is bounded
+    by the cap: entries past it would never be parsed anyway.
+    """
+    capped = cap_entries(body, MAX_ENTRIES)
+    if capped is not None:
+        body = capped
+    return body, capped is not None, split_items(body)
 
 
 async def process_body(
@@ -50,7 +69,14 @@ async def process_body(
     some are new, feedparser reads the feed's head, those items and its tail. A cut-down
     document that does not parse falls back to the whole body.
     """
-    blocks = split_items(body)
+    if len(body) > _OFF_LOOP_BYTES:
+        # A scan of megabytes of markup takes a tenth of a second or more: not on the loop.
+        body, capped, blocks = await asyncio.to_thread(_bound_and_split, body)
+    else:
+        body, capped, blocks = _bound_and_split(body)
+    if capped:
+        log.info("feed %s: more than %d entries; only the first %d are read",
+                 feed.id, MAX_ENTRIES, MAX_ENTRIES)
     known = set(known_items.split())
     document, partial = body, False
     if blocks is not None and known:
@@ -69,6 +95,10 @@ async def process_body(
     if outcome.error_kind is not None:
         return BodyResult("error", error_kind=outcome.error_kind, error=outcome.error or "",
                           parse_seconds=seconds)
+    if outcome.skipped:
+        # Once per poll, not per entry: a feed of 500 broken entries is one line.
+        log.warning("feed %s: %d entries left out, the rest kept; first: %s",
+                    feed.id, outcome.skipped, outcome.skipped_error)
     queued = await queue_new(redis, outcome.articles, ttl_s=seen_ttl_s)
     return BodyResult(
         "new" if queued.queued else "unchanged",
@@ -77,5 +107,5 @@ async def process_body(
         entry_times=outcome.entry_times, parse_seconds=seconds, partial=partial,
         # Ids another poll holds unconfirmed: fetch this body in full again next time and
         # retry them once that claim is confirmed or has expired (see dedupe's docstring).
-        remember=queued.unconfirmed == 0,
+        remember=queued.unconfirmed == 0, skipped=outcome.skipped,
     )

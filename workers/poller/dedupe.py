@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from core.models import Article
+from core.models import Article, encode
+from core.sentinel import replica_wait
 from core.streams import ARTICLES, publish_many
 
 SEEN_PREFIX = "poller:seen:"
@@ -73,10 +74,24 @@ async def queue_new(
     unconfirmed = sum(1 for old in previous if old == PENDING)
     # Oldest first, so consumers see a feed's stories in the order they were published.
     claimed.sort(key=lambda aid: unique[aid].published)
-    if claimed:
+    seen = len(ids) - len(claimed) - unconfirmed
+    sync = replica_wait(redis)
+    if claimed and sync is not None:
+        # Under Sentinel, entries and "done" marks go in one pipeline, so a failover cannot
+        # keep the marks on the new primary while the entries died with the old one (a retry
+        # redoes both), then WAIT. Ids no replica confirmed are reported unconfirmed: the feed
+        # keeps its old validators and its body is read again.
+        pipe = redis.pipeline(transaction=False)
+        for aid in claimed:
+            pipe.xadd(stream, encode(unique[aid]))  # type: ignore[arg-type]
+        for aid in claimed:
+            pipe.set(SEEN_PREFIX + aid, DONE, ex=ttl_s)
+        if not await sync.execute(redis, pipe):
+            unconfirmed += len(claimed)
+    elif claimed:
         await publish_many(redis, stream, [unique[aid] for aid in claimed])
         pipe = redis.pipeline(transaction=False)
         for aid in claimed:
             pipe.set(SEEN_PREFIX + aid, DONE, ex=ttl_s)
         await pipe.execute()
-    return QueueResult(len(claimed), len(ids) - len(claimed) - unconfirmed, unconfirmed)
+    return QueueResult(len(claimed), seen, unconfirmed)

@@ -7,13 +7,13 @@ import email.utils
 import logging
 import time
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from workers.poller.urlguard import GuardedResolver, UnsafeURLError, check_hop
@@ -153,37 +153,47 @@ def _host_key(url: URL) -> str:
     return f"{url.host}:{url.port}"
 
 
+Origin = tuple[str, str, int | None]
+
+
+def origin_of(url: URL) -> Origin:
+    """Return (scheme, host, port) of ``url``, the unit that trust is given to."""
+    return (url.scheme.lower(), (url.host or "").lower().rstrip("."), url.port)
+
+
 class Fetcher:
-    """One shared aiohttp session per poller, with a per-host concurrency limit."""
+    """Shared aiohttp sessions per poller, with a per-host concurrency limit.
+
+    Two sessions, so that trust cannot leak: the guarded one resolves through
+    :class:`GuardedResolver` (its DNS cache and keep-alive pool only ever hold vetted
+    addresses); the trusted one serves a configured feed's own origin (exact scheme, host
+    and port) during that feed's fetch, and nothing else. A redirect from any feed to any
+    other origin, a host named in feeds.yaml on another port included, goes the guarded way.
+    """
 
     def __init__(
         self,
         limits: FetchLimits | None = None,
         *,
-        trusted_hosts: Iterable[str] = (),
         resolver: AbstractResolver | None = None,
     ) -> None:
-        """Prepare the fetcher; the session opens in ``__aenter__``."""
+        """Prepare the fetcher; the sessions open in ``__aenter__``."""
         self.limits = limits or FetchLimits()
-        self.resolver = GuardedResolver(resolver, trusted_hosts)
+        self.resolver = GuardedResolver(resolver)
+        self._plain_resolver = resolver or ThreadedResolver()
         self._session: aiohttp.ClientSession | None = None
+        self._trusted_session: aiohttp.ClientSession | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
 
-    @property
-    def trusted_hosts(self) -> set[str]:
-        """Return the host names exempt from the public-address check (config-file feeds)."""
-        return self.resolver.trusted_hosts
-
-    async def __aenter__(self) -> Self:
-        """Open the connector and session."""
+    def _new_session(self, resolver: AbstractResolver) -> aiohttp.ClientSession:
         lim = self.limits
         connector = aiohttp.TCPConnector(
             limit=lim.max_connections,
             limit_per_host=0,  # enforced by _host_slots, before the timeout clock starts
-            resolver=self.resolver,
+            resolver=resolver,
             ttl_dns_cache=300,
         )
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=lim.connect_s, sock_read=lim.read_s
@@ -194,6 +204,11 @@ class Fetcher:
             trust_env=False,  # no proxy from the environment can bypass the guard
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+
+    async def __aenter__(self) -> Self:
+        """Open the guarded and the trusted session."""
+        self._session = self._new_session(self.resolver)
+        self._trusted_session = self._new_session(self._plain_resolver)
         return self
 
     async def __aexit__(
@@ -202,26 +217,34 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close the session (and its connector and resolver)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close both sessions (and their connectors) and the resolvers."""
+        for session in (self._session, self._trusted_session):
+            if session is not None:
+                await session.close()
+        self._session = self._trusted_session = None
+        await self.resolver.close()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, trusted: bool = False, etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult:
-        """Fetch ``url`` once, conditionally; raise FetchError with a kind on any failure."""
+        """Fetch ``url`` once, conditionally; raise FetchError with a kind on any failure.
+
+        ``trusted`` (a feed from the operator's feeds.yaml) exempts ``url``'s own origin from
+        the address check for this fetch only; every other hop is checked.
+        """
         try:
-            start = check_hop(url, self.trusted_hosts)
+            start = check_hop(url, trusted=trusted)
         except UnsafeURLError as exc:  # e.g. a literal loopback address: no request at all
             raise FetchError("unsafe_url", str(exc)) from None
+        trusted_origin = origin_of(start) if trusted else None
         slot = self._host_slots.get(_host_key(start))
         if slot is None:
             slot = self._host_slots[_host_key(start)] = asyncio.Semaphore(self.limits.per_host)
         async with slot:
             try:
                 async with asyncio.timeout(self.limits.total_s):
-                    return await self._follow(start, etag, last_modified)
+                    return await self._follow(start, trusted_origin, etag, last_modified)
             except TimeoutError:
                 raise FetchError(
                     "timeout", f"no complete response within {self.limits.total_s:g} s"
@@ -238,8 +261,12 @@ class Fetcher:
                     raise FetchError("timeout", f"{type(exc).__name__}: {exc}") from None
                 raise FetchError("connection", f"{type(exc).__name__}: {exc}") from None
 
-    async def _follow(self, url: URL, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _follow(
+        self, url: URL, trusted_origin: Origin | None, etag: str | None,
+        last_modified: str | None,
+    ) -> FetchResult:
         assert self._session is not None, "use Fetcher as an async context manager"
+        assert self._trusted_session is not None
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -248,16 +275,26 @@ class Fetcher:
         permanent: str | None = None
         all_permanent = True
         for hop in range(self.limits.max_redirects + 1):
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            trusted = trusted_origin is not None and origin_of(url) == trusted_origin
+            session = self._trusted_session if trusted else self._session
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     if hop == self.limits.max_redirects:
                         raise FetchError(
                             "redirects",
                             f"more than {self.limits.max_redirects} redirects (last: {url})",
                         )
-                    target = url.join(URL(resp.headers["Location"]))
+                    try:
+                        target = url.join(URL(resp.headers["Location"]))
+                        # Only the trusted feed's own origin stays trusted, not its host on
+                        # other ports or schemes.
+                        same = trusted_origin is not None and origin_of(target) == trusted_origin
+                    except ValueError:  # "http://[::1/", "http://xn--/": no request at all
+                        raise UnsafeURLError(
+                            f"unusable redirect Location {resp.headers['Location'][:200]!r}"
+                        ) from None
                     # Every hop is vetted again: a public feed may redirect inward.
-                    url = check_hop(target, self.trusted_hosts)
+                    url = check_hop(target, trusted=same)
                     all_permanent = all_permanent and resp.status in (301, 308)
                     permanent = str(url) if all_permanent else None
                     continue

@@ -16,7 +16,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-_OPEN = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])")
+# The start tag of a feed entry (RSS <item>, Atom <entry>, prefixed or not); group 1: its name.
+ENTRY_START = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])")
 MAX_KEPT = 500  # hashes remembered per feed (feeds are capped at as many entries)
 
 
@@ -32,7 +33,7 @@ def split_items(body: bytes) -> ItemBlocks | None:
     """Return the item blocks of ``body``, or None when they cannot be told apart safely."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:64]:
         return None  # UTF-16/32: the byte patterns below do not apply
-    opens = list(_OPEN.finditer(body))
+    opens = list(ENTRY_START.finditer(body))
     if not opens:
         return None
     spans: list[tuple[int, int]] = []

@@ -29,6 +29,10 @@ class PollerMetrics:
             "cw_poller_articles_duplicate_total", "Parsed articles already queued before.",
             registry=registry,
         )
+        self.items_skipped = Counter(
+            "cw_poller_items_skipped_total",
+            "Feed entries left out because they alone failed to normalise.", registry=registry,
+        )
         self.parse_seconds = Histogram(
             "cw_poller_parse_seconds", "Time to parse and normalise one feed body.",
             registry=registry,

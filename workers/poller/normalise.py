@@ -30,6 +30,8 @@ _TRACKING_EXACT = frozenset({
 })
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "at_", "__twitter", "_hs")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer links are junk or an attack (a 7 MB <link>); browsers and proxies balk beyond this.
+MAX_URL_CHARS = 2048
 
 
 def _is_tracking(name: str) -> bool:
@@ -37,30 +39,65 @@ def _is_tracking(name: str) -> bool:
     return low in _TRACKING_EXACT or low.startswith(_TRACKING_PREFIXES)
 
 
-def canonical_url(url: str, base: str | None = None) -> str:
-    """Return ``url`` absolute, host lowercased, fragment and tracking parameters dropped."""
+def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = False) -> str:
+    """Return ``url`` as a canonical absolute http(s) URL, or "" when it cannot be one.
+
+    Host lowercased, default port, tracking parameters and (unless ``keep_fragment``) the
+    fragment dropped. Other schemes (``javascript:``, ``data:``, ``file:`` ...), links that
+    do not parse and links longer than MAX_URL_CHARS all give "": a reader must never be
+    handed them, and a feed item must never fail because of its link.
+    """
     raw = url.strip()
-    if base:
-        raw = urljoin(base, raw)
+    if not raw or len(raw) > MAX_URL_CHARS:
+        return ""
     try:
+        if base:
+            raw = urljoin(base, raw)
         parsed = URL(raw)
-    except ValueError:
-        return raw
-    if not parsed.is_absolute() or parsed.scheme not in ("http", "https"):
-        return raw
-    kept = [(k, v) for k, v in parse_qsl(parsed.raw_query_string, keep_blank_values=True)
-            if not _is_tracking(k)]
-    port = parsed.explicit_port
-    host = (parsed.host or "").lower().rstrip(".")
-    canon = URL.build(
-        scheme=parsed.scheme,
-        host=host,
-        port=None if port == _DEFAULT_PORTS.get(parsed.scheme) else port,
-        path=parsed.raw_path or "/",
-        query_string=urlencode(kept),
-        encoded=True,
-    )
-    return str(canon)
+        if not parsed.is_absolute() or parsed.scheme not in ("http", "https"):
+            return ""
+        host = (parsed.host or "").lower().rstrip(".")
+        if not host:
+            return ""
+        kept = [(k, v) for k, v in parse_qsl(parsed.raw_query_string, keep_blank_values=True)
+                if not _is_tracking(k)]
+        port = parsed.explicit_port
+        canon = str(URL.build(
+            scheme=parsed.scheme,
+            host=host,
+            port=None if port == _DEFAULT_PORTS.get(parsed.scheme) else port,
+            path=parsed.raw_path or "/",
+            query_string=urlencode(kept),
+            fragment=parsed.raw_fragment if keep_fragment else "",
+            encoded=True,
+        ))
+    except ValueError:  # also UnicodeError: "http://xn--/", "http://[::1/", a bad port ...
+        return ""
+    return canon if len(canon) <= MAX_URL_CHARS else ""
+
+
+# Fragments that point into the page chrome or carry tracking, not at one post of it.
+_NOISE_FRAGMENTS = frozenset({"", "comments", "comment", "respond", "disqus_thread", "more",
+                              "top", "content", "main", "main-content", "article"})
+
+
+def item_fragment(link: str, guid: str) -> str:
+    """Return the fragment of ``link`` when it names one post of a page (a live blog), else "".
+
+    Live blogs link every post to ``page#post-N`` with distinct guids: dropping the fragment
+    would make them one article. A guid that is the page itself (no fragment), no guid at
+    all, or a fragment that is tracking (``#ref=rss``) or page chrome keeps it dropped, so the
+    same story from two feeds of an outlet stays one id.
+    """
+    _, sep, frag = link.strip().partition("#")
+    guid = guid.strip()
+    if not sep or not guid or "=" in frag or frag.lower() in _NOISE_FRAGMENTS:
+        return ""
+    if frag.lower().startswith("more-"):  # WordPress "read more" anchors
+        return ""
+    if "#" not in guid and canonical_url(guid) == canonical_url(link):
+        return ""
+    return frag
 
 
 def article_id(canonical: str | None, guid: str | None, feed_id: str, fallback: str) -> str:
@@ -105,6 +142,9 @@ class _TextExtractor(HTMLParser):
 
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# HTML comments as browsers end them: "<!-->" and "<!--->" close at once, "--!>" closes too,
+# and an unterminated one runs to the end. html.parser leaves those ill-formed ones as text.
+_COMMENT = re.compile(r"<!--(?:-?>|.*?(?:--!?>|\Z))", re.DOTALL)
 
 
 def plain_text(value: str | None, limit: int) -> str:
@@ -112,6 +152,8 @@ def plain_text(value: str | None, limit: int) -> str:
     if not value:
         return ""
     text = value
+    if "<!--" in text:
+        text = _COMMENT.sub(" ", text)
     if "<" in text or "&" in text:
         parser = _TextExtractor()
         try:
@@ -123,6 +165,8 @@ def plain_text(value: str | None, limit: int) -> str:
         # Entities double-escaped upstream ("&amp;amp;") survive one pass: decode once more.
         if "&" in text:
             text = html.unescape(text)
+        if "<!--" in text:  # an escaped comment is debris too, not text a reader should see
+            text = _COMMENT.sub(" ", text)
     text = _WS.sub(" ", _CONTROL.sub(" ", unicodedata.normalize("NFC", text))).strip()
     if len(text) > limit:
         cut = text[: limit - 1]
@@ -193,49 +237,3 @@ def language_code(value: str | None) -> str:
         return ""
     code = re.split(r"[-_\s,;]", value.strip(), maxsplit=1)[0].lower()
     return code if re.fullmatch(r"[a-z]{2,3}", code) else ""
-
-
-_STOPWORDS = {
-    "en": {"the", "and", "of", "to", "in", "is", "for", "on", "with", "that", "said", "after"},
-    "fr": {"le", "la", "les", "des", "et", "du", "une", "est", "dans", "pour", "sur", "qui"},
-    "es": {"el", "la", "los", "las", "del", "y", "en", "que", "por", "con", "una", "para"},
-    "pt": {"o", "os", "as", "do", "da", "dos", "em", "que", "com", "uma", "para", "não"},
-    "it": {"il", "lo", "gli", "della", "di", "che", "e", "per", "con", "una", "sono", "nel"},
-    "de": {"der", "die", "das", "und", "ist", "mit", "den", "von", "für", "auf", "nicht", "ein"},
-    "pl": {"i", "w", "na", "się", "z", "że", "do", "nie", "jest", "przez", "po", "oraz"},
-    "tr": {"ve", "bir", "bu", "ile", "için", "da", "de", "olarak", "sonra", "göre", "ama", "mi"},
-}
-_UK_LETTERS = frozenset("іїєґІЇЄҐ")
-
-
-def guess_language(text: str) -> str:
-    """Guess a language code from script and common words; "" when unsure."""
-    sample = text[:600]
-    counts = {"cyr": 0, "arab": 0, "latin": 0, "hebr": 0, "greek": 0}
-    for ch in sample:
-        o = ord(ch)
-        if 0x0400 <= o <= 0x04FF:
-            counts["cyr"] += 1
-        elif 0x0600 <= o <= 0x06FF:
-            counts["arab"] += 1
-        elif 0x0590 <= o <= 0x05FF:
-            counts["hebr"] += 1
-        elif 0x0370 <= o <= 0x03FF:
-            counts["greek"] += 1
-        elif ch.isalpha() and o < 0x0250:
-            counts["latin"] += 1
-    script = max(counts, key=lambda k: counts[k])
-    if counts[script] < 8:
-        return ""
-    if script == "cyr":
-        if any(c in _UK_LETTERS for c in sample):
-            return "uk"
-        # Without і/ї/є/ґ, Russian is by far the likeliest Cyrillic language of our feeds.
-        return "ru"
-    if script != "latin":
-        return {"arab": "ar", "hebr": "he", "greek": "el"}[script]
-    words = re.findall(r"[^\W\d_]+", sample.lower())
-    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
-    best = max(scores, key=lambda k: scores[k])
-    ranked = sorted(scores.values(), reverse=True)
-    return best if ranked[0] >= 2 and ranked[0] > ranked[1] else ""

@@ -27,11 +27,12 @@ from workers.poller.normalise import (
     TITLE_MAX,
     article_id,
     canonical_url,
-    guess_language,
+    item_fragment,
     language_code,
     plain_text,
     sane_published,
 )
+from workers.poller.prepare import prepare_body
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ class ParseOutcome:
     entry_times: list[float] = field(default_factory=list)
     title: str = ""
     seconds: float = 0.0
+    fed_bytes: int = 0  # bytes feedparser was given (after the entry cap and repairs)
+    truncated: bool = False  # entries past MAX_ENTRIES were cut before parsing
+    skipped: int = 0  # entries that failed on their own and were left out
+    skipped_error: str = ""  # why the first of them failed
 
 
 def _num(value: Any) -> float | None:
@@ -104,16 +109,26 @@ def parse_feed(
 ) -> ParseOutcome:
     """Parse ``body`` (with HTTP ``headers``) into normalised articles; never raises on content."""
     started = time.perf_counter()
-    lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        parsed = feedparser.parse(
-            io.BytesIO(body), response_headers=lowered,
-            sanitize_html=False, resolve_relative_uris=False,  # we strip HTML anyway: 2x faster
-        )
-    except Exception as exc:  # feedparser should not raise, but a feed must never kill us
-        return ParseOutcome(error_kind="parse", error=f"parser failed: {exc!r}",
-                            seconds=time.perf_counter() - started)
-    out = ParseOutcome(version=str(parsed.get("version") or ""))
+        out = _parse(body, headers, feed, url, fetched)
+    except Exception as exc:  # a feed must never kill the poll, whatever it holds
+        out = ParseOutcome(error_kind="parse", error=f"parser failed: {exc!r}"[:500])
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _parse(
+    body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime
+) -> ParseOutcome:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    # Bound and repair the bytes first: feedparser's cost follows the whole document.
+    prepared = prepare_body(body, lowered, MAX_ENTRIES)
+    parsed = feedparser.parse(
+        io.BytesIO(prepared.body), response_headers=lowered,
+        sanitize_html=False, resolve_relative_uris=False,  # we strip HTML anyway: 2x faster
+    )
+    out = ParseOutcome(version=str(parsed.get("version") or ""),
+                       fed_bytes=len(prepared.body), truncated=prepared.truncated)
     if parsed.get("bozo"):
         bozo_exc = parsed.get("bozo_exception")
         out.bozo = f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc else "ill-formed"
@@ -129,32 +144,56 @@ def parse_feed(
         elif out.bozo:
             out.error_kind = "parse"
             out.error = f"feed has no readable entries: {out.bozo}"
-        out.seconds = time.perf_counter() - started
         return out
     base = _base_url(meta, lowered.get("content-location") or url)
     declared = language_code(meta.get("language")) or language_code(lowered.get("content-language"))
     for entry in entries[:MAX_ENTRIES]:
-        article = _article(entry, feed, base, declared, fetched=fetched, out=out)
+        try:
+            article = _article(entry, feed, base, declared, fetched=fetched, out=out)
+        except Exception as exc:  # one broken entry must not cost the feed its others
+            out.skipped += 1
+            out.skipped_error = out.skipped_error or f"{type(exc).__name__}: {exc}"[:300]
+            continue
         if article is not None:
             out.articles.append(article)
-    if not out.articles and out.bozo:
+    if not out.articles and (out.bozo or out.skipped):
         out.error_kind = "parse"
-        out.error = f"ill-formed feed with no usable entries: {out.bozo}"
-    out.seconds = time.perf_counter() - started
+        why = out.bozo or f"{out.skipped} entries failed; first: {out.skipped_error}"
+        out.error = f"ill-formed feed with no usable entries: {why}"
     return out
+
+
+_NOT_ARTICLE_RELS = frozenset({"enclosure", "self", "edit", "replies", "license", "hub",
+                               "payment", "related", "via"})
+
+
+def _links(entry: Mapping[str, Any]) -> list[str]:
+    """Return the entry's candidate article links: its main link, then other page links."""
+    out = [str(entry.get("link") or "")]
+    others = [ln for ln in entry.get("links") or [] if isinstance(ln, Mapping)]
+    out += [str(ln.get("href") or "") for ln in others if ln.get("rel", "alternate") == "alternate"]
+    out += [str(ln.get("href") or "") for ln in others
+            if ln.get("rel", "alternate") not in _NOT_ARTICLE_RELS | {"alternate"}]
+    return [link.strip() for link in out if link.strip()]
+
+
+def _article_url(entry: Mapping[str, Any], base: str, guid: str) -> str:
+    """Return the first http(s) link of the entry, else its guid when that is one, else ""."""
+    for link in _links(entry):
+        url = canonical_url(link, base, keep_fragment=bool(item_fragment(link, guid)))
+        if url:
+            return url
+    if guid.startswith(("http://", "https://")):
+        return canonical_url(guid)
+    return ""
 
 
 def _article(
     entry: Mapping[str, Any], feed: FeedInfo, base: str, declared: str, *, fetched: datetime,
     out: ParseOutcome,
 ) -> Article | None:
-    link = str(entry.get("link") or "").strip()
-    url = canonical_url(link, base) if link else ""
-    if not url.startswith(("http://", "https://")):
-        url = ""
     guid = str(entry.get("id") or "").strip()
-    if not url and guid.startswith(("http://", "https://")):
-        url = canonical_url(guid)
+    url = _article_url(entry, base, guid)
     title = plain_text(entry.get("title"), TITLE_MAX)
     summary = plain_text(_entry_text(entry), SUMMARY_MAX)
     if not (title or summary) or not (url or guid):
@@ -167,11 +206,11 @@ def _article(
     )
     if published != fetched:
         out.entry_times.append(published.timestamp())
+    # The declared language only: the classifier decides from the text (the feed's is a prior).
     lang = feed.language or language_code(entry.get("language")) or declared
-    lang = lang or guess_language(f"{title} {summary}")
     return Article(
         id=article_id(url or None, guid or None, feed.feed_id, f"{title}|{summary[:200]}"),
-        feed_id=feed.feed_id, source=feed.source, url=url or guid, title=title or summary[:120],
+        feed_id=feed.feed_id, source=feed.source, url=url, title=title or summary[:120],
         summary=summary, lang=lang, published=published, fetched=fetched,
         region_hints=feed.region_hints,
     )

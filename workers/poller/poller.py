@@ -14,7 +14,6 @@ from typing import Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from yarl import URL
 
 from core.lifecycle import HEARTBEATS_KEY
 from workers.poller.config import FeedConfig
@@ -96,6 +95,7 @@ class PollReport:
     queued: int = 0
     duplicates: int = 0
     unconfirmed: int = 0
+    skipped: int = 0  # entries that failed on their own and were left out
     error_kind: str = ""
     error: str = ""
     next_poll: float = 0.0
@@ -145,9 +145,6 @@ class Poller:
         added = [fid for fid in new if fid not in self.feeds]
         removed = [fid for fid in self.feeds if fid not in new]
         self.feeds = new
-        hosts = self.fetcher.trusted_hosts
-        hosts.clear()
-        hosts.update((URL(f.url).host or "").lower() for f in new.values() if f.trusted)
         self.queue.discard(removed)
         return added, removed
 
@@ -171,7 +168,16 @@ class Poller:
             return PollReport(feed.id, "skipped", next_poll=time.time() + retry_s)
         state = FeedState.from_hash(raw)
         try:
-            report = await self._poll(feed, state)
+            try:
+                report = await self._poll(feed, state)
+            except (RedisError, OSError):
+                raise  # Redis trouble is the poller's, not the feed's: _run_one retries soon
+            except Exception as exc:
+                # Anything else this feed's content or server provoked counts against the
+                # feed, so one that always fails is backed off, deactivated and on /status.
+                log.warning("poll of feed %s failed unexpectedly", feed.id, exc_info=True)
+                report = await self._failed(feed, state, "crash",
+                                            f"internal error: {type(exc).__name__}: {exc}")
         finally:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(state_key(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]
@@ -186,7 +192,8 @@ class Poller:
         fetch_started = time.monotonic()
         try:
             res = await self.fetcher.fetch(
-                feed.url, etag=state.etag or None, last_modified=state.last_modified or None
+                feed.url, trusted=feed.trusted, etag=state.etag or None,
+                last_modified=state.last_modified or None,
             )
         except FetchError as exc:
             return await self._failed(
@@ -223,7 +230,9 @@ class Poller:
         report.queued = body.queued.queued
         report.duplicates = body.queued.seen
         report.unconfirmed = body.queued.unconfirmed
+        report.skipped = body.skipped
         if self.metrics:
+            self.metrics.items_skipped.inc(body.skipped)
             self.metrics.articles_queued.inc(body.queued.queued)
             self.metrics.articles_seen.inc(body.queued.seen)
         return report

@@ -3,7 +3,8 @@
 Two layers, so that what is checked is what is connected to:
 
 * :func:`check_url_syntax` / :func:`check_hop` vet the URL itself (scheme, credentials, and a
-  literal IP host, which aiohttp connects to without asking any resolver);
+  host that is an address by itself: an IPv6 literal or any IPv4 form ``inet_aton`` takes,
+  ``2130706433``, ``127.1``, ``0177.0.0.1``, ``0x7f.1``, ``127.0.0.1.``);
 * :class:`GuardedResolver` is the connector's resolver: it resolves a host name and returns only
   addresses that passed :func:`address_refusal`, so the socket is opened to a vetted address
   (no second, unchecked lookup between the check and the connect).
@@ -12,8 +13,8 @@ Two layers, so that what is checked is what is connected to:
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from collections.abc import Iterable
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
@@ -73,6 +74,35 @@ def _literal_ip(host: str) -> IPAddress | None:
         return None
 
 
+# A host whose last label is a number (decimal, or 0x hex) is an IPv4 address in some form,
+# never a DNS name (as in the WHATWG URL standard); inet_aton reads every such form.
+_NUMBER_LABEL = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)")
+
+
+def host_address(host: str) -> IPAddress | None:
+    """Return the address ``host`` is by itself, or None when it is a name for DNS.
+
+    IPv6 literals, dotted quads, and the legacy IPv4 forms that ``inet_aton`` (and so
+    getaddrinfo) accept: one number (``2130706433``), fewer parts (``127.1``), octal
+    (``0177.0.0.1``), hex (``0x7f.1``), with a trailing dot (``127.0.0.1.``). A numeric host
+    that is no valid address raises UnsafeURLError rather than going to DNS.
+    """
+    literal = _literal_ip(host)
+    if literal is not None:
+        return literal
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if not labels or _NUMBER_LABEL.fullmatch(labels[-1]) is None:
+        return None
+    # inet_aton itself would ignore text after a space: every label must be a number.
+    if not all(_NUMBER_LABEL.fullmatch(label) for label in labels):
+        raise UnsafeURLError(f"host {host!r} is neither a host name nor an IPv4 address")
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        raise UnsafeURLError(f"host {host!r} is not a valid IPv4 address") from None
+
+
 def check_url_syntax(url: str | URL) -> URL:
     """Vet scheme, credentials and host of ``url`` (no DNS); return it normalised."""
     try:
@@ -85,26 +115,26 @@ def check_url_syntax(url: str | URL) -> URL:
         raise UnsafeURLError(f"not an absolute http(s) URL: {str(url)!r}")
     if parsed.user is not None or parsed.password is not None:
         raise UnsafeURLError("credentials in the URL are not allowed")
-    if not parsed.host:
-        raise UnsafeURLError(f"URL has no host: {str(url)!r}")
     try:
+        host = parsed.host  # decoded lazily: "xn--" raises here
         parsed.port  # noqa: B018 - raises on an out-of-range port
-    except ValueError as exc:
-        raise UnsafeURLError(f"bad port in URL: {exc}") from None
+    except ValueError as exc:  # UnicodeError included
+        raise UnsafeURLError(f"bad host or port in URL: {exc}") from None
+    if not host:
+        raise UnsafeURLError(f"URL has no host: {str(url)!r}")
     return parsed.with_fragment(None)
 
 
-def check_hop(url: str | URL, trusted_hosts: Iterable[str] = ()) -> URL:
-    """Vet one request hop without DNS: syntax, and a literal IP host must be public.
+def check_hop(url: str | URL, *, trusted: bool = False) -> URL:
+    """Vet one request hop without DNS: syntax, and a host that is an address must be public.
 
-    Host names are vetted at connect time by :class:`GuardedResolver`. Hosts in
-    ``trusted_hosts`` (those named in the operator's config file) skip the address check.
+    Host names are vetted at connect time by :class:`GuardedResolver`. ``trusted`` is for
+    the operator's own feed URL (and its own origin) only: it skips the address check.
     """
     parsed = check_url_syntax(url)
-    host = parsed.host or ""
-    if host.lower() in trusted_hosts:
+    if trusted:
         return parsed
-    ip = _literal_ip(host)
+    ip = host_address(parsed.host or "")
     if ip is not None:
         why = address_refusal(ip)
         if why:
@@ -115,22 +145,18 @@ def check_hop(url: str | URL, trusted_hosts: Iterable[str] = ()) -> URL:
 class GuardedResolver(AbstractResolver):
     """Resolver that returns only public addresses, so the connection uses a vetted one."""
 
-    def __init__(
-        self,
-        base: AbstractResolver | None = None,
-        trusted_hosts: Iterable[str] = (),
-    ) -> None:
+    def __init__(self, base: AbstractResolver | None = None) -> None:
         """Wrap ``base`` (default: a threaded getaddrinfo resolver)."""
         self._base = base or ThreadedResolver()
-        self.trusted_hosts = {h.lower() for h in trusted_hosts}
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         """Resolve ``host``; refuse it when any of its addresses is not public."""
+        ip = host_address(host)  # "127.1" and friends: judged as what they are, no lookup
+        if ip is not None and (why := address_refusal(ip)):
+            raise UnsafeURLError(f"refused host {host}: {why}")
         results = await self._base.resolve(host, port, family)
-        if host.lower() in self.trusted_hosts:
-            return results
         if not results:
             raise UnsafeURLError(f"{host} did not resolve to any address")
         for res in results:
@@ -155,7 +181,7 @@ async def check_feed_url(url: str, *, resolver: AbstractResolver | None = None) 
     """
     parsed = check_hop(url)
     host = parsed.host or ""
-    if _literal_ip(host) is None:
+    if host_address(host) is None:
         guard = GuardedResolver(resolver) if resolver is not None else GuardedResolver()
         try:
             await guard.resolve(host, parsed.port or 0, socket.AF_UNSPEC)

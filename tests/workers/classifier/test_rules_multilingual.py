@@ -226,7 +226,10 @@ def test_label_and_language(
 
 
 def test_every_required_language_is_supported(clf: Classifier) -> None:
-    assert set(clf.languages) >= {"en", "ru", "uk", "pl", "fr", "es", "de", "ar", "tr"}
+    assert set(clf.languages) >= {
+        *("en", "ru", "uk", "pl", "fr", "es", "de", "ar", "tr"),
+        *("hy", "az", "he"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -241,6 +244,12 @@ def test_every_required_language_is_supported(clf: Classifier) -> None:
         ("ar", ["الهدنة", "والهدنة", "بالهدنة", "للهدنة", "هدنة", "لوقف إطلاق النار"]),
         ("tr", ["ateşkes", "ateşkesi", "ateşkese", "ateşkesin", "ateşkesten"]),
         ("de", ["Waffenruhe", "Waffenstillstandsabkommen", "Feuerpause"]),
+        (
+            "hy",
+            ["հրադադար", "հրադադարը", "հրադադարի", "հրադադարն", "զինադադար", "կրակի դադարեցում"],
+        ),
+        ("az", ["atəşkəs", "atəşkəsi", "atəşkəsə", "atəşkəsin", "atəşkəsdən"]),
+        ("he", ["הפסקת אש", "הפסקת האש", "להפסקת אש", "ובהפסקת האש", "הפוגה", "בהפוגה", "רגיעה"]),
     ],
 )
 def test_inflected_truce_words_are_found(clf: Classifier, lang: str, forms: list[str]) -> None:
@@ -256,10 +265,17 @@ def test_unknown_language_is_none_with_reason_never_guessed(clf: Classifier) -> 
     )
     assert italian.label == "none"
     assert italian.reason.startswith("unsupported language")
-    given = clf.classify("Israel accuses Hamas of breaking the truce", "", "pt-BR")
+    given = clf.classify(
+        "Israel acusa o Hamas de violar a trégua",
+        "O governo diz que foguetes foram lançados.",
+        "pt-BR",
+    )
     assert given.label == "none"
     assert given.reason == "unsupported language: pt"
     assert given.lang == "pt"
+    # A declared language is a prior, not an override: English text declared "pt" is English.
+    english = clf.classify("Israel accuses Hamas of breaking the truce", "", "pt-BR")
+    assert english.lang == "en" and english.label == "violation"
     japanese = clf.classify("停戦合意が破られた", "")
     assert japanese.label == "none"
     assert "unsupported language" in japanese.reason

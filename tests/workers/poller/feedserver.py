@@ -53,6 +53,7 @@ class FeedServer:
         app.router.add_get("/trickle", self._trickle)
         app.router.add_get("/loop/{n}", self._loop)
         app.router.add_get("/redirect", self._redirect)
+        app.router.add_get("/raw-redirect", self._raw_redirect)
         app.router.add_get("/html", self._html)
         app.router.add_get("/status/{code}", self._status)
         app.router.add_get("/slow/{n}", self._slow)
@@ -171,6 +172,11 @@ class FeedServer:
     async def _redirect(self, request: web.Request) -> web.Response:
         self._count(request)
         raise web.HTTPFound(request.query["to"])
+
+    async def _raw_redirect(self, request: web.Request) -> web.Response:
+        """A 302 whose Location is sent as given, even when it is no valid URL."""
+        self._count(request)
+        return web.Response(status=302, headers={"Location": request.query["to"]})
 
     async def _html(self, request: web.Request) -> web.Response:
         self._count(request)

@@ -64,9 +64,9 @@ async def test_hostile_feeds_fail_alone_within_bounds(redis: Redis) -> None:
 
 async def test_bomb_is_cut_at_the_cap() -> None:
     limits = FetchLimits(total_s=10, max_body_bytes=1024 * 1024)
-    async with FeedServer() as server, Fetcher(limits, trusted_hosts={"127.0.0.1"}) as fetcher:
+    async with FeedServer() as server, Fetcher(limits) as fetcher:
         with pytest.raises(FetchError, match="cap") as info:
-            await fetcher.fetch(server.url("/bomb"))
+            await fetcher.fetch(server.url("/bomb"), trusted=True)
         assert info.value.kind == "too_large"
 
 
@@ -107,8 +107,8 @@ async def test_failure_streak_backs_off_then_deactivates(redis: Redis) -> None:
 
 async def test_per_host_concurrency_is_limited() -> None:
     limits = FetchLimits(total_s=10, per_host=2)
-    async with FeedServer() as server, Fetcher(limits, trusted_hosts={"127.0.0.1"}) as fetcher:
-        results = await asyncio.gather(*(fetcher.fetch(server.url(f"/slow/{i}"))
+    async with FeedServer() as server, Fetcher(limits) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(server.url(f"/slow/{i}"), trusted=True)
                                          for i in range(6)))
     assert [r.status for r in results] == [200] * 6
     assert server.max_active == 2

@@ -72,8 +72,7 @@ async def test_refresh_picks_up_feeds_added_and_removed_at_run_time(redis: Redis
         await refresh(poller, configured)
         assert poller.feeds["extra"].trusted is False
         assert poller.queue.due_at("extra") is not None
-        assert "x.example.org" not in poller.fetcher.trusted_hosts
-        assert "base.example.org" in poller.fetcher.trusted_hosts
+        assert poller.feeds["base"].trusted is True  # trust goes with the feed, per fetch
         await remove_runtime_feed(redis, "extra")
         await refresh(poller, configured)
         assert set(poller.feeds) == {"base"} and poller.queue.due_at("extra") is None

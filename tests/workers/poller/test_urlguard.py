@@ -7,14 +7,18 @@ import socket
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from redis.asyncio import Redis
 
 from tests.workers.poller.feedserver import FeedServer
+from tests.workers.poller.helpers import rss_with
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
 from workers.poller.urlguard import (
     GuardedResolver,
     UnsafeURLError,
     address_refusal,
     check_feed_url,
+    check_hop,
+    host_address,
 )
 
 
@@ -122,15 +126,15 @@ async def test_redirect_to_internal_target_is_refused_and_never_connected() -> N
             "file:///etc/passwd",
         ]
         limits = FetchLimits(total_s=5)
-        async with Fetcher(limits, trusted_hosts={"news.example.com"}, resolver=resolver) as f:
+        async with Fetcher(limits, resolver=resolver) as f:
             for target in targets:
                 url = f"http://news.example.com:{front.port}/redirect?to={target}"
                 with pytest.raises(FetchError) as info:
-                    await f.fetch(url)
+                    await f.fetch(url, trusted=True)
                 assert info.value.kind == "unsafe_url", (target, info.value)
             # The same route to a trusted target works, so the refusals above are the guard's.
             ok = await f.fetch(
-                f"http://news.example.com:{front.port}/redirect?to=/html"
+                f"http://news.example.com:{front.port}/redirect?to=/html", trusted=True
             )
             assert ok.status == 200
         assert front.hits["/redirect"] == len(targets) + 1
@@ -150,3 +154,123 @@ async def test_guarded_resolver_refuses_rebinding_names() -> None:
     guard = GuardedResolver(FakeResolver({"rebind.example": ["8.8.8.8", "127.0.0.1"]}))
     with pytest.raises(UnsafeURLError, match=r"127\.0\.0\.1"):
         await guard.resolve("rebind.example", 80)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["2130706433", "127.1", "0177.0.0.1", "0x7f.1", "127.0.0.1.", "0x7f000001", "017700000001",
+     "0X7F.0.0.1", "10.1", "0251.0376.0251.0376", "0"],
+)
+async def test_numeric_host_forms_are_refused_by_the_guard_itself(host: str) -> None:
+    resolver = FakeResolver({})
+    async with FeedServer() as victim:
+        url = f"http://{host}:{victim.port}/html"
+        with pytest.raises(UnsafeURLError, match="is a"):
+            await check_feed_url(url, resolver=resolver)
+        with pytest.raises(UnsafeURLError):
+            await GuardedResolver(resolver).resolve(host, victim.port)
+        async with Fetcher(FetchLimits(total_s=5), resolver=resolver) as f:
+            with pytest.raises(FetchError) as info:
+                await f.fetch(url)
+            assert info.value.kind == "unsafe_url", info.value
+        assert sum(victim.hits.values()) == 0
+    assert resolver.lookups == []  # judged as the address it is, never looked up
+
+
+@pytest.mark.parametrize("host", ["1.2.3.4.5", "256.256.256.256", "0x100000000", "1.2.3.0x"])
+async def test_numeric_hosts_that_are_no_address_are_refused(host: str) -> None:
+    resolver = FakeResolver({})
+    with pytest.raises(UnsafeURLError, match="IPv4"):
+        await check_feed_url(f"http://{host}/feed", resolver=resolver)
+    assert resolver.lookups == []
+
+
+def test_public_numeric_forms_and_names_pass_the_hop_check() -> None:
+    assert host_address("0x8.8.8.8") == ipaddress.ip_address("8.8.8.8")
+    assert host_address("134744072") == ipaddress.ip_address("8.8.8.8")
+    assert host_address("news.example.com") is None
+    assert host_address("1e100.net") is None  # a name whose last label is not a number
+    assert str(check_hop("http://134744072/feed")) == "http://134744072/feed"
+
+
+class PublicFront(GuardedResolver):
+    """The guard, except that one name counts as public (a stand-in for a public server).
+
+    The server really runs on 127.0.0.1, which the real guard rightly refuses.
+    """
+
+    def __init__(self, base: AbstractResolver, public: str) -> None:
+        super().__init__(base)
+        self._public_base = base
+        self.public = public
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host == self.public:
+            return await self._public_base.resolve(host, port, family)
+        return await super().resolve(host, port, family)
+
+
+async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis) -> None:
+    from tests.workers.poller.helpers import feed_for
+    from workers.poller.config import FeedConfig
+    from workers.poller.parse import ParsePool
+    from workers.poller.poller import Poller, PollerSettings
+    from workers.poller.state import load_state
+
+    async with FeedServer() as front, FeedServer() as intranet, FeedServer() as victim:
+        # Names for the three local servers: feeds.yaml holds "feeds.example" (front) and
+        # "intranet.example" (an internal feed); "public.example" is a feed added with
+        # /addfeed on a public server. Both configured names point at 127.0.0.1.
+        resolver = FakeResolver({
+            "feeds.example": ["127.0.0.1"], "intranet.example": ["127.0.0.1"],
+            "public.example": ["127.0.0.1"],
+        })
+        intranet.dynamic["b"] = rss_with([("b1", "Internal one")])
+        front.dynamic["a"] = rss_with([("a1", "Front one")])
+        inside = f"http://intranet.example:{intranet.port}/dyn/b"
+        elsewhere = [  # the configured internal feed itself, its host on another port, ...
+            inside, f"http://intranet.example:{victim.port}/html",
+            f"http://feeds.example:{victim.port}/html", f"https://feeds.example:{front.port}/x",
+        ]
+        fetcher = Fetcher(FetchLimits(total_s=5), resolver=resolver)
+        fetcher.resolver = PublicFront(resolver, "public.example")
+        configured = [feed_for("front", f"http://feeds.example:{front.port}/dyn/a"),
+                      feed_for("intranet", inside)]
+        added = [FeedConfig(id=f"added{i}", name="Added", trusted=False,
+                            url=f"http://public.example:{front.port}/redirect?to={target}")
+                 for i, target in enumerate(elsewhere)]
+        added.append(FeedConfig(id="direct", name="Direct", url=inside, trusted=False))
+        async with fetcher, ParsePool("thread", 1) as pool:
+            poller = Poller(redis, fetcher, pool, PollerSettings())
+            poller.set_feeds(configured + added)
+            for feed in added:
+                report = await poller.poll(feed)
+                assert (report.outcome, report.error_kind) == ("error", "unsafe_url"), report
+                state = await load_state(redis, feed.id)
+                assert state.error_streak == 1 and state.last_error_kind == "unsafe_url"
+            assert sum(intranet.hits.values()) == 0 and sum(victim.hits.values()) == 0
+            # A configured feed redirecting to another configured feed's host, or to its own
+            # host on another port or scheme, is checked like anyone else's.
+            for target in elsewhere:
+                with pytest.raises(FetchError) as info:
+                    await fetcher.fetch(
+                        f"http://feeds.example:{front.port}/redirect?to={target}", trusted=True)
+                assert info.value.kind == "unsafe_url", (target, info.value)
+            assert sum(intranet.hits.values()) == 0 and sum(victim.hits.values()) == 0
+            # Each configured feed is fetched at its own origin, redirects within it too.
+            for feed in configured:
+                assert (await poller.poll(feed)).outcome == "new"
+            ok = await fetcher.fetch(
+                f"http://feeds.example:{front.port}/redirect?to=/dyn/a", trusted=True)
+            assert ok.status == 200
+        assert intranet.hits["/dyn/b"] == 1
+
+
+async def test_unparsable_redirect_location_is_a_fetch_error_not_a_crash() -> None:
+    async with FeedServer() as front, Fetcher(FetchLimits(total_s=5)) as f:
+        for target in ("http://[::1/b", "http://xn--/a", "http://h.example:99999/"):
+            with pytest.raises(FetchError) as info:
+                await f.fetch(front.url(f"/raw-redirect?to={target}"), trusted=True)
+            assert info.value.kind == "unsafe_url", (target, info.value)

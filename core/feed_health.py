@@ -1,0 +1,81 @@
+"""Feed health for readiness: how many of the enabled feeds are failing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from core.config_files import ConfigError
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How many of the enabled feeds are failing (error streak or deactivated)."""
+
+    failing: int
+    total: int
+
+
+class FeedHealthCache:
+    """Feed health for readiness, recomputed at most every ``max_age_s`` (probes come often)."""
+
+    def __init__(self, config_dir: Path, max_age_s: float = 5.0) -> None:
+        """Watch the feeds of ``config_dir/feeds.yaml`` plus those added at run time."""
+        self.path = config_dir / "feeds.yaml"
+        self.max_age_s = max_age_s
+        self._configured: tuple[float, list[str]] = (-1.0, [])
+        self._value: FeedHealth | None = None
+        self._at = -1e9
+
+    async def get(self, redis: Redis) -> FeedHealth | None:
+        """Return the feed health (None when this build has no poller or no feeds file)."""
+        now = time.monotonic()
+        if now - self._at >= self.max_age_s:
+            self._value = await self._compute(redis)
+            self._at = now
+        return self._value
+
+    def _configured_ids(self) -> list[str]:
+        from workers.poller.config import load_feeds
+
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            return []
+        if mtime != self._configured[0]:
+            try:
+                ids = [f.id for f in load_feeds(self.path) if f.enabled]
+            except ConfigError:
+                ids = []  # the poller reports a bad file itself; readiness judges the rest
+            self._configured = (mtime, ids)
+        return self._configured[1]
+
+    async def _compute(self, redis: Redis) -> FeedHealth | None:
+        try:
+            from workers.poller.config import runtime_feeds
+            from workers.poller.state import state_key
+        except ImportError:
+            return None
+        ids = set(await asyncio.to_thread(self._configured_ids))
+        ids.update(f.id for f in await runtime_feeds(redis) if f.enabled)
+        if not ids:
+            return None
+        async with redis.pipeline(transaction=False) as pipe:
+            for feed_id in ids:
+                pipe.hmget(state_key(feed_id), ["error_streak", "deactivated"])
+            rows = await pipe.execute()
+        failing = sum(1 for streak, dead in rows
+                      if number(streak) > 0 or number(dead) > 0)
+        return FeedHealth(failing, len(ids))
+
+
+def number(value: object) -> float:
+    """Return a Redis field as a float (0 when absent or not a number)."""
+    try:
+        return float(str(value)) if value is not None else 0.0
+    except ValueError:
+        return 0.0

@@ -1,0 +1,14 @@
+"""Core tests: each under a time limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.core.timeout_guard import time_limit
+
+
+@pytest.fixture(autouse=True)
+def _time_limit() -> Iterator[None]:
+    yield from time_limit(300)

@@ -1,0 +1,48 @@
+"""Failover: the Redis primary SIGKILLed under load; every role follows the promoted replica.
+
+A primary, a replica and three sentinels (quorum 2) on 127.0.0.1; the service as four
+processes given only ``REDIS_SENTINELS``; reports keep arriving while the primary is killed
+(tests/e2e/failover_support.py). Every role must carry on against the new primary without a
+restart, no report may be lost, and no chat may get one violation more than twice (ideally
+once). The figures are printed; ``python -m bench.failover`` compares runs with WAIT off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.failover_support import PROCESSES, ROLES, run_failover
+from tests.support.sentinels import SentinelCluster, SentinelSetupError
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[SentinelCluster]:
+    """A primary, a replica and three sentinels on free ports of 127.0.0.1 (else a skip)."""
+    servers = SentinelCluster(tmp_path / "redis")
+    try:
+        async with servers:
+            yield servers
+    except SentinelSetupError as exc:
+        pytest.skip(f"cannot run Redis with Sentinel here: {exc}")
+
+
+@pytest.mark.slow
+async def test_primary_killed_under_load_every_role_follows(
+    cluster: SentinelCluster, tmp_path: Path
+) -> None:
+    report = await run_failover(cluster, tmp_path)
+    print("\n" + "\n".join(report.lines()))
+    figures = report.figures
+    assert not report.exited, f"a process died instead of following: {report.exited}"
+    assert set(report.follow) >= set(ROLES), f"roles not seen on the new primary: {report.follow}"
+    assert report.bot_ok, "the bot did not apply /subscribe on the new primary"
+    assert report.ready_again, "/readyz did not become ready again after the failover"
+    assert report.done, f"not drained or not delivered: {figures.line()}"
+    assert figures.articles_lost == 0, figures.line()
+    assert figures.messages_lost == 0, figures.line()
+    # A send whose marker died with the primary may repeat once, never more.
+    assert figures.max_per_link <= 2, figures.line()
+    assert report.codes == dict.fromkeys(PROCESSES, 0), report.codes

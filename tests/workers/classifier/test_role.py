@@ -1,0 +1,75 @@
+"""Classifier role: an alert goes to the regions its text names, not to every hint of its feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import cast
+
+import pytest
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from core.consumer import Delivery
+from core.models import Alert, Article, decode
+from core.streams import ALERTS, ARTICLES
+from workers.classifier.engine import Classifier
+from workers.classifier.role import ArticleHandler, ClassifierMetrics, alert_regions
+
+MIDDLE_EAST = ("gaza-israel", "yemen", "iraq")
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+def _article(title: str, summary: str, hints: tuple[str, ...], n: int = 1) -> Article:
+    return Article(
+        id=f"art-{n}", feed_id="feed", source="Outlet", url=f"https://example.org/{n}",
+        title=title, summary=summary, lang="en", published=NOW, fetched=NOW,
+        region_hints=hints,
+    )
+
+
+@pytest.mark.parametrize(
+    ("found", "hints", "regions"),
+    [
+        (("gaza-israel",), MIDDLE_EAST, ("gaza-israel",)),  # the text decides
+        (("lebanon",), MIDDLE_EAST, ("lebanon",)),  # even a region the feed is not hinted for
+        ((), ("ukraine",), ("ukraine",)),  # no place named, a one-region feed
+        ((), MIDDLE_EAST, ()),  # no place named, a many-region feed: no guess
+        ((), (), ()),
+    ],
+)
+def test_alert_regions(
+    found: tuple[str, ...], hints: tuple[str, ...], regions: tuple[str, ...]
+) -> None:
+    assert alert_regions(found, hints) == regions
+
+
+async def _alerts(redis: Redis) -> list[Alert]:
+    entries = cast(list[tuple[str, dict[str, str]]], await redis.xrange(ALERTS))
+    return [decode(fields, Alert) for _, fields in entries]
+
+
+async def test_gaza_story_from_a_middle_east_feed_reaches_only_gaza(
+    redis: Redis, clf: Classifier
+) -> None:
+    handler = ArticleHandler(redis, clf, ClassifierMetrics(CollectorRegistry()))
+    article = _article(
+        "Israeli strikes kill 12 in Khan Younis despite Gaza ceasefire",
+        "Hamas accused Israel of violating the ceasefire after strikes on Khan Younis.",
+        MIDDLE_EAST,
+    )
+    await handler(article, Delivery("1-0", ARTICLES, 1))
+    [alert] = await _alerts(redis)
+    assert alert.label == "violation"
+    assert alert.regions == ("gaza-israel",)
+
+
+async def test_hint_stands_in_only_for_a_one_region_feed(redis: Redis, clf: Classifier) -> None:
+    handler = ArticleHandler(redis, clf, ClassifierMetrics(CollectorRegistry()))
+    title = "Ceasefire violated as shelling resumes along the front line"
+    summary = "Both sides accused each other of breaking the ceasefire overnight."
+    await handler(_article(title, summary, ("ukraine",), 1), Delivery("1-0", ARTICLES, 1))
+    await handler(_article(title, summary, MIDDLE_EAST, 2), Delivery("2-0", ARTICLES, 1))
+    one, many = await _alerts(redis)
+    assert one.label == many.label == "violation"
+    assert one.regions == ("ukraine",)
+    assert many.regions == ()
