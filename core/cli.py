@@ -98,7 +98,7 @@ def _run(settings: Settings, names: list[str]) -> int:
     preflight(settings, [name for name, _ in resolved])
     if settings.telegram_bot_token is None:
         log.info("TELEGRAM_BOT_TOKEN is unset: the bot is off and alerts go to the console")
-    if settings.redis_url is None:
+    if settings.redis_url is None and not settings.redis_sentinels:
         log.info("REDIS_URL is unset: using an embedded redis-server in %s", settings.data_dir)
     log.info("starting roles: %s", ", ".join(n for n, _ in resolved))
     return asyncio.run(run_roles(settings, resolved, early=early))

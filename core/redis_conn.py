@@ -32,7 +32,7 @@ from core.embedded_redis import (
     free_port,
     read_record,
 )
-from core.sentinel import sentinel_client, sentinel_where
+from core.sentinel import pool_options, sentinel_client, sentinel_where
 from core.settings import Settings
 
 # The embedded server's names stay importable from here, where callers always found them.
@@ -60,14 +60,8 @@ def make_client(url: str, *, socket_timeout: float = 10.0) -> Redis:
     retry = Retry(ExponentialWithJitterBackoff(cap=2.0, base=0.05), retries=3)
     pool = BlockingConnectionPool.from_url(
         url,
-        max_connections=POOL_SIZE,
-        timeout=POOL_TIMEOUT_S,
-        decode_responses=True,
-        retry=retry,
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        socket_connect_timeout=2.0,
-        socket_timeout=socket_timeout,
-        health_check_interval=30,
+        **pool_options(retry, socket_timeout=socket_timeout, pool_size=POOL_SIZE,
+                       pool_timeout_s=POOL_TIMEOUT_S),
     )
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 

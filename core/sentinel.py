@@ -42,6 +42,25 @@ PROBE_KEY = "cw:replica-probe"
 COMMAND_RETRIES = 25
 
 
+def pool_options(
+    retry: Retry, *, socket_timeout: float, pool_size: int, pool_timeout_s: float
+) -> dict[str, Any]:
+    """The pool and connection options of every client, through a URL or through Sentinel.
+
+    Here rather than in core.redis_conn, which imports this module.
+    """
+    return {
+        "max_connections": pool_size,
+        "timeout": pool_timeout_s,
+        "decode_responses": True,
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": socket_timeout,
+        "health_check_interval": 30,
+    }
+
+
 class ReplicaWait:
     """WAIT for ``replicas`` replicas after the writes a failover must not lose.
 
@@ -188,15 +207,9 @@ async def sentinel_client(
             redis_class=FailoverRedis,
             connection_pool_class=BlockingSentinelPool,
             connection_class=PrimaryConnection,
-            max_connections=pool_size,
-            timeout=pool_timeout_s,
             password=password,
-            decode_responses=True,
-            retry=retry,
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            socket_connect_timeout=2.0,
-            socket_timeout=socket_timeout,
-            health_check_interval=30,
+            **pool_options(retry, socket_timeout=socket_timeout, pool_size=pool_size,
+                           pool_timeout_s=pool_timeout_s),
         )
         if settings.redis_wait_replicas:
             client.replica_wait = ReplicaWait(

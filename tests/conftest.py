@@ -1,4 +1,4 @@
-"""Shared fixtures: a private redis-server per test session, a clean client per test, ../shared."""
+"""Shared fixtures: a redis-server per session, a clean client per test, ../shared, Sentinel."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.redis_conn import RedisProcess, make_client
+from tests.support.sentinels import SentinelCluster, SentinelSetupError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -42,3 +43,14 @@ def shared_dir() -> Path:
     if not (SHARED / "eval" / "dev.jsonl").exists():
         pytest.skip(f"../shared not found at {SHARED}: the test needs the shared data sets")
     return SHARED
+
+
+@pytest.fixture
+async def sentinel_cluster(tmp_path: Path) -> AsyncIterator[SentinelCluster]:
+    """A primary, a replica and three sentinels on free ports of 127.0.0.1 (else a skip)."""
+    servers = SentinelCluster(tmp_path / "redis")
+    try:
+        async with servers:
+            yield servers
+    except SentinelSetupError as exc:
+        pytest.skip(f"cannot run Redis with Sentinel here: {exc}")

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from bot import app_role
 from bot.webhook import SECRET_HEADER
 from core.redis_conn import RedisProcess, free_port
+from core.settings import Settings
 from tests.bot.helpers import make_ctx, make_settings, running, wait_until
 from tests.support.botapi_emulator import BotAPIEmulator
 
@@ -31,16 +32,23 @@ def _update(update_id: int, chat: int, text: str) -> dict[str, object]:
     }
 
 
-async def test_webhook_checks_secret_and_serves_commands(
-    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
-) -> None:
+def _webhook_settings(
+    redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> tuple[Settings, str]:
+    """Bot settings in webhook mode on a free local port, and the URL updates are posted to."""
     port = free_port()
     settings = make_settings(redis_server.url, tmp_path, emulator.url).model_copy(update={
         "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
         "telegram_webhook_secret": SecretStr(SECRET),
         "telegram_webhook_port": port,
     })
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    return settings, f"http://127.0.0.1:{port}/telegram/webhook"
+
+
+async def test_webhook_checks_secret_and_serves_commands(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    settings, url = _webhook_settings(redis_server, emulator, tmp_path)
     async with running(app_role.run, make_ctx("bot", settings, redis)):
         assert await wait_until(lambda: bool(emulator.webhook))
         assert emulator.webhook["secret_token"] == SECRET
@@ -63,13 +71,7 @@ async def test_webhook_checks_secret_and_serves_commands(
 async def test_webhook_answers_malformed_updates_with_400_and_keeps_serving(
     redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings = make_settings(redis_server.url, tmp_path, emulator.url).model_copy(update={
-        "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
-        "telegram_webhook_secret": SecretStr(SECRET),
-        "telegram_webhook_port": port,
-    })
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings, url = _webhook_settings(redis_server, emulator, tmp_path)
     nested: dict[str, object] = {"update_id": 5}
     inner = nested
     for _ in range(200):

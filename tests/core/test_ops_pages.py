@@ -13,10 +13,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 
 from core.health import run as health_role
 from core.lifecycle import run_roles
+from core.listen import listen
 from core.models import Alert
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
@@ -118,6 +120,19 @@ def chromium_render(url: str, shot: Path) -> tuple[list[str], str]:
     return console, dom
 
 
+async def render_page(handler: Handler, shot: Path) -> tuple[list[str], str]:
+    """Serve ``handler`` at / on a free local port and render it as :func:`chromium_render`."""
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = await listen(runner, "127.0.0.1")
+    try:
+        return await asyncio.to_thread(chromium_render, f"http://127.0.0.1:{port}/", shot)
+    finally:
+        await runner.cleanup()
+
+
 async def test_status_renders_in_chromium_without_console_errors(
     ops: Ops, tmp_path: Path
 ) -> None:
@@ -126,18 +141,7 @@ async def test_status_renders_in_chromium_without_console_errors(
         html = "<!doctype html><p>x</p><script>console.error('boom'); nope();</script>"
         return web.Response(text=html, content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/", broken)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        console, _ = await asyncio.to_thread(
-            chromium_render, f"http://127.0.0.1:{port}/", tmp_path / "broken.png"
-        )
-    finally:
-        await runner.cleanup()
+    console, _ = await render_page(broken, tmp_path / "broken.png")
     assert any("nope is not defined" in line for line in console)
 
     shot = tmp_path / "status.png"
@@ -176,17 +180,6 @@ async def test_status_is_served_with_a_strict_content_security_policy(
                 '<iframe src="javascript:parent.document.title=\'pwned\'"></iframe>')
         return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
 
-    app = web.Application()
-    app.router.add_get("/", hostile)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        console, dom = await asyncio.to_thread(
-            chromium_render, f"http://127.0.0.1:{port}/", tmp_path / "csp.png"
-        )
-    finally:
-        await runner.cleanup()
+    console, dom = await render_page(hostile, tmp_path / "csp.png")
     assert "<title>before</title>" in dom and "pwned" not in dom.split("</title>")[0]
     assert any("Content Security Policy" in line for line in console), console

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,19 +16,8 @@ from core.sentinel import ReplicaWait, replica_wait
 from core.settings import Settings, load_settings
 from core.streams import ARTICLES
 from tests.bot.helpers import wait_until
-from tests.support.sentinels import SentinelCluster, SentinelSetupError
+from tests.support.sentinels import SentinelCluster
 from workers.poller.dedupe import DONE, SEEN_PREFIX, queue_new
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[SentinelCluster]:
-    """A primary, a replica and three sentinels on free ports of 127.0.0.1 (else a skip)."""
-    servers = SentinelCluster(tmp_path / "redis")
-    try:
-        async with servers:
-            yield servers
-    except SentinelSetupError as exc:
-        pytest.skip(f"cannot run Redis with Sentinel here: {exc}")
 
 
 def _settings(cluster: SentinelCluster, tmp_path: Path) -> Settings:
@@ -56,15 +44,15 @@ def test_sentinels_setting_is_parsed_and_a_bad_one_named(monkeypatch: pytest.Mon
 
 @pytest.mark.slow
 async def test_client_follows_a_promotion_without_losing_a_write(
-    cluster: SentinelCluster, tmp_path: Path
+    sentinel_cluster: SentinelCluster, tmp_path: Path
 ) -> None:
-    async with open_redis(_settings(cluster, tmp_path)) as redis:
+    async with open_redis(_settings(sentinel_cluster, tmp_path)) as redis:
         sync = replica_wait(redis)
         assert sync is not None
         for n in range(50):
             await redis.set(f"k{n}", n)
         assert await sync.after(redis)  # a replica holds every write so far
-        survivor = await cluster.kill_primary()
+        survivor = await sentinel_cluster.kill_primary()
         # Each command is retried until the sentinels name the promoted replica.
         for n in range(50, 100):
             await redis.set(f"k{n}", n)
@@ -76,12 +64,12 @@ async def test_client_follows_a_promotion_without_losing_a_write(
 
 
 async def test_publish_no_replica_confirms_is_reported_unconfirmed(
-    cluster: SentinelCluster, tmp_path: Path
+    sentinel_cluster: SentinelCluster, tmp_path: Path
 ) -> None:
-    async with open_redis(_settings(cluster, tmp_path)) as redis:
+    async with open_redis(_settings(sentinel_cluster, tmp_path)) as redis:
         first = await queue_new(redis, _articles("a", 3))
         assert (first.queued, first.unconfirmed) == (3, 0)
-        cluster.replica.kill()
+        sentinel_cluster.replica.kill()
         # Not on a replica: reported unconfirmed, so the poller keeps the feed's old validators
         # and reads its body again; a failover now would lose entries and marks together.
         unsure = await queue_new(redis, _articles("b", 3))
@@ -95,7 +83,7 @@ async def test_publish_no_replica_confirms_is_reported_unconfirmed(
         assert (later.queued, later.unconfirmed) == (2, 0)
         # The replica comes back: ROLE lists it, and waiting resumes by itself.
         sync.recheck_s = 0.1
-        cluster.replica.start(find_redis_server())
+        sentinel_cluster.replica.start(find_redis_server())
         assert await wait_until(lambda: _replicas(redis), timeout=30)
         assert await wait_until(lambda: _waiting_again(redis, sync), timeout=30)
 

@@ -33,7 +33,7 @@ from core.models import Alert, Article, decode
 from core.redis_conn import free_port
 from core.streams import ALERTS, ARTICLES, read_range
 from tests.bot.helpers import wait_until
-from tests.e2e.pipeline_support import drained
+from tests.e2e.pipeline_support import drained, stop_processes
 from tests.support.botapi_emulator import BotAPIEmulator
 from tests.support.feedgen import FeedServer, write_config
 from tests.support.sentinels import SentinelCluster
@@ -116,18 +116,7 @@ class Fleet:
 
     async def stop(self) -> dict[str, int | None]:
         """SIGTERM every process and wait without blocking the loop (servers run on it)."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        codes: dict[str, int | None] = {}
-        for name, proc in self.procs.items():
-            try:
-                codes[name] = await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-                codes[name] = None
-        return codes
+        return await stop_processes(self.procs)
 
     def grep(self, text: str) -> int:
         """Log lines containing ``text``, over every process."""

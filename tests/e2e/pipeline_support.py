@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,26 @@ TOKEN = "555111222:AAe2eTOKENsecretXYZabcdefghijklmnopq"
 COPY_OUTLET = "wire-copies"
 GROUPS = ((ARTICLES, "classifiers"), (ALERTS, NOTIFIERS_GROUP), (DELIVERIES, SENDERS_GROUP))
 _HREF = re.compile(r'href="([^"]+)"')
+
+
+async def stop_processes(procs: Mapping[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
+    """SIGTERM every child; return exit codes (None if it had to be killed).
+
+    Waits without blocking the event loop: the feed server and the Bot API emulator run
+    on it, and the children finish their in-flight requests while draining.
+    """
+    codes: dict[str, int | None] = {}
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    for name, proc in procs.items():
+        try:
+            codes[name] = await asyncio.to_thread(proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            codes[name] = None
+    return codes
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from tests.e2e.pipeline_support import (
     expected_stories,
     pending_counts,
     publish_dev_feeds,
+    stop_processes,
     subscribe,
 )
 from tests.support.botapi_emulator import BotAPIEmulator
@@ -91,23 +92,8 @@ class Fleet:
         proc.wait(10)
 
     async def stop_all(self) -> dict[str, int | None]:
-        """SIGTERM every child; return exit codes (None if it had to be killed).
-
-        Waits without blocking the event loop: the feed server and the Bot API emulator run
-        on it, and the children finish their in-flight requests while draining.
-        """
-        codes: dict[str, int | None] = {}
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for role, proc in self.procs.items():
-            try:
-                codes[role] = await asyncio.to_thread(proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-                codes[role] = None
-        return codes
+        """SIGTERM every child; return exit codes (None if it had to be killed)."""
+        return await stop_processes(self.procs)
 
 
 async def gave_up_after_restarts(redis: Redis) -> int:

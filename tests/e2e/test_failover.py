@@ -9,31 +9,19 @@ once). The figures are printed; ``python -m bench.failover`` compares runs with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.failover_support import PROCESSES, ROLES, run_failover
-from tests.support.sentinels import SentinelCluster, SentinelSetupError
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[SentinelCluster]:
-    """A primary, a replica and three sentinels on free ports of 127.0.0.1 (else a skip)."""
-    servers = SentinelCluster(tmp_path / "redis")
-    try:
-        async with servers:
-            yield servers
-    except SentinelSetupError as exc:
-        pytest.skip(f"cannot run Redis with Sentinel here: {exc}")
+from tests.support.sentinels import SentinelCluster
 
 
 @pytest.mark.slow
 async def test_primary_killed_under_load_every_role_follows(
-    cluster: SentinelCluster, tmp_path: Path
+    sentinel_cluster: SentinelCluster, tmp_path: Path
 ) -> None:
-    report = await run_failover(cluster, tmp_path)
+    report = await run_failover(sentinel_cluster, tmp_path)
     print("\n" + "\n".join(report.lines()))
     figures = report.figures
     assert not report.exited, f"a process died instead of following: {report.exited}"

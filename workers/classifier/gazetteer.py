@@ -9,7 +9,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_files import load_yaml
-from workers.classifier.regexutil import check_patterns, grouped_alternation
+from workers.classifier.regexutil import (
+    check_patterns,
+    grouped_alternation,
+    top_level_alternatives,
+)
 from workers.classifier.text import fold
 
 # Shorthands an alias may use for the clitics written together with a name. Arabic: "and" /
@@ -110,29 +114,6 @@ _SCAN_PREFIX = (
 _LEADING_MACROS = tuple(_MACROS)
 
 
-def _top_level_alternatives(pattern: str) -> list[str]:
-    """``pattern`` split at each ``|`` outside groups and classes ("a|b(c|d)" -> a, b(c|d))."""
-    parts: list[str] = []
-    depth = 0
-    in_class = escaped = False
-    start = 0
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch in "()":
-            depth += 1 if ch == "(" else -1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    return [*parts, pattern[start:]]
-
-
 def _scan_fragments(alias: str) -> list[str]:
     """The pieces an alias adds to the scanning regex, most of them starting with a letter.
 
@@ -140,7 +121,7 @@ def _scan_fragments(alias: str) -> list[str]:
     become pieces of their own.
     """
     pieces = []
-    for part in _top_level_alternatives(alias):
+    for part in top_level_alternatives(alias):
         piece = part
         while piece.startswith(_LEADING_MACROS):
             piece = piece[piece.index("}") + 1 :].removeprefix("?")  # "{al}?" is optional too

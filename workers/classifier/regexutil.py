@@ -13,12 +13,13 @@ from collections import defaultdict
 _SPECIAL = set("\\.^$*+?{}[]()|")
 
 
-def _top_level_bar(fragment: str) -> bool:
-    """True when ``fragment`` has a ``|`` outside any group or class."""
+def top_level_alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at each ``|`` outside groups and classes ("a|b(c|d)" -> a, b(c|d))."""
+    parts: list[str] = []
     depth = 0
-    in_class = False
-    escaped = False
-    for ch in fragment:
+    in_class = escaped = False
+    start = 0
+    for i, ch in enumerate(pattern):
         if escaped:
             escaped = False
         elif ch == "\\":
@@ -27,18 +28,17 @@ def _top_level_bar(fragment: str) -> bool:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
         elif ch == "|" and depth == 0:
-            return True
-    return False
+            parts.append(pattern[start:i])
+            start = i + 1
+    return [*parts, pattern[start:]]
 
 
 def _literal_head(fragment: str) -> str | None:
     """The fragment's first character when it is a plain literal that nothing quantifies."""
-    if len(fragment) < 2 or fragment[0] in _SPECIAL or _top_level_bar(fragment):
+    if len(fragment) < 2 or fragment[0] in _SPECIAL or len(top_level_alternatives(fragment)) > 1:
         return None
     if fragment[1] in "*+?{":
         return None  # "a?..." may start with something else

@@ -189,7 +189,5 @@ def test_clitic_shorthands() -> None:
 
 
 def test_upper_case_escape_is_rejected(tmp_path: Path) -> None:
-    path = tmp_path / "regions.yaml"
-    path.write_text("regions:\n  - {id: x, name: X, aliases: ['a\\Wb']}\n", "utf-8")
     with pytest.raises(ConfigError, match=r"upper-case escape"):
-        Gazetteer.from_file(path)
+        _spec("regions:\n  - {id: x, name: X, aliases: ['a\\Wb']}\n", tmp_path)
