@@ -7,6 +7,7 @@ logic lives here once for every language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,10 +26,17 @@ from workers.classifier.text import split_sentences
 
 __all__ = ["BREACH", "FEATURES", "RULE_OF", "Extraction", "FeatureExtractor"]
 
+# A comma, semicolon or dash between two words puts them in different clauses.
+_CLAUSE = re.compile(r"[,;:]| - ")
 NEAR_VIOLATE = 60
 NEAR_DESPITE = 60
 NEAR = 40
 NEAR_TIGHT = 30
+
+
+def _span_between(a: Span, b: Span) -> tuple[int, int]:
+    """(start, end) of the text between two spans, in either order."""
+    return (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
 
 
 def _called(call: list[Span], t: Span, setting: list[Span]) -> bool:
@@ -242,10 +250,21 @@ class FeatureExtractor:
             objects = [t for t in truce if obj_side([a], t, 40)]
             # "strikes after a failed UN ceasefire bid": the truce word names a call, not a truce.
             called = any(right_within(call, t, 4) or between(call, a, t) for t in objects)
-            if objects and not called and any(event_side([a], h, 30) for h in hostile):
+            # The event: a hostility close by, or further but in the same clause ("missiles and
+            # destruction quickly returned after the ceasefire"; not "seized in the raids,
+            # were released hours after the truce began").
+            events = [
+                h
+                for h in hostile
+                if event_side([a], h, 30)
+                or (event_side([a], h, 60) and not _CLAUSE.search(s.low, *_span_between(h, a)))
+            ]
+            if objects and not called and events:
                 fire("after_truce", i)
                 return
-            if any(obj_side([a], h, 40) for h in hostile) and any(
+            # The fighting is what "after" governs: right next to it ("after two days of
+            # fighting"), not a later clause ("a quarter hour after the deadline, sirens").
+            if any(obj_side([a], h, 15) for h in hostile) and any(
                 event_side([a], t, 60) for t in truce
             ):
                 fire("truce_after_fighting", i)

@@ -33,6 +33,7 @@ PRIORS_SPEC: tuple[tuple[str, str], ...] = (
     ("truce truce_title truce_lede background agree region", "none"),
     ("truce truce_title truce_lede background hostile region", "none"),
     ("truce truce_title background region", "none"),
+    ("truce truce_title truce_lede blame_truce ended hostile hostile_truce region", "violation"),
     ("truce truce_title false_friend unanchored", "none"),
     ("truce truce_title unanchored agree", "none"),
 )
