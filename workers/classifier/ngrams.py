@@ -16,6 +16,7 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 BITS = 17
@@ -32,17 +33,26 @@ _MAGIC = b"CWNG1"
 NORM_FLOOR = 600
 
 
+@lru_cache(maxsize=1 << 16)
+def word_buckets(word: str) -> tuple[int, ...]:
+    """Buckets of one word's padded 3- to 5-grams (cached: news vocabulary repeats a lot)."""
+    padded = f" {word} "
+    size = len(padded)
+    crc = zlib.crc32
+    return tuple(
+        crc(padded[i : i + n].encode()) & MASK
+        for n in range(N_MIN, min(N_MAX, size) + 1)
+        for i in range(size - n + 1)
+    )
+
+
 def ngram_vector(folded: str) -> dict[int, float]:
     """Bucket -> weight of the L2-normalised char n-grams of already folded text."""
     counts: dict[int, int] = {}
-    crc = zlib.crc32
+    get = counts.get
     for word in folded[:MAX_CHARS].split():
-        padded = f" {word} "
-        size = len(padded)
-        for n in range(N_MIN, min(N_MAX, size) + 1):
-            for i in range(size - n + 1):
-                b = crc(padded[i : i + n].encode()) & MASK
-                counts[b] = counts.get(b, 0) + 1
+        for b in word_buckets(word):
+            counts[b] = get(b, 0) + 1
     if not counts:
         return {}
     norm = math.sqrt(max(sum(c * c for c in counts.values()), NORM_FLOOR))
@@ -58,11 +68,12 @@ class NgramWeights:
     def logits(self, vec: dict[int, float]) -> tuple[float, float, float]:
         """The n-gram part of each label's logit."""
         a, b, c = self.rows
-        return (
-            sum(a[i] * v for i, v in vec.items()),
-            sum(b[i] * v for i, v in vec.items()),
-            sum(c[i] * v for i, v in vec.items()),
-        )
+        za = zb = zc = 0.0
+        for i, v in vec.items():  # one pass over the item's buckets for all three labels
+            za += a[i] * v
+            zb += b[i] * v
+            zc += c[i] * v
+        return za, zb, zc
 
     @classmethod
     def load(cls, path: Path) -> NgramWeights:
