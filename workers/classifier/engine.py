@@ -77,6 +77,9 @@ class Classifier:
         self._vocab = {k: lex.patterns["truce"] for k, lex in self.lexicons.items()}
         self.gazetteer = gazetteer
         self.scorer = scorer
+        # Built on first use, so the fastText model loads once per classifier, and only when
+        # an item needs it (a Classifier made for fitting or tests may never detect).
+        self._detector: LanguageDetector | None = None
         # The fast path (no truce word at all) always has the all-zero feature vector.
         self._no_truce = scorer.probabilities({})
 
@@ -106,13 +109,9 @@ class Classifier:
         text is plausibly in it, and the text's script or the detector's model overrule it
         otherwise (Armenian letters declared "ru", Azerbaijani declared "tr").
         """
-        detector: LanguageDetector | None = getattr(self, "_detector", None)
-        if detector is None:
-            # Built on first use, so the fastText model loads once per classifier.
-            detector = self._detector = LanguageDetector(
-                self._profiles, self._vocab, load_model()
-            )
-        found = detector.detect(f"{title}\n{text}", normalise_lang(lang))
+        if self._detector is None:
+            self._detector = LanguageDetector(self._profiles, self._vocab, load_model())
+        found = self._detector.detect(f"{title}\n{text}", normalise_lang(lang))
         if found is None:
             return "", "unsupported language: could not identify the language"
         if found not in self.extractors:
@@ -133,7 +132,9 @@ class Classifier:
             # tagging is one big regex and would cost more than everything else together.
             return code, "", None, Tags((), ())
         tags = self.gazetteer.tag(low, folded=True)
-        return code, "", extractor.extract(title, text, has_region=bool(tags.regions)), tags
+        ext = extractor.extract(title, text, has_region=bool(tags.regions))
+        ext.grams = ngram_vector(low)  # from the same folded text, for fitting and scoring alike
+        return code, "", ext, tags
 
     def classify(self, title: str, text: str, lang: str | None = None) -> Result:
         """Label one headline + lede as violation / ceasefire / none, with evidence."""
@@ -145,8 +146,7 @@ class Classifier:
         if ext is None:
             probs = self._no_truce
             return Result("none", probs[2], probs[0], _clip(title), "no_truce_term", (), (), code)
-        grams = ngram_vector(fold(f"{title}\n{text}")) if self.scorer.ngrams else None
-        probs = self.scorer.probabilities(ext.x, grams)
+        probs = self.scorer.probabilities(ext.x, ext.grams)
         idx = self.scorer.label_index(probs)
         label: Label = LABELS[idx]  # type: ignore[assignment]
         feature = _deciding_feature(self.scorer, ext, idx)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.classifier.feature_set import BREACH, FEATURES, RULE_OF
 from workers.classifier.lexicon import Lexicon
@@ -20,6 +20,7 @@ from workers.classifier.spans import (
     left_within,
     near,
     right_within,
+    span_between,
     talks_subject,
 )
 from workers.classifier.text import split_sentences
@@ -34,9 +35,13 @@ NEAR = 40
 NEAR_TIGHT = 30
 
 
-def _span_between(a: Span, b: Span) -> tuple[int, int]:
-    """(start, end) of the text between two spans, in either order."""
-    return (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
+def _qualified(s: Sentence, t: Span, classes: tuple[str, ...], window: int) -> bool:
+    """True when a word of one of ``classes`` stands within ``window`` chars of truce word ``t``.
+
+    "Called for / pending / conditional / negated" truces are not in force: the rules that read
+    hostilities beside a truce as a breach skip them.
+    """
+    return any(near(s.get(c), [t], window) for c in classes)
 
 
 def _called(call: list[Span], t: Span, setting: list[Span]) -> bool:
@@ -54,6 +59,8 @@ class Extraction:
     x: dict[str, float]
     where: dict[str, int]
     sentences: list[Sentence]
+    # Hashed n-grams of the folded headline + lede (set by the classifier, which folds once).
+    grams: dict[int, float] = field(default_factory=dict)
 
     def sentence_of(self, feature: str) -> str:
         """Original text of the sentence where ``feature`` fired (the headline if none)."""
@@ -67,7 +74,6 @@ class FeatureExtractor:
     def __init__(self, lexicon: Lexicon) -> None:
         """Bind the compiled word classes of ``lexicon``."""
         self.lexicon = lexicon
-        self.head_final = lexicon.head_final
         self._p = lexicon.patterns
         self._truce = lexicon.patterns["truce"]
 
@@ -188,8 +194,7 @@ class FeatureExtractor:
                 continue
             setting = s.get("during") + s.get("despite")
             for _, t in near(s.get("extend"), truce, NEAR_TIGHT):
-                blockers = s.get("call") + s.get("hypo") + s.get("talks")
-                if near(blockers, [t], NEAR_TIGHT):
+                if _qualified(s, t, ("call", "hypo", "talks"), NEAR_TIGHT):
                     continue
                 if talks_subject(s.get("talks"), t, s.low, setting):
                     continue
@@ -211,11 +216,11 @@ class FeatureExtractor:
             # words are mostly the calm's background ("the first night without shelling").
             if s.get("hold") or s.get("no_breach"):
                 continue
-            in_force = s.get("started")
             # No "call" here: a truce that took effect may well have been mediated ("the
             # Russian-brokered truce has held since ..."), and a call does not take effect.
-            blockers = s.get("talks") + s.get("pending") + s.get("hypo") + s.get("negation")
-            if not near(in_force, truce, NEAR) or near(blockers, truce, 25):
+            if not near(s.get("started"), truce, NEAR) or any(
+                _qualified(s, t, ("talks", "pending", "hypo", "negation"), 25) for t in truce
+            ):
                 continue
             # The attack may be the headline with the lede's first sentence between them.
             for i in (j - 1, j + 1, j - 2):
@@ -242,7 +247,7 @@ class FeatureExtractor:
         # back it belongs to another clause: "seized in the raids, were released hours after").
         # side([a], x, w): x lies within w characters on that side of "after" (left_within:
         # "after" ends before x starts, i.e. x is to its right).
-        obj_side, event_side = (right_within, left_within) if self.head_final else (
+        obj_side, event_side = (right_within, left_within) if self.lexicon.head_final else (
             left_within,
             right_within,
         )
@@ -257,7 +262,7 @@ class FeatureExtractor:
                 h
                 for h in hostile
                 if event_side([a], h, 30)
-                or (event_side([a], h, 60) and not _CLAUSE.search(s.low, *_span_between(h, a)))
+                or (event_side([a], h, 60) and not _CLAUSE.search(s.low, *span_between(h, a)))
             ]
             if objects and not called and events:
                 fire("after_truce", i)
@@ -272,12 +277,11 @@ class FeatureExtractor:
 
     def _juxtaposed(self, i: int, s: Sentence, fire: Callable[[str, int], None]) -> None:
         """Hostilities beside a truce that is not merely called for, pending or conditional."""
-        blockers = (
-            s.get("call") + s.get("talks") + s.get("pending") + s.get("hypo") + s.get("negation")
-        )
         setting = s.get("during") + s.get("despite")
         for t in s.get("truce"):
-            if near(blockers, [t], 25) or talks_subject(s.get("talks"), t, s.low, setting):
+            if _qualified(s, t, ("call", "talks", "pending", "hypo", "negation"), 25):
+                continue
+            if talks_subject(s.get("talks"), t, s.low, setting):
                 continue
             fire("juxtaposed", i)
             return
@@ -346,7 +350,6 @@ class FeatureExtractor:
         if hostile:
             fire("hostile_truce", i)
             self._juxtaposed(i, s, fire)
-        if hostile:
             self._sequence(i, s, fire)
             if near(s.get("expiring"), truce, NEAR_TIGHT):
                 fire("in_force_hostile", i)

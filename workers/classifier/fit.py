@@ -13,7 +13,9 @@ stratified k-fold figures, chooses the violation threshold on the out-of-fold pr
 from __future__ import annotations
 
 import json
+import random
 import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,8 @@ from workers.classifier.fit_report import (
     choose_threshold,
     threshold_table,
 )
-from workers.classifier.model import LABELS, ModelParams, Scorer, write_params
-from workers.classifier.ngrams import BUCKETS, NgramWeights, ngram_vector
-from workers.classifier.text import fold
+from workers.classifier.model import LABELS, ModelParams, Scorer, label_index, write_params
+from workers.classifier.ngrams import BUCKETS, NgramWeights
 
 NGRAM_FILE = "classifier_ngrams.bin"
 _EVAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval"
@@ -65,7 +66,7 @@ def design(clf: Classifier, items: list[dict[str, Any]]) -> Design:
         _, _, ext, _ = clf.featurize(title, text, it.get("lang"))
         x = ext.x if ext is not None else {}
         out.rows.append([x.get(f, 0.0) for f in FEATURES])
-        out.grams.append(ngram_vector(fold(f"{title}\n{text}")) if ext is not None else {})
+        out.grams.append(ext.grams if ext is not None else {})
         out.gated.append(ext is None)
     return out
 
@@ -95,19 +96,18 @@ class Fitted:
     weights: list[list[float]]  # label -> FEATURES
     ngrams: list[list[float]]  # label -> BUCKETS (already multiplied by the n-gram scale)
 
-    def scorer(self, threshold: float = 0.5) -> Scorer:
-        """The service's Scorer for these weights."""
-        from array import array
+    def ngram_weights(self) -> NgramWeights:
+        """The n-gram weights as the service stores and reads them (float32)."""
+        rows = [array("f", row) for row in self.ngrams]
+        return NgramWeights((rows[0], rows[1], rows[2]))
 
-        ng = NgramWeights(
-            (array("f", self.ngrams[0]), array("f", self.ngrams[1]), array("f", self.ngrams[2]))
-        )
+    def scorer(self) -> Scorer:
+        """The service's Scorer for these weights (threshold 0.5: probabilities are the point)."""
         w = tuple(tuple(r) for r in self.weights)
         return Scorer(
             bias=(self.bias[0], self.bias[1], self.bias[2]),
             weights=(w[0], w[1], w[2]),
-            ngrams=ng,
-            threshold=threshold,
+            ngrams=self.ngram_weights(),
         )
 
 
@@ -138,8 +138,6 @@ def out_of_fold(
     d: Design, ys: list[int], *, c: float, ngram_scale: float, folds: int, seed: int
 ) -> list[list[float]]:
     """Probabilities of every item from a model fitted without its fold (stratified)."""
-    import random
-
     rng = random.Random(seed)
     fold_of = [0] * len(ys)
     for k in range(3):
@@ -163,9 +161,8 @@ def score_at(
 ) -> dict[str, Scores]:
     """Scores overall and per language when violation is called at p >= ``t``."""
     out: dict[str, Scores] = {"all": Scores()}
-    rule = Scorer(bias=(0, 0, 0), weights=((), (), ()), threshold=t)
     for p, y, lang in zip(probs, ys, langs, strict=True):
-        pred = LABELS[rule.label_index(p)]
+        pred = LABELS[label_index(p, t)]
         out["all"].add(LABELS[y], pred)
         out.setdefault(lang, Scores()).add(LABELS[y], pred)
     return out
@@ -243,7 +240,7 @@ def main(  # noqa: PLR0917 (click passes every option)
     )
     if not dry_run:
         write_params(config_dir / PARAMS_FILE, params)
-        fitted.scorer().ngrams.save(config_dir / NGRAM_FILE)  # type: ignore[union-attr]
+        fitted.ngram_weights().save(config_dir / NGRAM_FILE)
         click.echo(f"wrote {config_dir / PARAMS_FILE} and {config_dir / NGRAM_FILE}")
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_files import load_yaml
 from workers.classifier.regexutil import (
+    check_lowercase_safe,
     check_patterns,
     grouped_alternation,
     top_level_alternatives,
@@ -26,9 +27,6 @@ _MACROS = {
     "{al}": "(?:\u0627\u0644|\u0644)?",
     "{he}": "(?:[\u05d5\u05e9]?[\u05d1\u05dc\u05de]?\u05d4?)",
 }
-# Aliases are matched against folded (lower-cased) text and are lower-cased themselves, so an
-# upper-case escape would silently change meaning (\W would become \w).
-_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Z]")
 
 
 def expand_alias(alias: str) -> str:
@@ -44,9 +42,7 @@ def alias_pattern(alias: str) -> str:
 
 
 def _check_regexes(value: tuple[str, ...]) -> tuple[str, ...]:
-    for alias in value:
-        if _UPPER_ESCAPE.search(alias):
-            raise ValueError(f"alias {alias!r}: upper-case escapes are lowered with the text")
+    check_lowercase_safe(value, "alias ")  # checked before folding lowers them
     check_patterns([alias_pattern(a) for a in value])
     return value
 

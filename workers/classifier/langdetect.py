@@ -140,21 +140,13 @@ def _score(
     words: list[str],
     candidates: list[LanguageProfile],
     vocab: dict[str, re.Pattern[str]],
-    index: dict[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[int, int, int, str]]:
     """(score, stopword hits, letters, lang) per candidate, best first.
 
-    ``index`` (stopword -> languages) makes the count one pass over the words instead of
-    one per candidate; the truce vocabulary is searched only where ``vocab`` is given.
+    The truce vocabulary of a supported language counts too (it settles short Cyrillic
+    headlines); this full tie-break runs only where the model was unsure.
     """
-    hits: dict[str, int] = dict.fromkeys((p.lang for p in candidates), 0)
-    if index is None:
-        for p in candidates:
-            hits[p.lang] = sum(1 for w in words if w in p.stopwords)
-    else:
-        for w in words:
-            for lang in index.get(w, ()):
-                hits[lang] += 1
+    hits = {p.lang: sum(1 for w in words if w in p.stopwords) for p in candidates}
     present = set(sample)
     scored: list[tuple[int, int, int, str]] = []
     for p in candidates:
@@ -167,25 +159,6 @@ def _score(
         scored.append((n + letters, n, letters, p.lang))
     scored.sort(reverse=True)
     return scored
-
-
-def detect(
-    text: str, langs: list[LanguageProfile], vocab: dict[str, re.Pattern[str]] | None = None
-) -> str | None:
-    """Language code of ``text`` from script and stopwords alone, or None on too little evidence.
-
-    Evidence: stopword hits, characters typical of a language (capped), and, for supported
-    languages, their own truce vocabulary (``vocab``), which settles short Cyrillic headlines.
-    """
-    script = script_of(text)
-    candidates = [p for p in langs if p.script == script] if script else []
-    sample = fold(text[:_SAMPLE])
-    words = _WORD.findall(sample)
-    if not candidates or not words:
-        return None
-    scored = _score(sample, words, candidates, vocab or {})
-    unique = len(candidates) == 1 and script != "latin"
-    return scored[0][3] if _decide(scored, len(words), unique) else None
 
 
 class LanguageModel(Protocol):

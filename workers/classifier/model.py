@@ -46,6 +46,13 @@ class ModelParams(BaseModel):
         return self
 
 
+def label_index(probs: list[float], threshold: float) -> int:
+    """Violation when its probability reaches ``threshold``, else the likelier other label."""
+    if probs[0] >= threshold:
+        return 0
+    return 1 if probs[1] >= probs[2] else 2
+
+
 @dataclass(frozen=True, slots=True)
 class Scorer:
     """Dense weights in FEATURES order plus optional n-gram weights; unknown features weigh 0."""
@@ -106,10 +113,8 @@ class Scorer:
         return [v / s for v in e]
 
     def label_index(self, probs: list[float]) -> int:
-        """Violation when its probability reaches the threshold, else the likelier other label."""
-        if probs[0] >= self.threshold:
-            return 0
-        return 1 if probs[1] >= probs[2] else 2
+        """Index of the label for ``probs`` at this model's threshold (see ``label_index``)."""
+        return label_index(probs, self.threshold)
 
     def contributions(self, x: dict[str, float], label_idx: int) -> list[tuple[float, str]]:
         """How much each active feature pushes ``label`` above the mean of the others."""

@@ -45,21 +45,29 @@ def _literal_head(fragment: str) -> str | None:
     return fragment[0]
 
 
-_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[SWDB]")
+# Lexicon fragments and gazetteer aliases are lower-cased before they are compiled, which
+# turns \S into \s, \W into \w, \B into \b ...: such a pattern silently matches something else.
+_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Z]")
+
+
+def check_lowercase_safe(patterns: tuple[str, ...] | list[str], where: str = "") -> None:
+    """Raise ValueError naming the first pattern with an escape that lower-casing changes."""
+    for pattern in patterns:
+        if _UPPER_ESCAPE.search(pattern):
+            raise ValueError(
+                f"{where}regex {pattern!r}: upper-case escapes change meaning when "
+                "lower-cased; write [^ ] or a character class instead"
+            )
 
 
 def check_patterns(patterns: tuple[str, ...] | list[str], where: str = "") -> None:
-    """Raise ValueError naming the first pattern of ``patterns`` that does not compile."""
+    """Raise ValueError naming the first pattern that does not compile or lower-cases wrong."""
     for pattern in patterns:
         try:
             re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"{where}bad regex {pattern!r}: {exc}") from None
-        # Patterns are lower-cased before compiling, which turns \S into \s (and \W, \D, \B
-        # likewise): such a pattern silently matches something else.
-        if _UPPER_ESCAPE.search(pattern):
-            raise ValueError(f"{where}regex {pattern!r}: upper-case escapes change meaning when "
-                             "lower-cased; write [^ ] or a character class instead")
+    check_lowercase_safe(patterns, where)
 
 
 def grouped_alternation(fragments: list[str] | tuple[str, ...]) -> str:

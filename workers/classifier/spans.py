@@ -22,6 +22,11 @@ def gap(a: Span, b: Span) -> int:
     return max(0, max(a[0], b[0]) - min(a[1], b[1]))
 
 
+def span_between(a: Span, b: Span) -> tuple[int, int]:
+    """(start, end) of the text between two spans, in either order."""
+    return (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
+
+
 def near(xs: list[Span], ys: list[Span], window: int) -> list[tuple[Span, Span]]:
     """Pairs (x, y) at most ``window`` characters apart, in either order."""
     return [(x, y) for x in xs for y in ys if gap(x, y) <= window]
