@@ -13,7 +13,7 @@ from typing import TextIO
 from redis.asyncio import Redis
 
 from bot.metrics import NotifierMetrics
-from bot.render import clip
+from bot.render import clip, same_text
 from bot.stories import StoryItem, StoryStore, story_of
 from core.models import Alert
 from core.streams import Delivery
@@ -35,9 +35,8 @@ def render_first(alert: Alert, names: Mapping[str, str]) -> str:
     regions = ", ".join(names.get(r.lower(), r) for r in alert.regions) or "unspecified"
     evidence = plain(alert.evidence, 400)
     why = f'"{evidence}"' if evidence else "(no evidence sentence)"
-    if evidence and " ".join(alert.evidence.split()) == " ".join(alert.article.title.split()):
+    if evidence and same_text(alert.evidence, alert.article.title):
         why = "(the headline itself)"  # the headline decided: printing it twice says nothing
-
     lines = [
         f"ALERT {_LABELS.get(alert.label, alert.label.upper())} {alert.score:.0%} "
         f"| {plain(alert.article.title, 200) or '(no headline)'}",

@@ -121,15 +121,13 @@ class UserCommands:
         ids, unknown = self._resolve(args)
         prev = await self.svc.subs.get(chat_id)
         had = prev.regions if prev is not None and prev.active else frozenset()
-        added = sorted({r.lower() for r in ids} - had)
-        lines = [_unknown_line(unknown)] if unknown else []
+        named = {r.lower() for r in ids}
+        added = sorted(named - had)
+        lines = _unknown_lines(unknown)
         if not added:
             if ids:
-                lines.append(f"Already following {self._names(sorted({r.lower() for r in ids}))}.")
-            lines.append("Nothing changed.")
-            if unknown:  # a mistyped region: the usage line helps
-                raise UsageError("\n".join(lines))
-            await reply(update, esc("\n".join(lines)))
+                lines.append(f"Already following {self._names(sorted(named))}.")
+            await _nothing_changed(update, lines, unknown)
             return
         sub = await self.svc.subs.subscribe(chat_id, ids, chat_type)
         lines.insert(0, f"Subscribed to {self._names(added)}.")
@@ -178,19 +176,14 @@ class UserCommands:
         had = prev.regions if prev is not None else frozenset()
         removed = sorted(had if everything else {r.lower() for r in ids} & had)
         if not removed:
-            lines = [_unknown_line(unknown)] if unknown else []
+            lines = _unknown_lines(unknown)
             if ids or everything:
                 lines.append("This chat follows none of those." if ids else
                              "This chat follows no region.")
-            lines.append("Nothing changed.")
-            if unknown:  # a mistyped region: the usage line helps
-                raise UsageError("\n".join(lines))
-            await reply(update, esc("\n".join(lines)))
+            await _nothing_changed(update, lines, unknown)
             return
         sub = await self.svc.subs.unsubscribe(chat_id, None if everything else ids)
-        lines = [f"Unsubscribed from {self._names(removed)}."]
-        if unknown:
-            lines.append(_unknown_line(unknown))
+        lines = [f"Unsubscribed from {self._names(removed)}.", *_unknown_lines(unknown)]
         if sub is None or not sub.regions:
             lines.append("This chat follows no region now.")
             await reply(update, esc("\n".join(lines)))
@@ -313,8 +306,14 @@ class UserCommands:
             await update.callback_query.answer("This button no longer works. Send /help.")
 
 
-def _unknown_line(unknown: list[str]) -> str:
-    """Return the sentence naming unknown regions ('' when there are none)."""
-    if not unknown:
-        return ""
-    return f"Unknown region: {', '.join(unknown)[:80]}. See /regions."
+def _unknown_lines(unknown: list[str]) -> list[str]:
+    """Return the sentence naming unknown regions, as a list (empty when there are none)."""
+    return [f"Unknown region: {', '.join(unknown)[:80]}. See /regions."] if unknown else []
+
+
+async def _nothing_changed(update: Update, lines: list[str], unknown: list[str]) -> None:
+    """Say ``lines`` and that nothing changed; as a usage error when a region was mistyped."""
+    lines.append("Nothing changed.")
+    if unknown:  # a mistyped region: the usage line helps
+        raise UsageError("\n".join(lines))
+    await reply(update, esc("\n".join(lines)))

@@ -63,7 +63,7 @@ def _sources(items: Sequence[StoryItem]) -> list[StoryItem]:
     return out
 
 
-def _same_text(a: str, b: str) -> bool:
+def same_text(a: str, b: str) -> bool:
     """True when two texts differ only in spacing and case (evidence that is the headline)."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
@@ -87,7 +87,7 @@ def _compose(
     ]
     evidence = top.evidence or first.evidence
     if evidence and quote_max > 0:
-        if _same_text(evidence, top.title):
+        if same_text(evidence, top.title):
             # Quoting the headline again says nothing: say that the headline decided.
             lines.append("Why: the headline itself reports it.")
         else:

@@ -86,10 +86,12 @@ async def process_body(
         document, partial = cut, True
     info = FeedInfo(feed.id, feed.name, feed.language, feed.region_hints)
     fetched = datetime.now(UTC)
-    outcome: ParseOutcome = await parser.parse(document, headers, info, url, fetched)
+    # Both documents are within the cap already: the parser need not scan for it again.
+    outcome: ParseOutcome = await parser.parse(document, headers, info, url, fetched,
+                                               bounded=True)
     seconds = outcome.seconds
     if partial and outcome.error_kind is not None:
-        outcome = await parser.parse(body, headers, info, url, fetched)
+        outcome = await parser.parse(body, headers, info, url, fetched, bounded=True)
         seconds += outcome.seconds
         partial = False
     if outcome.error_kind is not None:

@@ -179,8 +179,10 @@ class Fetcher:
     ) -> None:
         """Prepare the fetcher; the sessions open in ``__aenter__``."""
         self.limits = limits or FetchLimits()
-        self.resolver = GuardedResolver(resolver)
+        # One underlying resolver: the guarded session vets what it returns, the trusted
+        # session uses it as it is.
         self._plain_resolver = resolver or ThreadedResolver()
+        self.resolver = GuardedResolver(self._plain_resolver)
         self._session: aiohttp.ClientSession | None = None
         self._trusted_session: aiohttp.ClientSession | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
@@ -217,7 +219,7 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close both sessions (and their connectors) and the resolvers."""
+        """Close both sessions (and their connectors) and the resolver."""
         for session in (self._session, self._trusted_session):
             if session is not None:
                 await session.close()
@@ -274,8 +276,8 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         permanent: str | None = None
         all_permanent = True
+        trusted = trusted_origin is not None  # the feed's own URL, whose origin that is
         for hop in range(self.limits.max_redirects + 1):
-            trusted = trusted_origin is not None and origin_of(url) == trusted_origin
             session = self._trusted_session if trusted else self._session
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
@@ -288,13 +290,14 @@ class Fetcher:
                         target = url.join(URL(resp.headers["Location"]))
                         # Only the trusted feed's own origin stays trusted, not its host on
                         # other ports or schemes.
-                        same = trusted_origin is not None and origin_of(target) == trusted_origin
+                        trusted = (trusted_origin is not None
+                                   and origin_of(target) == trusted_origin)
                     except ValueError:  # "http://[::1/", "http://xn--/": no request at all
                         raise UnsafeURLError(
                             f"unusable redirect Location {resp.headers['Location'][:200]!r}"
                         ) from None
                     # Every hop is vetted again: a public feed may redirect inward.
-                    url = check_hop(target, trusted=same)
+                    url = check_hop(target, trusted=trusted)
                     all_permanent = all_permanent and resp.status in (301, 308)
                     permanent = str(url) if all_permanent else None
                     continue

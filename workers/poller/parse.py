@@ -7,6 +7,7 @@ feedparser only ever sees the bytes (wrapped in a BytesIO) and the response head
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import multiprocessing
@@ -64,7 +65,6 @@ class ParseOutcome:
     entry_times: list[float] = field(default_factory=list)
     title: str = ""
     seconds: float = 0.0
-    fed_bytes: int = 0  # bytes feedparser was given (after the entry cap and repairs)
     truncated: bool = False  # entries past MAX_ENTRIES were cut before parsing
     skipped: int = 0  # entries that failed on their own and were left out
     skipped_error: str = ""  # why the first of them failed
@@ -105,12 +105,17 @@ def _base_url(meta: Mapping[str, Any], fallback: str) -> str:
 
 
 def parse_feed(
-    body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime
+    body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
+    *, bounded: bool = False,
 ) -> ParseOutcome:
-    """Parse ``body`` (with HTTP ``headers``) into normalised articles; never raises on content."""
+    """Parse ``body`` (with HTTP ``headers``) into normalised articles; never raises on content.
+
+    ``bounded``: the caller has cut ``body`` to MAX_ENTRIES entries already (the poller does,
+    before hashing items), so it is not scanned for the cap a second time.
+    """
     started = time.perf_counter()
     try:
-        out = _parse(body, headers, feed, url, fetched)
+        out = _parse(body, headers, feed, url, fetched, bounded=bounded)
     except Exception as exc:  # a feed must never kill the poll, whatever it holds
         out = ParseOutcome(error_kind="parse", error=f"parser failed: {exc!r}"[:500])
     out.seconds = time.perf_counter() - started
@@ -118,17 +123,17 @@ def parse_feed(
 
 
 def _parse(
-    body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime
+    body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
+    *, bounded: bool,
 ) -> ParseOutcome:
     lowered = {k.lower(): v for k, v in headers.items()}
     # Bound and repair the bytes first: feedparser's cost follows the whole document.
-    prepared = prepare_body(body, lowered, MAX_ENTRIES)
+    prepared = prepare_body(body, lowered, None if bounded else MAX_ENTRIES)
     parsed = feedparser.parse(
         io.BytesIO(prepared.body), response_headers=lowered,
         sanitize_html=False, resolve_relative_uris=False,  # we strip HTML anyway: 2x faster
     )
-    out = ParseOutcome(version=str(parsed.get("version") or ""),
-                       fed_bytes=len(prepared.body), truncated=prepared.truncated)
+    out = ParseOutcome(version=str(parsed.get("version") or ""), truncated=prepared.truncated)
     if parsed.get("bozo"):
         bozo_exc = parsed.get("bozo_exception")
         out.bozo = f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc else "ill-formed"
@@ -165,6 +170,7 @@ def _parse(
 
 _NOT_ARTICLE_RELS = frozenset({"enclosure", "self", "edit", "replies", "license", "hub",
                                "payment", "related", "via"})
+_NOT_OTHER_RELS = _NOT_ARTICLE_RELS | {"alternate"}  # alternate links are taken first
 
 
 def _links(entry: Mapping[str, Any]) -> list[str]:
@@ -173,7 +179,7 @@ def _links(entry: Mapping[str, Any]) -> list[str]:
     others = [ln for ln in entry.get("links") or [] if isinstance(ln, Mapping)]
     out += [str(ln.get("href") or "") for ln in others if ln.get("rel", "alternate") == "alternate"]
     out += [str(ln.get("href") or "") for ln in others
-            if ln.get("rel", "alternate") not in _NOT_ARTICLE_RELS | {"alternate"}]
+            if ln.get("rel", "alternate") not in _NOT_OTHER_RELS]
     return [link.strip() for link in out if link.strip()]
 
 
@@ -258,11 +264,13 @@ class ParsePool:
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
 
     async def parse(
-        self, body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime
+        self, body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
+        *, bounded: bool = False,
     ) -> ParseOutcome:
         """Run :func:`parse_feed` in the executor."""
         assert self._executor is not None, "use ParsePool as an async context manager"
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, parse_feed, body, dict(headers), feed, url, fetched
+            self._executor,
+            functools.partial(parse_feed, bounded=bounded), body, dict(headers), feed, url, fetched,
         )

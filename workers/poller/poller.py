@@ -168,16 +168,15 @@ class Poller:
             return PollReport(feed.id, "skipped", next_poll=time.time() + retry_s)
         state = FeedState.from_hash(raw)
         try:
-            try:
-                report = await self._poll(feed, state)
-            except (RedisError, OSError):
-                raise  # Redis trouble is the poller's, not the feed's: _run_one retries soon
-            except Exception as exc:
-                # Anything else this feed's content or server provoked counts against the
-                # feed, so one that always fails is backed off, deactivated and on /status.
-                log.warning("poll of feed %s failed unexpectedly", feed.id, exc_info=True)
-                report = await self._failed(feed, state, "crash",
-                                            f"internal error: {type(exc).__name__}: {exc}")
+            report = await self._poll(feed, state)
+        except (RedisError, OSError):
+            raise  # Redis trouble is the poller's, not the feed's: _run_one retries soon
+        except Exception as exc:
+            # Anything else this feed's content or server provoked counts against the
+            # feed, so one that always fails is backed off, deactivated and on /status.
+            log.warning("poll of feed %s failed unexpectedly", feed.id, exc_info=True)
+            report = await self._failed(feed, state, "crash",
+                                        f"internal error: {type(exc).__name__}: {exc}")
         finally:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(state_key(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]

@@ -5,7 +5,8 @@ few byte-level faults cost the whole feed. So, on the raw bytes and before parsi
 
 * :func:`first_entries` / :func:`cap_entries` cut the document before its (N+1)th
   ``<item>``/``<entry>`` and close the elements still open there: a 132,000-entry body costs
-  what 500 entries cost (the poller cuts first thing, before hashing items, too);
+  what 500 entries cost (the poller cuts first thing, before hashing items, and tells
+  :func:`prepare_body` not to scan for the cap again);
 * :func:`repair_utf8` replaces stray bytes in a UTF-8 document, which would otherwise make
   feedparser decode all of it as windows-1252 or ISO-8859-2 (every non-ASCII letter wrong);
 * :func:`neutralise_charrefs` turns character references that name no character (``&#xD800;``,
@@ -167,24 +168,37 @@ def _wide_codec(body: bytes) -> tuple[str, bytes] | None:
     return None
 
 
-def cap_entries(body: bytes, limit: int) -> bytes | None:
-    """Return ``body`` (in any encoding) cut to its first ``limit`` entries; None if shorter."""
+def _ascii_compatible(body: bytes) -> tuple[bytes, tuple[str, bytes] | None]:
+    """Return ``body`` as UTF-8 when it is UTF-16/32 (else as it is), and its (codec, BOM)."""
     wide = _wide_codec(body)
     if wide is None:
-        return first_entries(body, limit)
+        return body, None
     codec, bom = wide
-    cut = first_entries(body[len(bom):].decode(codec, "replace").encode("utf-8"), limit)
-    return None if cut is None else bom + cut.decode("utf-8").encode(codec)
+    return body[len(bom):].decode(codec, "replace").encode("utf-8"), wide
 
 
-def prepare_body(body: bytes, headers: Mapping[str, str], max_entries: int) -> Prepared:
-    """Return ``body`` bounded to ``max_entries`` entries and repaired, ready for feedparser."""
-    wide = _wide_codec(body)
-    work = body
-    if wide is not None:
-        codec, bom = wide
-        work = body[len(bom):].decode(codec, "replace").encode("utf-8")
-    cut = first_entries(work, max_entries)
+def _restore(work: bytes, wide: tuple[str, bytes] | None) -> bytes:
+    """Return ``work`` (from :func:`_ascii_compatible`) in its document's own encoding again."""
+    if wide is None:
+        return work
+    codec, bom = wide
+    return bom + work.decode("utf-8").encode(codec)
+
+
+def cap_entries(body: bytes, limit: int) -> bytes | None:
+    """Return ``body`` (in any encoding) cut to its first ``limit`` entries; None if shorter."""
+    work, wide = _ascii_compatible(body)
+    cut = first_entries(work, limit)
+    return None if cut is None else _restore(cut, wide)
+
+
+def prepare_body(body: bytes, headers: Mapping[str, str], max_entries: int | None) -> Prepared:
+    """Return ``body`` bounded to ``max_entries`` entries and repaired, ready for feedparser.
+
+    ``max_entries`` None: the caller has bounded the body already (:func:`cap_entries`).
+    """
+    work, wide = _ascii_compatible(body)
+    cut = first_entries(work, max_entries) if max_entries is not None else None
     if cut is not None:
         work = cut
     repaired = 0
@@ -194,5 +208,5 @@ def prepare_body(body: bytes, headers: Mapping[str, str], max_entries: int) -> P
     if wide is not None:
         if cut is None and not refs:
             return Prepared(body)
-        work = bom + work.decode("utf-8").encode(codec)
+        work = _restore(work, wide)
     return Prepared(work, cut is not None, repaired, refs)
