@@ -110,8 +110,8 @@ def effective_config_dir(config_dir: Path) -> Iterator[Path]:
         own = sorted(p.relative_to(config_dir).as_posix()
                      for p in config_dir.rglob("*") if p.is_file())
         packaged = default_config_dir()
-        for rel, source in [(r, config_dir / r) for r in own] + [(r, packaged / r)
-                                                                 for r in missing]:
+        sources = {rel: config_dir / rel for rel in own} | {rel: packaged / rel for rel in missing}
+        for rel, source in sources.items():
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(source.resolve())

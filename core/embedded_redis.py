@@ -82,6 +82,11 @@ def free_port() -> int:
         return port
 
 
+def local_url(port: int) -> str:
+    """Return the redis:// URL of an embedded server listening on ``port``."""
+    return f"redis://127.0.0.1:{port}/0"
+
+
 class RedisProcess:
     """A redis-server child process on 127.0.0.1 with AOF persistence in ``data_dir``."""
 
@@ -125,7 +130,7 @@ class RedisProcess:
     @property
     def url(self) -> str:
         """Return the redis:// URL of this server."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        return local_url(self.port)
 
     def start(self, timeout: float = 15.0) -> None:
         """Start the server and wait until it answers PING (loading its AOF first)."""
@@ -241,14 +246,21 @@ def _same_dir(reported: object, folder: Path) -> bool:
     return isinstance(reported, str) and os.path.realpath(reported) == os.path.realpath(folder)
 
 
-def _is_our_server(pid: int, folder: Path) -> bool:
-    """True when ``pid`` is a redis-server running in ``folder`` (answering or not)."""
+def _server_title(pid: int, folder: Path) -> str | None:
+    """Return the command line of ``pid`` if it is a redis-server running in ``folder``."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         cwd = os.readlink(f"/proc/{pid}/cwd")  # redis-server chdirs into its --dir
     except OSError:
-        return False
-    return b"redis-server" in cmdline and os.path.realpath(cwd) == os.path.realpath(folder)
+        return None
+    if b"redis-server" not in cmdline or os.path.realpath(cwd) != os.path.realpath(folder):
+        return None
+    return cmdline.decode(errors="replace")
+
+
+def _is_our_server(pid: int, folder: Path) -> bool:
+    """True when ``pid`` is a redis-server running in ``folder`` (answering or not)."""
+    return _server_title(pid, folder) is not None
 
 
 def _unrecorded_server(folder: Path) -> ServerRecord | None:
@@ -257,14 +269,11 @@ def _unrecorded_server(folder: Path) -> ServerRecord | None:
     if not proc.is_dir():
         return None
     for entry in proc.iterdir():
-        if not entry.name.isdigit() or not _is_our_server(int(entry.name), folder):
-            continue
-        with contextlib.suppress(OSError):
-            # redis-server retitles itself "redis-server 127.0.0.1:PORT".
-            title = (entry / "cmdline").read_bytes().decode(errors="replace")
-            match = re.search(r":(\d+)", title)
-            if match:
-                return ServerRecord(int(entry.name), int(match.group(1)))
+        title = _server_title(int(entry.name), folder) if entry.name.isdigit() else None
+        # redis-server retitles itself "redis-server 127.0.0.1:PORT".
+        match = re.search(r":(\d+)", title) if title is not None else None
+        if match:
+            return ServerRecord(int(entry.name), int(match.group(1)))
     return None
 
 
@@ -299,7 +308,7 @@ async def _running_server_url(folder: Path, wait_s: float) -> str | None:
     while True:
         record = read_record(folder)
         if record is not None and await serves_folder(record, folder):
-            return f"redis://127.0.0.1:{record.port}/0"
+            return local_url(record.port)
         if loop.time() >= deadline:
             return None
         await asyncio.sleep(0.2)

@@ -24,23 +24,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.config_files import StartupError
 from core.embedded_redis import (
-    SERVER_FILE,
     RedisProcess,
     RedisUnavailableError,
     embedded_redis,
     find_redis_server,
     free_port,
-    read_record,
 )
 from core.sentinel import pool_options, sentinel_client, sentinel_where
 from core.settings import Settings
 
 # The embedded server's names stay importable from here, where callers always found them.
 __all__ = [
-    "POOL_SIZE", "POOL_TIMEOUT_S", "RECONNECT_ERRORS", "SERVER_FILE", "RedisProcess",
-    "RedisUnavailableError", "StartupError", "check_redis_url", "embedded_redis",
-    "find_redis_server", "free_port", "make_client", "open_redis", "public_url", "read_record",
-    "wait_for_redis", "wait_for_start",
+    "POOL_SIZE", "POOL_TIMEOUT_S", "RECONNECT_ERRORS", "RedisProcess", "RedisUnavailableError",
+    "StartupError", "check_redis_url", "embedded_redis", "find_redis_server", "free_port",
+    "make_client", "open_redis", "public_url", "wait_for_redis", "wait_for_start",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,10 +89,11 @@ async def wait_for_start(
     A refused password can never succeed, so it fails at once. Outages after a good start are
     :func:`wait_for_redis`'s, which retries for as long as it takes.
     """
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     delay = 0.1
-    while stop is None or not stop.is_set():
+    while not stop.is_set():
         try:
             await asyncio.wait_for(redis.ping(), max(1.0, deadline - loop.time()))
             return
@@ -114,12 +112,8 @@ async def wait_for_start(
             )
         log.warning("redis at %s unreachable (%s); waiting up to %.1fs more",
                     where, last, remaining)
-        wait = min(delay, remaining)
-        if stop is None:
-            await asyncio.sleep(wait)
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), min(delay, remaining))
         delay = min(2.0, delay * 2)
 
 
@@ -132,27 +126,29 @@ async def open_redis(
     Start-up that can never succeed (a malformed URL, refused credentials, Redis silent for
     ``redis_start_wait_s``) raises StartupError; ``stop`` cuts the wait short.
     """
-    if settings.redis_sentinels:
-        # Sentinel hook (core/sentinel.py): the client follows the service's current primary.
-        timeout = settings.streams.block_ms / 1000 + 10
-        async with sentinel_client(settings, socket_timeout=timeout, pool_size=POOL_SIZE,
-                                   pool_timeout_s=POOL_TIMEOUT_S) as client:
-            where = sentinel_where(settings)
-            await wait_for_start(client, settings.redis_start_wait_s, where, stop)
-            yield client
-        return
+    # Longer than the longest blocking read (XREADGROUP BLOCK) a role makes.
+    socket_timeout = settings.streams.block_ms / 1000 + 10
     async with contextlib.AsyncExitStack() as stack:
-        url = settings.redis_url
-        if url is None:
-            url = await stack.enter_async_context(embedded_redis(
-                settings.data_dir, share=share_embedded, wait_s=settings.redis_start_wait_s
+        client: Redis
+        if settings.redis_sentinels:
+            # Sentinel hook (core/sentinel.py): the client follows the service's current primary.
+            client = await stack.enter_async_context(sentinel_client(
+                settings, socket_timeout=socket_timeout, pool_size=POOL_SIZE,
+                pool_timeout_s=POOL_TIMEOUT_S,
             ))
+            where = sentinel_where(settings)
         else:
-            check_redis_url(url)
-        socket_timeout = settings.streams.block_ms / 1000 + 10
-        client = make_client(url, socket_timeout=socket_timeout)
-        stack.push_async_callback(client.aclose)
-        await wait_for_start(client, settings.redis_start_wait_s, public_url(url), stop)
+            url = settings.redis_url
+            if url is None:
+                url = await stack.enter_async_context(embedded_redis(
+                    settings.data_dir, share=share_embedded, wait_s=settings.redis_start_wait_s
+                ))
+            else:
+                check_redis_url(url)
+            client = make_client(url, socket_timeout=socket_timeout)
+            stack.push_async_callback(client.aclose)
+            where = public_url(url)
+        await wait_for_start(client, settings.redis_start_wait_s, where, stop)
         yield client
 
 

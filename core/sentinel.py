@@ -76,8 +76,6 @@ class ReplicaWait:
         self.recheck_s = recheck_s
         self.degraded = False
         self._next_check = 0.0
-        self.waits = 0
-        self.short = 0
 
     async def active(self, redis: Redis) -> bool:
         """True when the next protected write should WAIT (re-checking replicas if paused)."""
@@ -94,16 +92,15 @@ class ReplicaWait:
                      len(role[2]))
         return not self.degraded
 
-    def queue(self, pipe: Pipeline) -> None:
-        """Append WAIT to a pipeline (not a transaction: WAIT does not block inside MULTI)."""
-        pipe.wait(self.replicas, self.timeout_ms)
+    async def _run_waiting(self, pipe: Pipeline) -> bool:
+        """Run ``pipe`` with WAIT appended; True when enough replicas acknowledged its writes.
 
-    def settle(self, acked: object) -> bool:
-        """Record a WAIT's reply; True when enough replicas acknowledged the writes."""
-        self.waits += 1
+        ``pipe`` is not a transaction: WAIT does not block inside MULTI.
+        """
+        pipe.wait(self.replicas, self.timeout_ms)
+        acked = (await pipe.execute())[-1]
         if isinstance(acked, int) and acked >= self.replicas:
             return True
-        self.short += 1
         if not self.degraded:
             self.degraded = True
             self._next_check = time.monotonic() + self.recheck_s
@@ -123,9 +120,7 @@ class ReplicaWait:
         if not await self.active(redis):
             await pipe.execute()
             return True
-        self.queue(pipe)
-        replies = await pipe.execute()
-        return self.settle(replies[-1])
+        return await self._run_waiting(pipe)
 
     async def after(self, redis: Redis) -> bool:
         """WAIT for writes already made on other connections; True when replicas hold them.
@@ -137,9 +132,7 @@ class ReplicaWait:
             return True
         pipe = redis.pipeline(transaction=False)
         pipe.set(PROBE_KEY, "1")
-        self.queue(pipe)
-        replies = await pipe.execute()
-        return self.settle(replies[-1])
+        return await self._run_waiting(pipe)
 
 
 class PrimaryConnection(SentinelManagedConnection):

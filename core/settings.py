@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     def _split_sentinels(cls, value: Any) -> Any:
         """Accept ``"h1:26379,h2:26379"`` from the environment as well as a YAML list."""
         if isinstance(value, str):
-            value = [part for part in value.replace(",", " ").split() if part]
+            value = value.replace(",", " ").split()
         if isinstance(value, list | tuple):
             return tuple(parse_host_port(v) if isinstance(v, str) else v for v in value)
         return value

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from core.embedded_redis import SERVER_FILE, read_record
 from core.redis_conn import (
-    SERVER_FILE,
     RedisProcess,
     RedisUnavailableError,
     embedded_redis,
     free_port,
     open_redis,
-    read_record,
 )
 from core.settings import Settings
 from tests.core.cli_process import cli_env, cli_process, readyz, redis_servers_in, run_cli
