@@ -23,9 +23,9 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot import app_role
-from bot.subscriptions import SubscriptionStore
-from bot.updates import SLOW_DOWN
+from bot.commands import role as bot_role
+from bot.commands.updates import SLOW_DOWN
+from bot.store.subscriptions import SubscriptionStore
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, make_client
@@ -49,7 +49,7 @@ async def bot_running(redis_url: str, tmp: Path) -> AsyncIterator[tuple[BotAPIEm
         registry = CollectorRegistry()
         ctx = RoleContext("bot", settings, redis, asyncio.Event(), "bench-bot-0",
                           registry, CoreMetrics(registry))
-        task = asyncio.create_task(app_role.run(ctx))
+        task = asyncio.create_task(bot_role.run(ctx))
         try:
             while not emu.commands and not task.done():
                 await asyncio.sleep(0.05)

@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.stories import StoryStore
+from bot.store.stories import StoryStore
 from core.models import Article
 from core.redis_conn import open_redis
 from core.settings import Settings

@@ -20,14 +20,15 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from bot import notifier_role
-from bot.subscriptions import SubscriptionStore
+from bot.notifier import role as notifier_role
+from bot.store.subscriptions import SubscriptionStore
+from core.keys import ALERTS
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.models import Alert, Article
 from core.redis_conn import RedisProcess, make_client
 from core.settings import Settings, StreamSettings
-from core.streams import ALERTS, publish
+from core.streams import publish
 from tests.support.botapi_emulator import BotAPIEmulator
 
 TOKEN = "424242:BENCHtokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123"

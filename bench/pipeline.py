@@ -35,9 +35,11 @@ from typing import Any
 from aiohttp import web
 
 from bench.procstat import cpu_seconds, descendants, peak_rss_mib
-from bot.subscriptions import SubscriptionStore
+from bot.store.subscriptions import SubscriptionStore
+from core import keys
+from core.keys import ARTICLES
 from core.redis_conn import RedisProcess, make_client
-from core.streams import ARTICLES, stream_stats
+from core.streams import stream_stats
 from tests.e2e.pipeline_support import GROUPS, drained
 from tests.support.botapi_emulator import BotAPIEmulator
 from tests.support.feedgen import FeedItem, FeedServer, write_config
@@ -204,7 +206,7 @@ async def run(args: argparse.Namespace) -> int:
                         [*CLI, name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
                     )
             deadline = time.monotonic() + 60
-            while len(await redis.hkeys("cw:heartbeats")) < len(ROLES) or not feeds.requests:
+            while len(await redis.hkeys(keys.HEARTBEATS)) < len(ROLES) or not feeds.requests:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"service did not start; logs in {tmp}")
                 await asyncio.sleep(0.2)

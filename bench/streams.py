@@ -14,10 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.keys import ARTICLES
 from core.models import Article
 from core.redis_conn import RedisProcess, make_client
 from core.settings import StreamSettings
-from core.streams import ARTICLES, Delivery, StreamConsumer, publish, publish_many
+from core.streams import Delivery, StreamConsumer, publish, publish_many
 from tests.core.helpers import article
 
 PACED_RATE = 1_000.0

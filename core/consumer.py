@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, cast
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from core import keys
 from core.metrics import CoreMetrics
 from core.models import M, MalformedEntryError, decode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
@@ -20,21 +21,6 @@ from core.settings import StreamSettings
 from core.stream_admin import ensure_group, trim_safely
 
 log = logging.getLogger(__name__)
-
-
-def dead_letter_stream(stream: str) -> str:
-    """Return the name of the dead-letter stream kept beside ``stream``."""
-    return f"{stream}:dead"
-
-
-def attempts_key(stream: str, group: str) -> str:
-    """Return the hash counting handler starts of redelivered entries of a group."""
-    return f"{stream}:attempts:{group}"
-
-
-def errors_key(stream: str, group: str) -> str:
-    """Return the hash keeping the last error of each failing entry of a group."""
-    return f"{stream}:errors:{group}"
 
 
 class PermanentError(Exception):
@@ -210,13 +196,13 @@ class StreamConsumer(Generic[M]):
             # Redis counts reads, and an entry that only waited (behind the semaphore, or in a
             # consumer that died) was read without being tried. Count real handler starts of
             # redelivered entries instead, so waiting never uses up the retry budget.
-            attempt = int(await self.redis.hincrby(attempts_key(self.stream, self.group),
+            attempt = int(await self.redis.hincrby(keys.stream_attempts(self.stream, self.group),
                                                    entry_id, 1)) + 1
             self._attempted.add(entry_id)
         self._attempt_of[entry_id] = attempt
         if attempt > max(self.cfg.max_deliveries, self.cfg.max_crashes):
             # Started this often without an error: it kills its consumer (a poison entry).
-            last = await self.redis.hget(errors_key(self.stream, self.group), entry_id)
+            last = await self.redis.hget(keys.stream_errors(self.stream, self.group), entry_id)
             reason = last if isinstance(last, str) and last else "consumer died while handling it"
             await self._dead_letter(entry_id, fields, attempt - 1, f"gave up: {reason}")
             return "dead"
@@ -242,7 +228,7 @@ class StreamConsumer(Generic[M]):
             if attempt >= self.cfg.max_deliveries:
                 await self._dead_letter(entry_id, fields, attempt, error)
                 return "dead"
-            await self.redis.hset(errors_key(self.stream, self.group), entry_id, error)
+            await self.redis.hset(keys.stream_errors(self.stream, self.group), entry_id, error)
             return "retry"
         self.processed += 1
         if self.metrics:
@@ -265,10 +251,10 @@ class StreamConsumer(Generic[M]):
             "failed_at": str(time.time()),
         }
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(dead_letter_stream(self.stream), record)
+            pipe.xadd(keys.dead_letter(self.stream), record)
             pipe.xack(self.stream, self.group, entry_id)
-            pipe.hdel(errors_key(self.stream, self.group), entry_id)
-            pipe.hdel(attempts_key(self.stream, self.group), entry_id)
+            pipe.hdel(keys.stream_errors(self.stream, self.group), entry_id)
+            pipe.hdel(keys.stream_attempts(self.stream, self.group), entry_id)
             await pipe.execute()
         log.error(
             "dead-lettered %s %s after %d deliveries: %s", self.stream, entry_id, deliveries, error
@@ -284,7 +270,7 @@ class StreamConsumer(Generic[M]):
         if counted:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.xack(self.stream, self.group, *ids)
-                pipe.hdel(attempts_key(self.stream, self.group), *counted)
+                pipe.hdel(keys.stream_attempts(self.stream, self.group), *counted)
                 await pipe.execute()
             self._attempted.difference_update(counted)
         else:

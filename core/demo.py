@@ -18,13 +18,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from core.config_files import default_config_dir
+from core.keys import ALERTS, ARTICLES
 from core.lifecycle import RoleFn, resolve_role, run_roles
 from core.listen import listen
 from core.logging_setup import configure_logging
 from core.models import Alert, decode
 from core.redis_conn import embedded_redis, free_port, make_client
 from core.settings import load_settings
-from core.streams import ALERTS, ARTICLES, read_range, stream_stats
+from core.streams import read_range, stream_stats
 
 DEMO_ROLES = ("poller", "classifier", "notifier", "health")
 CONTENT_TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml"}

@@ -13,20 +13,19 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from core import keys
 from core.feed_health import FeedHealth, FeedHealthCache, number
-from core.lifecycle import HEARTBEATS_KEY, LocalRoles, RoleContext, heartbeat_field
+from core.lifecycle import LocalRoles, RoleContext, heartbeat_field
 from core.listen import listen
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
 from core.status_page import STATUS_HEADERS, render_status
-from core.streams import ALERTS, ARTICLES, dead_letter_stream, stream_stats
+from core.streams import stream_stats
 
 log = logging.getLogger(__name__)
 
 # (stream, group) pairs whose backlog readiness watches; the last is the notifier's per-chat
 # job stream (bot/delivery.py), whose jobs waiting to be retried sit in RETRY_WAITING.
-WATCHED = ((ARTICLES, "classifiers"), (ALERTS, "notifiers"), ("bot:deliveries", "senders"))
-RETRY_WAITING = "{bot:deliveries}:retry"
 MAX_LAG = 10_000
 MAX_DEAD_LETTERS = 1_000
 
@@ -85,7 +84,7 @@ async def check_readiness(
     """Check Redis, role heartbeats, stream lag, dead letters and feeds; refresh the gauges."""
     try:
         await asyncio.wait_for(redis.ping(), 2.0)
-        beats = cast(dict[str, str], await redis.hgetall(HEARTBEATS_KEY))
+        beats = cast(dict[str, str], await redis.hgetall(keys.HEARTBEATS))
     except (*RECONNECT_ERRORS, TimeoutError) as exc:
         return Readiness(False, [f"redis unreachable: {type(exc).__name__}"], {})
     now = time.time()
@@ -94,11 +93,12 @@ async def check_readiness(
         age = now - number(stamp)
         if age > 10 * heartbeat_ttl_s:
             # A process that vanished long ago (SIGKILL, host gone): forget it.
-            await redis.hdel(HEARTBEATS_KEY, role)
+            await redis.hdel(keys.HEARTBEATS, role)
             continue
         ages[role] = age
     problems, stale = _judge_roles(ages, heartbeat_ttl_s, local)
-    for stream, group in WATCHED:
+    for spec in keys.STREAMS:
+        stream, group = spec.name, spec.group
         stats = await stream_stats(redis, stream, group)
         metrics.stream_length.labels(stream).set(stats.length)
         metrics.stream_pending.labels(stream, group).set(stats.pending)
@@ -106,11 +106,11 @@ async def check_readiness(
             metrics.stream_lag.labels(stream, group).set(stats.lag)
             if stats.lag > MAX_LAG:
                 problems.append(f"{stream} lag {stats.lag} exceeds {MAX_LAG}")
-        dead = int(await redis.xlen(dead_letter_stream(stream)))
-        metrics.stream_length.labels(dead_letter_stream(stream)).set(dead)
+        dead = int(await redis.xlen(keys.dead_letter(stream)))
+        metrics.stream_length.labels(keys.dead_letter(stream)).set(dead)
         if dead > MAX_DEAD_LETTERS:
-            problems.append(f"{dead_letter_stream(stream)} holds {dead} entries")
-    metrics.retry_waiting.set(int(await redis.zcard(RETRY_WAITING)))
+            problems.append(f"{keys.dead_letter(stream)} holds {dead} entries")
+    metrics.retry_waiting.set(int(await redis.zcard(keys.retry_queue(keys.DELIVERIES))))
     feed_health = await feeds.get(redis) if feeds is not None else None
     if feed_health is not None and feed_health.failing == feed_health.total:
         # One broken feed is the poller's business; all of them means we are cut off.
@@ -156,7 +156,7 @@ def build_app(ctx: RoleContext) -> web.Application:
             page = f"<!doctype html><title>ceasefire-watch</title><p>{result.problems[0]}</p>"
             return web.Response(text=page, content_type="text/html", status=503,
                                 headers=STATUS_HEADERS)
-        page = await render_status(ctx.redis, result.roles, WATCHED, RETRY_WAITING)
+        page = await render_status(ctx.redis, result.roles)
         return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
 
     app = web.Application()
@@ -168,12 +168,12 @@ def build_app(ctx: RoleContext) -> web.Application:
 
 
 async def run(ctx: RoleContext) -> None:
-    """Serve the ops endpoints until stop; the bound port is left in ``ctx.extras``."""
+    """Serve the ops endpoints until stop; the bound port is kept in ``ctx.local``."""
     runner = web.AppRunner(build_app(ctx), access_log=None)
     await runner.setup()
     try:
         port = await listen(runner, ctx.settings.health_host, ctx.settings.health_port)
-        ctx.extras["health_port"] = port
+        ctx.local.health_port = port
         log.info("health endpoint on http://%s:%s/healthz", ctx.settings.health_host, port)
         await ctx.stop.wait()
     finally:

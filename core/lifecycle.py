@@ -11,10 +11,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core import keys
 from core.config_files import ConfigError
 from core.metrics import CoreMetrics
 from core.process_identity import ProcessId
@@ -23,14 +25,14 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HEARTBEATS_KEY = "cw:heartbeats"
+T = TypeVar("T")
 
 # Role name -> "module:function". A role whose module does not exist yet is reported, not fatal.
 ROLE_TARGETS: dict[str, str] = {
     "poller": "workers.poller.role:run",
     "classifier": "workers.classifier.role:run",
-    "notifier": "bot.notifier_role:run",
-    "bot": "bot.app_role:run",
+    "notifier": "bot.notifier.role:run",
+    "bot": "bot.commands.role:run",
     "health": "core.health:run",
 }
 
@@ -54,6 +56,11 @@ class LocalRoles:
     roles: dict[str, RoleState] = field(default_factory=dict)
     # The first role that can never succeed, with why; the process stops and exits 1.
     fatal: str | None = None
+    # Each role's Prometheus metric set, built once per process: a restarted role reuses it
+    # (registering the same metric names twice on one registry would raise).
+    metric_sets: dict[type, object] = field(default_factory=dict)
+    # The port the health role bound (HEALTH_PORT=0 picks a free one).
+    health_port: int | None = None
 
 
 @dataclass
@@ -67,8 +74,16 @@ class RoleContext:
     consumer_name: str
     registry: CollectorRegistry
     metrics: CoreMetrics
-    extras: dict[str, object] = field(default_factory=dict)
     local: LocalRoles = field(default_factory=LocalRoles)
+
+    def metric_set(self, cls: type[T]) -> T:
+        """The role's metrics of type ``cls`` (built on first use from the registry)."""
+        found = self.local.metric_sets.get(cls)
+        if isinstance(found, cls):
+            return found
+        made = cls(self.registry)  # type: ignore[call-arg]
+        self.local.metric_sets[cls] = made
+        return made
 
 
 RoleFn = Callable[[RoleContext], Awaitable[None]]
@@ -140,7 +155,7 @@ async def acquire_consumer_name(redis: Redis, role: str, ttl_s: float) -> tuple[
     token = f"{me.encode()}|{uuid.uuid4().hex[:8]}"
     px = int(ttl_s * 1000)
     for slot in range(256):
-        key = f"cw:consumer:{me.host}:{role}:{slot}"
+        key = keys.consumer_lease(me.host, role, slot)
         name = f"{me.host}-{role}-{slot}"
         holder = None
         for _ in range(2):  # a lease may expire between SET NX and GET: then try it again
@@ -161,12 +176,12 @@ async def acquire_consumer_name(redis: Redis, role: str, ttl_s: float) -> tuple[
 
 
 def heartbeat_field(role: str, consumer: str) -> str:
-    """Return the field of ``HEARTBEATS_KEY`` holding a role's heartbeat (a unix time)."""
+    """Return the field of ``keys.HEARTBEATS`` holding a role's heartbeat (a unix time)."""
     return f"{role}/{consumer}"
 
 
 async def _beat(ctx: RoleContext) -> None:
-    await ctx.redis.hset(HEARTBEATS_KEY, heartbeat_field(ctx.name, ctx.consumer_name),
+    await ctx.redis.hset(keys.HEARTBEATS, heartbeat_field(ctx.name, ctx.consumer_name),
                          f"{time.time():.3f}")
 
 
@@ -231,7 +246,7 @@ async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await beat
         with contextlib.suppress(*RECONNECT_ERRORS):
-            await ctx.redis.hdel(HEARTBEATS_KEY, heartbeat_field(ctx.name, ctx.consumer_name))
+            await ctx.redis.hdel(keys.HEARTBEATS, heartbeat_field(ctx.name, ctx.consumer_name))
             if await ctx.redis.get(lock_key) == token:
                 await ctx.redis.delete(lock_key)
         log.info("role %s stopped", ctx.name)
@@ -243,7 +258,6 @@ async def run_roles(
     *,
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
-    extras: dict[str, object] | None = None,
     early: EarlySignals | None = None,
 ) -> int:
     """Run ``roles`` until SIGTERM/SIGINT (or ``stop``); return 0, or 1 if the drain overran.
@@ -282,8 +296,7 @@ async def run_roles(
             async with asyncio.TaskGroup() as tg:
                 for name, fn in roles:
                     ctx = RoleContext(
-                        name, settings, redis, stop, name, registry, metrics, dict(extras or {}),
-                        local,
+                        name, settings, redis, stop, name, registry, metrics, local
                     )
                     tasks.append(tg.create_task(supervise(ctx, fn), name=f"role:{name}"))
                 tg.create_task(drain(), name="drain")

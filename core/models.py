@@ -59,6 +59,34 @@ class Alert(StreamMessage):
     classified: datetime | None = None
 
 
+class DeliveryJob(StreamMessage):
+    """Bring ``chat_id``'s message for ``story_id`` up to date after ``alert_id`` arrived."""
+
+    alert_id: str
+    story_id: str
+    chat_id: int
+    # The article's publication and fetch times (epoch seconds), for the latency histogram.
+    published: float | None = None
+    fetched: float | None = None
+    # Handler calls that ended in a transient failure; a parked job comes back with one more.
+    attempt: int = 0
+
+
+FeedEventType = Literal["deactivated", "reactivated"]
+
+
+class FeedEvent(StreamMessage):
+    """Something admins should hear about one feed, as the poller queues it on ``feeds:events``."""
+
+    type: FeedEventType
+    feed_id: str
+    at: float
+    url: str = ""
+    name: str = ""
+    reason: str = ""
+    kind: str = ""
+
+
 M = TypeVar("M", bound=StreamMessage)
 
 

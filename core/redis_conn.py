@@ -47,7 +47,7 @@ RECONNECT_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OS
 
 # One client (one pool) serves every role of a process. A caller beyond POOL_SIZE waits for a
 # free connection (up to POOL_TIMEOUT_S) instead of failing with MaxConnectionsError, as a
-# burst of bot commands did; the bot bounds its own share (bot.updates.MAX_RUNNING).
+# burst of bot commands did; the bot bounds its own share (bot.commands.updates.MAX_RUNNING).
 POOL_SIZE = 128
 POOL_TIMEOUT_S = 30.0
 

@@ -31,11 +31,11 @@ from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core import keys
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PROBE_KEY = "cw:replica-probe"
 # Commands are retried for about 15 s (EqualJitterBackoff, 0.5-1 s apart once at its cap),
 # long enough to ride through a failover whose down-after-milliseconds is a few seconds:
 # roles then never see the primary change.
@@ -131,7 +131,7 @@ class ReplicaWait:
         if not await self.active(redis):
             return True
         pipe = redis.pipeline(transaction=False)
-        pipe.set(PROBE_KEY, "1")
+        pipe.set(keys.REPLICA_PROBE, "1")
         return await self._run_waiting(pipe)
 
 

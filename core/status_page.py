@@ -11,10 +11,10 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from core import keys
 from core.models import Alert, MalformedEntryError, decode
-from core.streams import ALERTS, dead_letter_stream, read_range, stream_stats
+from core.streams import read_range, stream_stats
 
-FEED_STATE_PREFIX = "poller:feed:"  # written by workers.poller.state
 MAX_FEEDS_SHOWN = 500
 
 STYLE = """
@@ -62,12 +62,12 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
 
 async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
     rows: list[list[str]] = []
-    keys: list[str] = []
-    async for key in redis.scan_iter(match=FEED_STATE_PREFIX + "*", count=500):
-        keys.append(str(key))
-        if len(keys) >= MAX_FEEDS_SHOWN:
+    found: list[str] = []
+    async for key in redis.scan_iter(match=keys.FEED_STATE_PREFIX + "*", count=500):
+        found.append(str(key))
+        if len(found) >= MAX_FEEDS_SHOWN:
             break
-    for key in sorted(keys):
+    for key in sorted(found):
         state = cast(dict[str, str], await redis.hgetall(key))
         streak = int(float(state.get("error_streak", "0") or 0))
         dead = state.get("deactivated", "0") not in ("", "0")
@@ -77,7 +77,7 @@ async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
             else '<span class="ok">ok</span>'
         )
         rows.append([
-            escape(key.removeprefix(FEED_STATE_PREFIX)),
+            escape(key.removeprefix(keys.FEED_STATE_PREFIX)),
             health,
             _ago(float(state.get("last_success", "0") or 0), now),
             escape(state.get("last_error", "")[:160]),
@@ -89,8 +89,6 @@ async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
 async def render_status(
     redis: Redis,
     heartbeats: dict[str, float],
-    watched: tuple[tuple[str, str], ...],
-    retry_key: str,
 ) -> str:
     """Return the whole status page as HTML; every value from Redis is escaped."""
     now = time.time()
@@ -99,16 +97,17 @@ async def render_status(
         for role, age in sorted(heartbeats.items())
     ]
     queue_rows: list[list[str]] = []
-    for stream, group in watched:
+    for spec in keys.STREAMS:
+        stream, group = spec.name, spec.group
         stats = await stream_stats(redis, stream, group)
-        dead = int(await redis.xlen(dead_letter_stream(stream)))
+        dead = int(await redis.xlen(keys.dead_letter(stream)))
         queue_rows.append([
             escape(stream), escape(group), str(stats.length), str(stats.pending),
             "?" if stats.lag is None else str(stats.lag),
             f'<span class="{"bad" if dead else "ok"}">{dead}</span>',
         ])
     alert_rows: list[list[str]] = []
-    for _, fields in await read_range(redis, ALERTS, count=20, newest_first=True):
+    for _, fields in await read_range(redis, keys.ALERTS, count=20, newest_first=True):
         try:
             alert = decode(fields, Alert)
         except MalformedEntryError:
@@ -123,6 +122,7 @@ async def render_status(
             f"{escape(alert.article.title)}</a><br><small>{escape(alert.article.source)}</small>",
             escape(alert.evidence),
         ])
+    retrying = int(await redis.zcard(keys.retry_queue(keys.DELIVERIES)))
     generated = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -134,7 +134,7 @@ async def render_status(
         + _table(["role / consumer", "heartbeat age"], role_rows, "no role running")
         + "<h2>Queues</h2>"
         + _table(["stream", "group", "length", "pending", "lag", "dead letters"], queue_rows, "")
-        + f"<p><small>deliveries waiting for a retry: {int(await redis.zcard(retry_key))}"
+        + f"<p><small>deliveries waiting for a retry: {retrying}"
         "</small></p>"
         + "<h2>Feeds</h2>"
         + _table(["feed", "health", "last success", "last error", "error streak"],

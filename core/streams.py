@@ -16,25 +16,19 @@ from core.consumer import (
     Handler,
     PermanentError,
     StreamConsumer,
-    dead_letter_stream,
     entries_of,
-    errors_key,
 )
 from core.models import StreamMessage, encode
 from core.stream_admin import StreamStats, ensure_group, stream_stats, trim_safely
 
 __all__ = [
-    "ALERTS",
-    "ARTICLES",
     "Delivery",
     "Entry",
     "Handler",
     "PermanentError",
     "StreamConsumer",
     "StreamStats",
-    "dead_letter_stream",
     "ensure_group",
-    "errors_key",
     "publish",
     "publish_many",
     "read_group",
@@ -43,8 +37,6 @@ __all__ = [
     "trim_safely",
 ]
 
-ARTICLES = "articles"
-ALERTS = "alerts"
 
 
 async def publish(redis: Redis, stream: str, message: StreamMessage) -> str:

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot import notifier_role
+from bot.notifier import role as notifier_role
 from core.redis_conn import make_client
 from tests.bot.helpers import make_ctx, make_settings
 

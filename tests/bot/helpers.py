@@ -14,11 +14,12 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from core.keys import ALERTS
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.models import Alert, Article, Label
 from core.settings import Settings, StreamSettings
-from core.streams import ALERTS, publish
+from core.streams import publish
 
 TOKEN = "987654321:AAFtestTOKENsecretXYZabcdefghijklmnopq"
 

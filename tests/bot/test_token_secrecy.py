@@ -11,10 +11,12 @@ import pytest
 from prometheus_client import generate_latest
 from redis.asyncio import Redis
 
-from bot import app_role, notifier_role
-from bot.subscriptions import SubscriptionStore
+from bot.commands import role as bot_role
+from bot.notifier import role as notifier_role
+from bot.store.subscriptions import SubscriptionStore
 from core.logging_setup import configure_logging
 from core.redis_conn import RedisProcess
+from tests.bot.commands.test_conversation import say
 from tests.bot.helpers import (
     TOKEN,
     make_alert,
@@ -24,7 +26,6 @@ from tests.bot.helpers import (
     running,
     wait_until,
 )
-from tests.bot.test_conversation import say
 from tests.support.botapi_emulator import BotAPIEmulator
 
 
@@ -81,7 +82,7 @@ async def test_token_never_leaks(
     settings = make_settings(redis_server.url, tmp_path, emulator.url, admins=frozenset({9}))
     notifier = make_ctx("notifier", settings, redis)
     bot = make_ctx("bot", settings, redis, consumer="test-bot-0")
-    async with running(notifier_role.run, notifier), running(app_role.run, bot):
+    async with running(notifier_role.run, notifier), running(bot_role.run, bot):
         await publish_alert(redis, make_alert(1))
         assert await wait_until(lambda: len(emulator.messages.get(4, [])) == 1)
         assert await wait_until(lambda: len(emulator.messages.get(1, [])) == 1)

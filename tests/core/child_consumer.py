@@ -6,10 +6,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+from core.keys import ARTICLES
 from core.lifecycle import RoleContext, run_roles
 from core.models import Article
 from core.settings import Settings, StreamSettings
-from core.streams import ARTICLES, Delivery, StreamConsumer
+from core.streams import Delivery, StreamConsumer
 
 
 async def hang_after_first(url: str) -> None:

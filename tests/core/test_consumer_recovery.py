@@ -11,17 +11,11 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from core.keys import ARTICLES, dead_letter
 from core.models import Article
 from core.redis_conn import RECONNECT_ERRORS, RedisProcess
 from core.settings import StreamSettings
-from core.streams import (
-    ARTICLES,
-    Delivery,
-    StreamConsumer,
-    dead_letter_stream,
-    publish,
-    read_range,
-)
+from core.streams import Delivery, StreamConsumer, publish, read_range
 from tests.core.helpers import article, consume_until, wait_until
 
 CHILD = Path(__file__).with_name("child_consumer.py")
@@ -100,10 +94,10 @@ async def test_always_failing_entry_is_dead_lettered(redis: Redis) -> None:
     )
 
     async def dead() -> bool:
-        return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
+        return int(await redis.xlen(dead_letter(ARTICLES))) == 1
 
     assert await consume_until(consumer, dead)
-    [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
+    [(_, entry)] = await read_range(redis, dead_letter(ARTICLES))
     assert entry["deliveries"] == "3"
     assert "RuntimeError: cannot handle apoison, try 3" in entry["error"]
     assert Article.model_validate_json(entry["data"]).id == "apoison"
@@ -127,10 +121,10 @@ async def test_malformed_entries_go_to_dead_letter_with_reason(redis: Redis) -> 
     )
 
     async def finished() -> bool:
-        return handled == ["a2"] and int(await redis.xlen(dead_letter_stream(ARTICLES))) == 3
+        return handled == ["a2"] and int(await redis.xlen(dead_letter(ARTICLES))) == 3
 
     assert await consume_until(consumer, finished)
-    errors = [e["error"] for _, e in await read_range(redis, dead_letter_stream(ARTICLES))]
+    errors = [e["error"] for _, e in await read_range(redis, dead_letter(ARTICLES))]
     assert errors[0] == "malformed Article: data is not valid JSON"
     assert errors[1] == "malformed Article: unsupported schema version (expected v=1)"
     assert errors[2].startswith("entry has no 'data' field")
@@ -261,7 +255,7 @@ async def test_failing_entry_backs_off_while_new_entries_flow(redis: Redis) -> N
     assert events == ["fail 1", "ok afresh", "fail 2", "ok aflaky"]
     assert tries == 3
     assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0
-    assert await redis.xlen(dead_letter_stream(ARTICLES)) == 0
+    assert await redis.xlen(dead_letter(ARTICLES)) == 0
 
 
 async def test_entry_that_keeps_killing_its_consumer_is_dead_lettered(redis: Redis) -> None:
@@ -289,9 +283,9 @@ redis, stream=ARTICLES, group="g", consumer="c", model=Article,
                           handler=never, settings=cfg)
 
     async def dead() -> bool:
-        return int(await redis.xlen(dead_letter_stream(ARTICLES))) == 1
+        return int(await redis.xlen(dead_letter(ARTICLES))) == 1
 
     assert await consume_until(last, dead)
-    [(_, entry)] = await read_range(redis, dead_letter_stream(ARTICLES))
+    [(_, entry)] = await read_range(redis, dead_letter(ARTICLES))
     assert entry["error"] == "gave up: consumer died while handling it"
     assert (await redis.xpending(ARTICLES, "g"))["pending"] == 0

@@ -11,7 +11,8 @@ import aiohttp
 from redis.asyncio import Redis
 
 from core.health import run as health_role
-from core.lifecycle import HEARTBEATS_KEY, RoleContext, acquire_consumer_name, run_roles
+from core.keys import HEARTBEATS
+from core.lifecycle import RoleContext, acquire_consumer_name, run_roles
 from core.redis_conn import RedisProcess, free_port, open_redis
 from core.settings import Settings
 from tests.core.helpers import wait_until
@@ -99,7 +100,7 @@ async def test_health_endpoints_follow_redis(
     finally:
         stop.set()
         assert await task == 0
-    assert await redis.hlen(HEARTBEATS_KEY) == 0
+    assert await redis.hlen(HEARTBEATS) == 0
 
 
 async def test_consumer_names_are_stable_and_unique(redis: Redis) -> None:

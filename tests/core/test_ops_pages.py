@@ -17,12 +17,13 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 
 from core.health import run as health_role
+from core.keys import ALERTS
 from core.lifecycle import run_roles
 from core.listen import listen
 from core.models import Alert
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
-from core.streams import ALERTS, publish
+from core.streams import publish
 from tests.core.helpers import article, wait_until
 
 HOSTILE = '<script>document.title="pwned"</script> Shelling & "truce" <b>'

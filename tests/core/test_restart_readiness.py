@@ -15,18 +15,12 @@ from redis.asyncio import Redis
 from core.feed_health import FeedHealthCache
 from core.health import check_readiness
 from core.health import run as health_role
-from core.lifecycle import (
-    HEARTBEATS_KEY,
-    LocalRoles,
-    RoleState,
-    acquire_consumer_name,
-    heartbeat_field,
-    run_roles,
-)
+from core.keys import ARTICLES, HEARTBEATS
+from core.lifecycle import LocalRoles, RoleState, acquire_consumer_name, heartbeat_field, run_roles
 from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
-from core.streams import ARTICLES, publish
+from core.streams import publish
 from tests.core.cli_process import readyz
 from tests.core.helpers import article, wait_until
 
@@ -90,7 +84,7 @@ def _metrics() -> CoreMetrics:
 
 async def test_stale_heartbeat_of_a_dead_process_does_not_hold_readiness(redis: Redis) -> None:
     now = time.time()
-    await redis.hset(HEARTBEATS_KEY, mapping={
+    await redis.hset(HEARTBEATS, mapping={
         "classifier/h-classifier-0": f"{now - 48:.3f}",  # killed 48 s ago
         "classifier/h-classifier-1": f"{now:.3f}",  # the live one carries the role
     })
@@ -100,7 +94,7 @@ async def test_stale_heartbeat_of_a_dead_process_does_not_hold_readiness(redis: 
 
 
 async def test_a_role_with_no_live_process_is_not_ready(redis: Redis) -> None:
-    await redis.hset(HEARTBEATS_KEY, "notifier/h-notifier-0", f"{time.time() - 48:.3f}")
+    await redis.hset(HEARTBEATS, "notifier/h-notifier-0", f"{time.time() - 48:.3f}")
     result = await check_readiness(redis, 15, _metrics())
     assert not result.ready
     assert "notifier/h-notifier-0 is 48s old" in result.problems[0]
@@ -109,7 +103,7 @@ async def test_a_role_with_no_live_process_is_not_ready(redis: Redis) -> None:
 async def test_this_process_judges_its_own_roles(redis: Redis) -> None:
     local = LocalRoles({"poller": RoleState("h-poller-0", up=True),
                         "classifier": RoleState("h-classifier-0", up=False)})
-    await redis.hset(HEARTBEATS_KEY, mapping={
+    await redis.hset(HEARTBEATS, mapping={
         heartbeat_field("poller", "h-poller-0"): f"{time.time():.3f}",
         heartbeat_field("classifier", "h-classifier-0"): f"{time.time():.3f}",
     })

@@ -10,14 +10,14 @@ import pytest
 from redis.asyncio import Redis
 
 from core.config_files import ConfigError
+from core.keys import ARTICLES, SEEN_PREFIX
 from core.models import Article
 from core.redis_conn import find_redis_server, open_redis
 from core.sentinel import ReplicaWait, replica_wait
 from core.settings import Settings, load_settings
-from core.streams import ARTICLES
 from tests.bot.helpers import wait_until
 from tests.support.sentinels import SentinelCluster
-from workers.poller.dedupe import DONE, SEEN_PREFIX, queue_new
+from workers.poller.dedupe import DONE, queue_new
 
 
 def _settings(cluster: SentinelCluster, tmp_path: Path) -> Settings:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from core.streams import (
-    ARTICLES,
-    ensure_group,
-    publish,
-    read_group,
-    read_range,
-    stream_stats,
-    trim_safely,
-)
+from core.keys import ARTICLES
+from core.streams import ensure_group, publish, read_group, read_range, stream_stats, trim_safely
 from tests.core.helpers import article
 
 

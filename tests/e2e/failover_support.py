@@ -26,12 +26,11 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bench.pipeline import Generator
-from bot.delivery import DELIVERIES
-from bot.subscriptions import SubscriptionStore
-from core.lifecycle import HEARTBEATS_KEY
+from bot.store.subscriptions import SubscriptionStore
+from core.keys import ALERTS, ARTICLES, DELIVERIES, HEARTBEATS
 from core.models import Alert, Article, decode
 from core.redis_conn import free_port
-from core.streams import ALERTS, ARTICLES, read_range
+from core.streams import read_range
 from tests.bot.helpers import wait_until
 from tests.e2e.pipeline_support import drained, stop_processes
 from tests.support.botapi_emulator import BotAPIEmulator
@@ -132,7 +131,7 @@ def client_on(port: int) -> Redis:
 
 async def heartbeats(redis: Redis) -> dict[str, float]:
     """Role -> newest heartbeat (epoch seconds) in the ``cw:heartbeats`` hash."""
-    raw = cast(dict[str, str], await redis.hgetall(HEARTBEATS_KEY))
+    raw = cast(dict[str, str], await redis.hgetall(HEARTBEATS))
     out: dict[str, float] = {}
     for name, value in raw.items():
         role = name.split("/", 1)[0]

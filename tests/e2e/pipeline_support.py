@@ -13,17 +13,16 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.delivery import DELIVERIES, SENDERS_GROUP
-from bot.notifier_role import NOTIFIERS_GROUP
-from bot.subscriptions import SubscriptionStore
+from bot.store.subscriptions import SubscriptionStore
+from core.keys import ALERTS, ARTICLES, FEED_EVENTS, STREAMS, dead_letter
 from core.models import Alert, decode
-from core.streams import ALERTS, ARTICLES, dead_letter_stream, read_range, stream_stats
+from core.streams import read_range, stream_stats
 from tests.support.botapi_emulator import BotAPIEmulator
 from tests.support.feedgen import FeedItem, FeedServer, dev_items, item_from_row, outlet_of
 
 TOKEN = "555111222:AAe2eTOKENsecretXYZabcdefghijklmnopq"
 COPY_OUTLET = "wire-copies"
-GROUPS = ((ARTICLES, "classifiers"), (ALERTS, NOTIFIERS_GROUP), (DELIVERIES, SENDERS_GROUP))
+GROUPS = tuple((s.name, s.group) for s in STREAMS if s.name != FEED_EVENTS)
 _HREF = re.compile(r'href="([^"]+)"')
 
 
@@ -164,9 +163,9 @@ async def dead_letters(redis: Redis) -> dict[str, int]:
     """Length of every dead-letter stream that has entries."""
     out = {}
     for stream, _ in GROUPS:
-        n = int(await redis.xlen(dead_letter_stream(stream)))
+        n = int(await redis.xlen(dead_letter(stream)))
         if n:
-            out[dead_letter_stream(stream)] = n
+            out[dead_letter(stream)] = n
     return out
 
 

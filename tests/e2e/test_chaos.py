@@ -22,9 +22,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.delivery import DELIVERIES
+from core.keys import DELIVERIES, dead_letter
 from core.redis_conn import RedisProcess
-from core.streams import dead_letter_stream, read_range
+from core.streams import read_range
 from tests.bot.helpers import wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
@@ -98,7 +98,7 @@ class Fleet:
 
 async def gave_up_after_restarts(redis: Redis) -> int:
     """Delivery jobs dead-lettered only because consumers died while holding them."""
-    rows = await read_range(redis, dead_letter_stream(DELIVERIES))
+    rows = await read_range(redis, dead_letter(DELIVERIES))
     return sum(1 for _, f in rows if f.get("error", "").startswith("gave up: consumer died"))
 
 

@@ -12,9 +12,10 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from core.keys import dead_letter
 from core.models import Article
 from core.settings import StreamSettings
-from core.streams import Delivery, StreamConsumer, dead_letter_stream, publish
+from core.streams import Delivery, StreamConsumer, publish
 from tests.bot.helpers import wait_until
 from tests.core.helpers import article
 
@@ -50,7 +51,7 @@ async def test_entry_waiting_through_restarts_is_handled_not_dead_lettered(redis
 
     stop = asyncio.Event()
     task = asyncio.create_task(_consumer(redis, works).run(stop))
-    dead = dead_letter_stream(STREAM)
+    dead = dead_letter(STREAM)
 
     async def settled() -> bool:
         return bool(handled) or int(await redis.xlen(dead)) > 0

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from core.keys import ALERTS, ARTICLES
 from core.models import Alert, decode
 from core.redis_conn import RedisProcess
-from core.streams import ALERTS, ARTICLES, publish, read_range, stream_stats
+from core.streams import publish, read_range, stream_stats
 from tests.core.helpers import article, wait_until
 
 CLI = [sys.executable, "-c", "from core.cli import main; main()"]

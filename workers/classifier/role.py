@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio import Redis
 
+from core import keys
 from core.lifecycle import RoleContext
 from core.models import Alert, Article
 from core.settings import Settings
-from core.streams import ALERTS, ARTICLES, Delivery, StreamConsumer
+from core.streams import Delivery, StreamConsumer
 from workers.classifier.engine import Classifier, Result
 from workers.classifier.stories import assign_story
 
 log = logging.getLogger(__name__)
 
-GROUP = "classifiers"
 # How long "this article was classified" is remembered: far beyond any redelivery.
 DONE_TTL_S = 7 * 24 * 3600
 STORY_WINDOW_S = 48 * 3600
@@ -87,7 +87,7 @@ class ArticleHandler:
 
     async def __call__(self, article: Article, delivery: Delivery) -> None:
         """Classify ``article``; publish its alert and a done-marker in one transaction."""
-        done_key = f"cw:classified:{article.id}"
+        done_key = keys.classified(article.id)
         if delivery.deliveries > 1 and await self.redis.exists(done_key):
             log.info("article %s already classified; skipping redelivery", article.id)
             return
@@ -102,7 +102,7 @@ class ArticleHandler:
         # The alert and the marker land together or not at all: a crash before this line
         # redoes the work, a crash after it finds the marker.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(ALERTS, {"data": alert.model_dump_json()})
+            pipe.xadd(keys.ALERTS, {"data": alert.model_dump_json()})
             pipe.set(done_key, "1", ex=DONE_TTL_S)
             await pipe.execute()
         log.info(
@@ -124,15 +124,11 @@ def check_config(settings: Settings) -> None:
 async def run(ctx: RoleContext) -> None:
     """Consume ``articles`` in group ``classifiers`` until stop."""
     classifier = await asyncio.to_thread(Classifier.from_config, ctx.settings.config_dir)
-    metrics = ctx.extras.get("classifier_metrics")
-    if not isinstance(metrics, ClassifierMetrics):
-        # Kept on the context so a restarted role does not register its metrics twice.
-        metrics = ClassifierMetrics(ctx.registry)
-        ctx.extras["classifier_metrics"] = metrics
+    metrics = ctx.metric_set(ClassifierMetrics)
     consumer = StreamConsumer(
         ctx.redis,
-        stream=ARTICLES,
-        group=GROUP,
+        stream=keys.ARTICLES,
+        group=keys.group(keys.ARTICLES),
         consumer=ctx.consumer_name,
         model=Article,
         handler=ArticleHandler(ctx.redis, classifier, metrics),

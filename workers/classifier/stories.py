@@ -17,10 +17,11 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from core import keys
 from core.models import Article
 from workers.classifier.text import fold
 
-PREFIX = "cw:story:"
+PREFIX = keys.STORY_PREFIX
 NUM_HASHES = 32
 BANDS = 16  # 16 bands x 2 rows: pairs with Jaccard 0.4 meet in a band with p ~ 0.94
 ROWS = NUM_HASHES // BANDS

@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from redis.asyncio import Redis
 from yarl import URL
 
+from core import keys
 from core.config_files import load_yaml
 
-RUNTIME_FEEDS_KEY = "feeds:runtime"
+RUNTIME_FEEDS_KEY = keys.RUNTIME_FEEDS
 # Bumped whenever the feed set changes at run time, so pollers pick the change up within
 # seconds instead of at their next full reload.
-FEEDS_VERSION_KEY = "feeds:version"
+FEEDS_VERSION_KEY = keys.FEEDS_VERSION
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core import keys
+from core.keys import ARTICLES
 from core.models import Article, encode
 from core.sentinel import replica_wait
-from core.streams import ARTICLES, publish_many
+from core.streams import publish_many
 
-SEEN_PREFIX = "poller:seen:"
+SEEN_PREFIX = keys.SEEN_PREFIX
 PENDING = "pending"
 DONE = "done"
 

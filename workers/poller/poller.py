@@ -15,7 +15,7 @@ from typing import Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from core.lifecycle import HEARTBEATS_KEY
+from core import keys
 from workers.poller.config import FeedConfig
 from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits, FetchResult
@@ -41,7 +41,6 @@ from workers.poller.state import (
 log = logging.getLogger(__name__)
 
 Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
-LEASE_PREFIX = "poller:lease:"
 # Take the lease if free, or if its holder is this owner's previous life or a poller whose
 # heartbeat is stale. (Two keys: on Redis Cluster the lease and heartbeats must share a slot.)
 _ACQUIRE_LUA = """
@@ -151,13 +150,13 @@ class Poller:
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll ``feed`` once now and record the result; never raises for feed problems."""
         started = time.monotonic()
-        lease = LEASE_PREFIX + feed.id
+        lease = keys.LEASE_PREFIX + feed.id
         lease_ms = int((self.fetcher.limits.total_s + 60) * 1000)
         # Replicas share the feed list; the lease makes one of them poll a feed at a time.
         pipe = self.redis.pipeline(transaction=False)
         # EVAL, not a registered script: redis-py checks a pipeline's scripts with an extra
         # SCRIPT EXISTS round trip on every execute, which cost more than the script text.
-        pipe.eval(_ACQUIRE_LUA, 2, lease, HEARTBEATS_KEY, self._token, lease_ms, self._owner,
+        pipe.eval(_ACQUIRE_LUA, 2, lease, keys.HEARTBEATS, self._token, lease_ms, self._owner,
                   time.time(), self._heartbeat_ttl_s)
         pipe.hgetall(state_key(feed.id))
         got, raw = await pipe.execute()

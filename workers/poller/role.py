@@ -96,13 +96,8 @@ def poller_settings(settings: Settings) -> PollerSettings:
 
 async def run(ctx: RoleContext) -> None:
     """Run the poller until ``ctx.stop`` is set; in-flight polls finish within their timeout."""
-    metrics = ctx.extras.get("poller_metrics")
-    if not isinstance(metrics, PollerMetrics):  # built once: a restarted role reuses them
-        metrics = PollerMetrics(ctx.registry)
-        ctx.extras["poller_metrics"] = metrics
-    settings = ctx.extras.get("poller_settings")
-    if not isinstance(settings, PollerSettings):
-        settings = poller_settings(ctx.settings)
+    metrics = ctx.metric_set(PollerMetrics)
+    settings = poller_settings(ctx.settings)
     configured = configured_feeds(ctx)
     pool = ParsePool(settings.parse_executor, settings.parse_workers)
     async with Fetcher(settings.limits) as fetcher, pool:

@@ -8,10 +8,9 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from core import keys
 from workers.poller.config import FEEDS_VERSION_KEY
 
-FEED_STATE_PREFIX = "poller:feed:"
-FEED_EVENTS = "feeds:events"  # deactivations etc.; the bot tells admins from here
 EVENTS_MAXLEN = 10_000
 
 
@@ -63,7 +62,7 @@ class FeedState:
 
 def state_key(feed_id: str) -> str:
     """Return the Redis key of a feed's state hash."""
-    return FEED_STATE_PREFIX + feed_id
+    return keys.feed_state(feed_id)
 
 
 async def load_state(redis: Redis, feed_id: str) -> FeedState:
@@ -89,7 +88,7 @@ async def load_states(redis: Redis, feed_ids: list[str]) -> dict[str, FeedState]
 async def record_event(redis: Redis, event: str, feed_id: str, **details: str) -> None:
     """Append an admin-facing event (e.g. ``deactivated``) to the ``feeds:events`` stream."""
     fields_ = {"type": event, "feed_id": feed_id, "at": f"{time.time():.0f}", **details}
-    await redis.xadd(FEED_EVENTS, fields_, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+    await redis.xadd(keys.FEED_EVENTS, fields_, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
 
 
 async def reactivate(redis: Redis, feed_id: str) -> bool:

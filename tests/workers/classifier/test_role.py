@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from core.consumer import Delivery
+from core.keys import ALERTS, ARTICLES
 from core.models import Alert, Article, decode
-from core.streams import ALERTS, ARTICLES
 from workers.classifier.engine import Classifier
 from workers.classifier.role import ArticleHandler, ClassifierMetrics, alert_regions
 

@@ -10,8 +10,8 @@ from typing import Literal, cast
 
 from redis.asyncio import Redis
 
+from core.keys import ARTICLES
 from core.models import Article, decode
-from core.streams import ARTICLES
 from workers.poller.config import FeedConfig
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.keys import RUNTIME_FEEDS
 from core.redis_conn import RedisProcess, make_client
 from tests.workers.poller.feedserver import FeedServer
 from tests.workers.poller.helpers import rss_with
 from workers.poller.cli import check_feeds, feeds_group
-from workers.poller.config import RUNTIME_FEEDS_KEY, FeedConfig, load_feeds
+from workers.poller.config import FeedConfig, load_feeds
 from workers.poller.fetch import FetchLimits
 from workers.poller.opml import read_opml, write_opml
 from workers.poller.state import FeedState, save_state
@@ -90,7 +91,7 @@ def test_export_then_import_round_trips(env: Path, redis_server: RedisProcess,
 
     async def stored() -> int:
         client = make_client(redis_server.url)
-        n = int(await client.hlen(RUNTIME_FEEDS_KEY))
+        n = int(await client.hlen(RUNTIME_FEEDS))
         await client.aclose()
         return n
 

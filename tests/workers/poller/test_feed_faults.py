@@ -13,8 +13,8 @@ import feedparser
 import pytest
 from redis.asyncio import Redis
 
+from core.keys import ARTICLES
 from core.status_page import render_status
-from core.streams import ARTICLES
 from tests.workers.poller.feedserver import FeedServer
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles
 from workers.poller import normalise
@@ -116,7 +116,7 @@ async def test_a_poll_that_crashes_counts_deactivates_and_shows_on_status(
     assert streaks == [1, 2, 3]
     state = await load_state(redis, "crashy")
     assert state.deactivated == 1 and "something this feed provokes" in state.last_error
-    page = await render_status(redis, {}, (), "retry")
+    page = await render_status(redis, {})
     row = page.split("<td>crashy</td>", 1)[1].split("</tr>", 1)[0]
     assert "deactivated" in row and "something this feed provokes" in row
 

@@ -84,8 +84,8 @@ async def test_retry_after_is_reported_and_honoured(redis: Redis) -> None:
 
 
 async def test_failure_streak_backs_off_then_deactivates(redis: Redis) -> None:
+    from core.keys import FEED_EVENTS
     from workers.poller.poller import PollerSettings
-    from workers.poller.state import FEED_EVENTS
 
     async with FeedServer() as server:
         feed = feed_for("broken", server.url("/status/500"))

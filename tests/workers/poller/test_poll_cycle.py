@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core.keys import ARTICLES
 from core.models import Article
-from core.streams import ARTICLES
 from tests.workers.poller.feedserver import FeedServer
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, rss_with
 from workers.poller import dedupe

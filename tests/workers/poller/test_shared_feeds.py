@@ -13,8 +13,8 @@ import pytest
 from redis.asyncio import Redis
 from yarl import URL
 
+from core.keys import ARTICLES
 from core.models import Article
-from core.streams import ARTICLES
 from tests.workers.poller.feedserver import FeedServer
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles
 from tests.workers.poller.oracle import expected_items

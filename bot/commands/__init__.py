@@ -1,0 +1,1 @@
+"""The bot role: the PTB application, its command handlers, admin commands and webhook."""

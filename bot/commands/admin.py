@@ -1,0 +1,186 @@
+"""Admin-only commands: /stats /feeds /addfeed /removefeed /broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.commands.args import UsageError, check_args, usage
+from bot.commands.services import Services
+from bot.commands.status import delivery_stats
+from bot.commands.views import reply
+from bot.telegram.html import esc
+
+log = logging.getLogger(__name__)
+
+Ctx = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
+# Telegram's service accounts: anonymous group admins, channel posts relayed into groups,
+# and forwarded channel messages. A command "from" them does not identify a person.
+SERVICE_USER_IDS = frozenset({1087968824, 136817688, 777000})
+MAX_BROADCAST = 3000
+
+
+def refusal(update: Update, admin_ids: frozenset[int]) -> str | None:
+    """Return why the sender may not run admin commands, or None when they may."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is not None and message.sender_chat is not None:
+        return ("Admin commands cannot be sent anonymously or as a channel: "
+                "send them from your own account.")
+    if user is None or user.is_bot or user.id in SERVICE_USER_IDS:
+        return "Admin commands need a personal account."
+    if user.id not in admin_ids:
+        return "This command is for the bot's administrators."
+    return None
+
+
+def admin_only(admin_ids: frozenset[int], handler: Handler) -> Handler:
+    """Wrap ``handler`` so only listed admins (never anonymous senders) reach it."""
+
+    async def guarded(update: Update, context: Ctx) -> None:
+        why = refusal(update, admin_ids)
+        if why is not None:
+            user = update.effective_user
+            log.warning("refused admin command from user %s", user.id if user else None)
+            await reply(update, why)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def refused_text(why: str) -> str:
+    """Return 'Refused: <why>' without saying it twice when ``why`` already starts so."""
+    why = why.strip()[:300]
+    if why.lower().startswith("refused"):
+        return "Refused" + why[len("refused"):]
+    return f"Refused: {why}"
+
+
+def _feed_id(url: str) -> str:
+    host = (urlsplit(url).hostname or "feed").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", host).strip("-")[:40] or "feed"
+    return f"{slug}-{hashlib.sha1(url.encode()).hexdigest()[:6]}"
+
+
+class AdminCommands:
+    """Admin commands; feed management goes through the poller's config and URL guard."""
+
+    def __init__(self, svc: Services, config_dir: Path) -> None:
+        self.svc = svc
+        self.config_dir = config_dir
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def stats(self, update: Update, context: Ctx) -> None:
+        """Show subscriber and delivery figures."""
+        await reply(update, await delivery_stats(self.svc.redis, self.svc.subs))
+
+    async def feeds(self, update: Update, context: Ctx) -> None:
+        """List feeds from feeds.yaml and those added with /addfeed."""
+        try:
+            from workers.poller.config import load_feeds, runtime_feeds
+        except ImportError:
+            await reply(update, "Feed management is not available in this build.")
+            return
+        lines = ["<b>Feeds</b>"]
+        path = self.config_dir / "feeds.yaml"
+        if path.exists():
+            try:
+                for feed in load_feeds(path):
+                    lines.append(f"<code>{esc(feed.id)}</code> {esc(feed.name)}")
+            except Exception as exc:
+                lines.append(f"feeds.yaml cannot be read: {esc(type(exc).__name__)}")
+        added = await runtime_feeds(self.svc.redis)
+        if added:
+            lines.append("<b>Added with /addfeed</b>")
+            lines += [f"<code>{esc(f.id)}</code> {esc(f.url)}" for f in added]
+        text = "\n".join(lines)
+        await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
+
+    async def addfeed(self, update: Update, context: Ctx) -> None:
+        """Add a feed after the poller's URL guard accepts it."""
+        args = check_args(context.args)
+        if not args or len(args[0]) > 2000:
+            raise UsageError(usage("addfeed"))
+        try:
+            from workers.poller import urlguard
+            from workers.poller.config import FeedConfig, add_runtime_feed
+        except ImportError:
+            await reply(update, "Feed management is not available in this build.")
+            return
+        try:
+            checked: Any = urlguard.check_feed_url(args[0])
+            url = str(await checked if inspect.isawaitable(checked) else checked)
+        except urlguard.UnsafeURLError as exc:
+            await reply(update, esc(refused_text(str(exc))))
+            return
+        name = " ".join(args[1:])[:100] or (urlsplit(url).hostname or url)
+        try:
+            feed = FeedConfig(id=_feed_id(url), url=url, name=name, trusted=False)
+        except ValueError as exc:
+            raise UsageError(f"Not a usable feed URL ({type(exc).__name__}).") from None
+        await add_runtime_feed(self.svc.redis, feed)
+        await reply(update, f"Added feed <code>{esc(feed.id)}</code>: {esc(url)}")
+
+    async def removefeed(self, update: Update, context: Ctx) -> None:
+        """Remove a feed added with /addfeed."""
+        args = check_args(context.args)
+        if len(args) != 1:
+            raise UsageError(usage("removefeed"))
+        try:
+            from workers.poller.config import remove_runtime_feed
+        except ImportError:
+            await reply(update, "Feed management is not available in this build.")
+            return
+        if await remove_runtime_feed(self.svc.redis, args[0]):
+            await reply(update, f"Removed feed <code>{esc(args[0])}</code>.")
+        else:
+            await reply(update, "No feed with that id was added with /addfeed (see /feeds).")
+
+    async def broadcast(self, update: Update, context: Ctx) -> None:
+        """Send a text to every active chat, in the background, within the flood limits."""
+        message = update.effective_message
+        raw = message.text if message is not None and message.text else ""
+        parts = raw.split(maxsplit=1)
+        text = parts[1].strip() if len(parts) == 2 else ""
+        if not text:
+            raise UsageError(usage("broadcast"))
+        if len(text) > MAX_BROADCAST:
+            raise UsageError(f"At most {MAX_BROADCAST} characters.")
+        chats = await self.svc.subs.active_ids()
+        await reply(update, f"Broadcasting to {len(chats)} chats.")
+        task = asyncio.create_task(self._broadcast(context, chats, esc(text)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _broadcast(self, context: Ctx, chats: list[int], html: str) -> None:
+        sent = 0
+        for chat_id in chats:
+            try:
+                await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
+                sent += 1
+            except (Forbidden, BadRequest) as exc:
+                if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
+                    await self.svc.subs.deactivate(chat_id, type(exc).__name__)
+            except TelegramError as exc:
+                log.warning("broadcast to %s failed: %s", chat_id, type(exc).__name__)
+        log.info("broadcast delivered to %d of %d chats", sent, len(chats))
+
+    async def close(self) -> None:
+        """Stop unfinished broadcasts."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,197 @@
+"""Daily digest: at each subscriber's local hour, the day's stories by region and a 30-day chart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redis.asyncio import Redis
+from telegram import Bot, InputFile
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.notifier.delivery import retry_after_s
+from bot.store.regions import RegionCatalog
+from bot.store.stories import StoryItem, StoryStore
+from bot.store.subscriptions import ALL_REGIONS, Subscription, SubscriptionStore
+from bot.telegram.flood import FloodLimiter
+from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
+from core import keys
+
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 30
+
+
+def local_now(sub: Subscription, now: float) -> datetime:
+    """Return ``now`` in the chat's time zone (UTC when the zone is unknown)."""
+    try:
+        zone = ZoneInfo(sub.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.fromtimestamp(now, tz=zone)
+
+
+def is_due(sub: Subscription, now: float, last_sent_day: str | None) -> bool:
+    """Return True when the chat's digest hour has passed today and today's was not sent."""
+    if sub.digest == "off":
+        return False
+    local = local_now(sub, now)
+    if last_sent_day == local.date().isoformat():
+        return False
+    return local.strftime("%H:%M") >= sub.digest
+
+
+def render_digest(
+    stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date
+) -> str:
+    """Return the digest text: stories grouped by region, within Telegram's limit."""
+    header = f"<b>Daily digest — {day.isoformat()}</b>"
+    if not stories:
+        return f"{header}\nNo alerts for your regions since the last digest."
+    by_region: dict[str, list[Sequence[StoryItem]]] = {}
+    for items in stories:
+        region = items[0].regions[0] if items[0].regions else "other"
+        by_region.setdefault(region, []).append(items)
+    lines = [header]
+    for region, group in sorted(by_region.items()):
+        lines.append(f"\n<b>{esc(names.get(region, region))}</b>")
+        for items in group:
+            outlets = sorted({i.source for i in items})
+            lines.append(
+                f"• {esc(clip(items[0].title, 140))} — {esc(clip(', '.join(outlets), 80))}"
+                f" ({len(outlets)} source{'s' if len(outlets) > 1 else ''}, "
+                f"{max(i.score for i in items):.0%})"
+            )
+    text = "\n".join(lines)
+    while tg_len(text) > MAX_MESSAGE and len(lines) > 2:
+        lines.pop()
+        text = "\n".join([*lines, "…"])
+    return text
+
+
+def chart_png(counts: Mapping[str, int], end: date, title: str) -> bytes:
+    """Return a PNG bar chart of violation reports per day over the last 30 days."""
+    from matplotlib.figure import Figure  # heavy: imported only when a digest is due
+
+    days = [end - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    values = [counts.get(d.isoformat(), 0) for d in days]
+    fig = Figure(figsize=(8, 3.2), dpi=100)
+    ax = fig.add_subplot()
+    ax.bar([d.strftime("%d %b") for d in days], values, color="#c0392b")
+    ax.set_title(title)
+    ax.set_ylabel("violation reports")
+    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+class DigestScheduler:
+    """Sends due digests: checked at start and then every ``interval_s``."""
+
+    def __init__(
+        self, *, redis: Redis, bot: Bot, limiter: FloodLimiter, subs: SubscriptionStore,
+        stories: StoryStore, catalog: RegionCatalog, interval_s: float = 30.0,
+    ) -> None:
+        self.redis = redis
+        self.bot = bot
+        self.limiter = limiter
+        self.subs = subs
+        self.stories = stories
+        self.catalog = catalog
+        self.interval_s = interval_s
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Check for due digests until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self.run_due(time.time())
+            except Exception as exc:
+                # A digest problem must never take the notifier down; try again next round.
+                log.warning("digest round failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+
+    async def run_due(self, now: float) -> int:
+        """Send every digest due at ``now``; return how many were sent."""
+        sent = 0
+        for sub in await self.subs.load_many(await self.subs.digest_ids()):
+            if not sub.active or sub.muted(now):
+                continue
+            last = cast(str | None, await self.redis.get(keys.digest_last(sub.chat_id)))
+            if is_due(sub, now, last):
+                await self.send(sub, now)
+                sent += 1
+        return sent
+
+    async def _regions_of(self, sub: Subscription) -> list[str]:
+        if ALL_REGIONS in sub.regions:
+            return [r.id for r in self.catalog.regions]
+        return sorted(sub.regions)
+
+    async def send(self, sub: Subscription, now: float) -> None:
+        """Send one chat's digest (text, then chart) and clear its queue."""
+        story_ids = cast(
+            list[str], await self.redis.zrangebyscore(keys.digest_queue(sub.chat_id), "-inf", now)
+        )
+        stories = [items for sid in story_ids if (items := await self.stories.items(sid))]
+        local_day = local_now(sub, now).date()
+        text = render_digest(stories, self.catalog.names, local_day)
+        counts: dict[str, int] = {}
+        for region in await self._regions_of(sub):
+            raw = cast(dict[str, str], await self.redis.hgetall(keys.daily_counts(region)))
+            for day, value in raw.items():
+                counts[day] = counts.get(day, 0) + int(value)
+        title = ", ".join(self.catalog.name(r) for r in sorted(sub.regions))[:60] or "regions"
+        png: bytes | None = None
+        try:
+            png = await asyncio.to_thread(
+                chart_png, counts, datetime.fromtimestamp(now, UTC).date(), title
+            )
+        except ImportError:
+            log.warning("matplotlib is not installed (extra 'charts'): digest sent without chart")
+        try:
+            async with self.limiter.slot(sub.chat_id):
+                await self.bot.send_message(sub.chat_id, text, parse_mode=ParseMode.HTML)
+        except (Forbidden, BadRequest) as exc:
+            if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
+                await self.subs.deactivate(sub.chat_id, type(exc).__name__)
+            else:
+                log.warning("digest to %s failed: %s", sub.chat_id, type(exc).__name__)
+        except RetryAfter as exc:
+            await self.limiter.pause(retry_after_s(exc))
+            return
+        except TelegramError as exc:
+            log.warning("digest to %s failed, retried next round: %s", sub.chat_id,
+                        type(exc).__name__)
+            return
+        else:
+            if png is not None:
+                await self._send_chart(sub.chat_id, png)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.digest_last(sub.chat_id), local_day.isoformat(), ex=3 * 24 * 3600)
+            pipe.zremrangebyscore(keys.digest_queue(sub.chat_id), "-inf", now)
+            await pipe.execute()
+
+    async def _send_chart(self, chat_id: int, png: bytes) -> None:
+        """Send the chart after the text; a failure skips it (retrying would repeat the text)."""
+        try:
+            async with self.limiter.slot(chat_id):
+                await self.bot.send_photo(
+                    chat_id, InputFile(png, filename="violations.png"),
+                    caption="Violation reports per day, last 30 days",
+                )
+        except RetryAfter as exc:
+            await self.limiter.pause(retry_after_s(exc))
+            log.warning("digest chart to %s skipped: rate limited", chat_id)
+        except TelegramError as exc:
+            log.warning("digest chart to %s skipped: %s", chat_id, type(exc).__name__)

@@ -1,0 +1,1 @@
+"""What the bot keeps in Redis: subscriptions, stories and our messages, and the regions."""

@@ -1,0 +1,151 @@
+"""Story state in Redis: the outlets that reported one story, and our message per (story, chat)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import cast
+
+from redis.asyncio import Redis
+
+from core import keys
+from core.models import Alert
+from core.sentinel import replica_wait
+
+STORY_TTL_S = 7 * 24 * 3600
+LATEST_KEEP = 200
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    """One outlet's report of a story, as much as rendering needs."""
+
+    alert_id: str
+    source: str
+    url: str
+    title: str
+    label: str
+    score: float
+    evidence: str
+    regions: tuple[str, ...]
+    seen: float
+
+    @classmethod
+    def from_alert(cls, alert: Alert, seen: float | None = None) -> StoryItem:
+        """Project an alert onto what a message shows."""
+        return cls(
+            alert_id=alert.id,
+            source=alert.article.source,
+            url=alert.article.url,
+            title=alert.article.title,
+            label=alert.label,
+            score=alert.score,
+            evidence=alert.evidence,
+            regions=tuple(alert.regions),
+            seen=time.time() if seen is None else seen,
+        )
+
+    def to_json(self) -> str:
+        """Serialised form kept in Redis."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> StoryItem:
+        """Parse the serialised form."""
+        data = json.loads(raw)
+        data["regions"] = tuple(data.get("regions", ()))
+        return cls(**data)
+
+
+def story_of(alert: Alert) -> str:
+    """The story id, falling back to the alert id for a story of one."""
+    return alert.story_id or f"a:{alert.id}"
+
+
+class StoryStore:
+    """Story members, sent markers and message ids, all with a TTL."""
+
+    def __init__(self, redis: Redis, ttl_s: int = STORY_TTL_S) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    async def add(self, alert: Alert) -> None:
+        """Record an alert as part of its story (first sighting wins: idempotent)."""
+        key = keys.story_items(story_of(alert))
+        item = StoryItem.from_alert(alert)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, alert.id, item.to_json())
+            pipe.expire(key, self.ttl_s)
+            await pipe.execute()
+
+    async def push_latest(self, alert: Alert) -> None:
+        """Remember an alert for /latest (a capped list, newest first)."""
+        item = StoryItem.from_alert(alert)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(keys.LATEST, item.to_json())
+            pipe.ltrim(keys.LATEST, 0, LATEST_KEEP - 1)
+            await pipe.execute()
+
+    async def latest(self, count: int, region: str | None = None) -> list[StoryItem]:
+        """Return the newest alerts, one per story headline, optionally of one region."""
+        raw = cast(list[str], await self.redis.lrange(keys.LATEST, 0, LATEST_KEEP - 1))
+        out: list[StoryItem] = []
+        seen: set[str] = set()
+        for value in raw:
+            item = StoryItem.from_json(value)
+            if region and region not in {r.lower() for r in item.regions}:
+                continue
+            if item.alert_id in seen:
+                continue
+            seen.add(item.alert_id)
+            out.append(item)
+            if len(out) >= count:
+                break
+        return out
+
+    async def items(self, story_id: str) -> list[StoryItem]:
+        """Every report of a story, oldest first."""
+        raw = cast(dict[str, str], await self.redis.hgetall(keys.story_items(story_id)))
+        items = [StoryItem.from_json(v) for v in raw.values()]
+        return sorted(items, key=lambda i: (i.seen, i.alert_id))
+
+    async def message_id(self, story_id: str, chat_id: int) -> int | None:
+        """Our message in ``chat_id`` for this story, if one was sent."""
+        raw = await self.redis.hget(keys.story_messages(story_id), str(chat_id))
+        return int(raw) if raw else None
+
+    async def chats_with_message(self, story_id: str) -> set[int]:
+        """Chats already holding a message for this story (they get its edits)."""
+        chats = await self.redis.hkeys(keys.story_messages(story_id))
+        return {int(k) for k in chats}
+
+    async def was_sent(self, alert_id: str, chat_id: int) -> bool:
+        """True once (alert, chat) was delivered."""
+        return bool(await self.redis.hexists(keys.sent(alert_id), str(chat_id)))
+
+    async def mark_sent(self, alert_id: str, story_id: str, chat_id: int, message_id: int) -> None:
+        """Write the sent marker and the story's message id together, right after a send."""
+        sync = replica_wait(self.redis)
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.sent(alert_id), str(chat_id), str(message_id))
+                pipe.expire(keys.sent(alert_id), self.ttl_s)
+                pipe.hset(keys.story_messages(story_id), str(chat_id), str(message_id))
+                pipe.expire(keys.story_messages(story_id), self.ttl_s)
+                await pipe.execute()
+            # Under Sentinel a marker lost in a failover would send the message again: when no
+            # replica confirms it, write it once more, on whichever primary is current now.
+            if sync is None or await sync.after(self.redis):
+                return
+
+    async def mark_skipped(self, alert_id: str, chat_id: int, reason: str) -> None:
+        """Record a permanent failure so a redelivery does not try again."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.sent(alert_id), str(chat_id), f"x:{reason[:60]}")
+            pipe.expire(keys.sent(alert_id), self.ttl_s)
+            await pipe.execute()
+
+    async def forget_message(self, story_id: str, chat_id: int) -> None:
+        """Drop a message id that Telegram no longer knows (deleted by the user)."""
+        await self.redis.hdel(keys.story_messages(story_id), str(chat_id))

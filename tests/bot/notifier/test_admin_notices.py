@@ -1,0 +1,86 @@
+"""Feed events from the poller reach every admin once, or the log when the bot is off."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.notifier import role as notifier_role
+from core import keys
+from core.keys import FEED_EVENTS, group
+from core.redis_conn import RedisProcess
+from tests.bot.helpers import make_ctx, make_settings, running, wait_until
+from tests.support.botapi_emulator import BotAPIEmulator
+from workers.poller.state import reactivate, record_event
+
+
+async def _pending(redis: Redis) -> int:
+    info = await redis.xpending(FEED_EVENTS, group(FEED_EVENTS))
+    return int(info["pending"])
+
+
+async def _deactivated(redis: Redis) -> None:
+    await record_event(
+        redis, "deactivated", "broken-feed", url="https://news.example.org/rss",
+        name="Broken <Feed>", reason="20 failures in a row; last: HTTP 500", kind="http",
+    )
+
+
+async def test_each_event_reaches_every_admin_once(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    admins = frozenset({7, 8, 9})
+    emulator.blocked.add(9)  # an admin who blocked the bot must not hold up the others
+    emulator.inject_fault("5xx", chat_id=8)  # a transient failure: retried, not lost
+    # An event from long ago (e.g. the backlog found on a first deployment) is not messaged.
+    await redis.xadd(FEED_EVENTS, {"type": "deactivated", "feed_id": "old",
+                                   "at": f"{time.time() - 3 * 86400:.0f}"})
+    settings = make_settings(redis_server.url, tmp_path, emulator.url, admins=admins)
+    ctx = make_ctx("notifier", settings, redis)
+    async with running(notifier_role.run, ctx):
+        await _deactivated(redis)
+        await redis.hset(keys.feed_state("broken-feed"), "deactivated", "1")
+        assert await reactivate(redis, "broken-feed")
+        assert await wait_until(
+            lambda: len(emulator.texts(7)) == 2 and len(emulator.texts(8)) == 2
+        )
+        assert await wait_until(lambda: ctx.registry.get_sample_value(
+            "cw_bot_feed_events_total", {"outcome": "sent"}) == 2)
+    for chat in (7, 8):
+        deactivated, reactivated = emulator.texts(chat)
+        assert "Feed deactivated" in deactivated and "Broken &lt;Feed&gt;" in deactivated
+        assert "<code>broken-feed</code>" in deactivated
+        assert "20 failures in a row; last: HTTP 500" in deactivated
+        assert "https://news.example.org/rss" in deactivated
+        assert "Feed reactivated" in reactivated
+    assert 9 not in emulator.messages
+    assert next(c.status for c in emulator.log if c.chat_id == 8) == 502
+    assert await _pending(redis) == 0
+    assert ctx.registry.get_sample_value("cw_bot_feed_events_total", {"outcome": "stale"}) == 1
+    assert emulator.counters.rate_limited == 0
+
+    # A restarted notifier (same consumer name) finds nothing left to tell.
+    again = make_ctx("notifier", settings, redis)
+    async with running(notifier_role.run, again):
+        await _deactivated(redis)
+        assert await wait_until(lambda: len(emulator.texts(7)) == 3)
+        await wait_until(lambda: False, timeout=0.5)
+    assert len(emulator.texts(7)) == 3 and len(emulator.texts(8)) == 3
+    assert await _pending(redis) == 0
+
+
+async def test_events_are_logged_when_the_bot_is_off(
+    redis: Redis, redis_server: RedisProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.notifier.admin_notices")
+    settings = make_settings(redis_server.url, tmp_path, None, token=None,
+                             admins=frozenset({7}))
+    async with running(notifier_role.run, make_ctx("notifier", settings, redis)):
+        await _deactivated(redis)
+        assert await wait_until(lambda: "feed event: deactivated broken-feed" in caplog.text)
+    assert "20 failures in a row" in caplog.text
+    assert await _pending(redis) == 0
