@@ -18,6 +18,7 @@ from core.metrics import CoreMetrics
 from core.models import M, MalformedEntryError, decode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
 from core.settings import StreamSettings
+from core.stopping import sleep_unless_stopped
 from core.stream_admin import ensure_group, trim_safely
 
 log = logging.getLogger(__name__)
@@ -280,9 +281,7 @@ class StreamConsumer(Generic[M]):
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Take over entries idle in dead consumers and trim what every group has finished."""
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.cfg.claim_interval_s)
-            if stop.is_set():
+            if await sleep_unless_stopped(stop, self.cfg.claim_interval_s):
                 return
             try:
                 if await self.claim_idle():

@@ -22,6 +22,7 @@ from core.metrics import CoreMetrics
 from core.process_identity import ProcessId
 from core.redis_conn import RECONNECT_ERRORS, StartupError, open_redis, wait_for_redis
 from core.settings import Settings
+from core.stopping import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,7 @@ async def _heartbeat(ctx: RoleContext, lock_key: str, token: str, state: RoleSta
                 await ctx.redis.set(lock_key, token, nx=True, px=int(ttl * 1000))
         except RECONNECT_ERRORS as exc:
             log.debug("heartbeat of %s skipped: %s", ctx.name, exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ctx.stop.wait(), ttl / 3)
+        await sleep_unless_stopped(ctx.stop, ttl / 3)
 
 
 async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
@@ -238,8 +238,7 @@ async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
             if ctx.stop.is_set():
                 break
             ctx.metrics.role_restarts.labels(ctx.name).inc()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ctx.stop.wait(), delay)
+            await sleep_unless_stopped(ctx.stop, delay)
             delay = min(ctx.settings.role_restart_cap_s, delay * 2)
     finally:
         beat.cancel()

@@ -32,6 +32,7 @@ from core.embedded_redis import (
 )
 from core.sentinel import pool_options, sentinel_client, sentinel_where
 from core.settings import Settings
+from core.stopping import sleep_unless_stopped
 
 # The embedded server's names stay importable from here, where callers always found them.
 __all__ = [
@@ -112,8 +113,7 @@ async def wait_for_start(
             )
         log.warning("redis at %s unreachable (%s); waiting up to %.1fs more",
                     where, last, remaining)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), min(delay, remaining))
+        await sleep_unless_stopped(stop, min(delay, remaining))
         delay = min(2.0, delay * 2)
 
 
@@ -161,6 +161,5 @@ async def wait_for_redis(redis: Redis, stop: asyncio.Event, cap_s: float = 5.0) 
             return
         except RECONNECT_ERRORS as exc:
             log.warning("redis unreachable (%s); retrying in %.1fs", exc, delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await sleep_unless_stopped(stop, delay)
         delay = min(cap_s, delay * 2)

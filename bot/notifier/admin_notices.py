@@ -10,7 +10,6 @@ transient failure leaves it pending and retries it with backoff, in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from bot.telegram.html import clip, esc, safe_url
 from core import keys
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
 from core.settings import StreamSettings
+from core.stopping import sleep_unless_stopped
 from core.streams import Entry, ensure_group, read_group
 
 log = logging.getLogger(__name__)
@@ -130,14 +130,15 @@ class FeedEventNotifier:
                     if backlog:
                         backlog = False
                         continue
-                    await _sleep(stop, self.cfg.block_ms / 1000)
+                    await sleep_unless_stopped(stop, self.cfg.block_ms / 1000)
                     continue
                 if await self._process(entries, stop):
                     failures = 0
                     continue
                 failures += 1
                 backlog = True
-                await _sleep(stop, min(self.retry_cap_s, self.cfg.retry_backoff_s * 2**failures))
+                backoff = min(self.retry_cap_s, self.cfg.retry_backoff_s * 2**failures)
+                await sleep_unless_stopped(stop, backoff)
             except RECONNECT_ERRORS as exc:
                 log.warning("feed events: redis unavailable (%s)", type(exc).__name__)
                 await wait_for_redis(self.redis, stop)
@@ -146,12 +147,12 @@ class FeedEventNotifier:
                 grouped = False  # NOGROUP: the stream was deleted; anything else: check again
                 if "NOGROUP" not in str(exc):
                     log.warning("feed events: redis refused a command: %s", exc)
-                    await _sleep(stop, self.retry_cap_s)
+                    await sleep_unless_stopped(stop, self.retry_cap_s)
             except Exception as exc:
                 # Admin notices must never take the notifier (and alert delivery) down with them.
                 log.error("feed events: unexpected %s; retrying in %.0fs",
                           type(exc).__name__, self.retry_cap_s)
-                await _sleep(stop, self.retry_cap_s)
+                await sleep_unless_stopped(stop, self.retry_cap_s)
 
     async def _process(self, entries: list[Entry], stop: asyncio.Event) -> bool:
         """Handle entries in order, acking each when done; False when one must be retried."""
@@ -221,9 +222,4 @@ class FeedEventNotifier:
                      chat_id, safe_error(exc, channel.token))
             return None
         return "ok"
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import time
@@ -24,6 +23,7 @@ from bot.store.subscriptions import ALL_REGIONS, Subscription, SubscriptionStore
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
 from core import keys
+from core.stopping import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ class DigestScheduler:
             except Exception as exc:
                 # A digest problem must never take the notifier down; try again next round.
                 log.warning("digest round failed: %s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+            await sleep_unless_stopped(stop, self.interval_s)
 
     async def run_due(self, now: float) -> int:
         """Send every digest due at ``now``; return how many were sent."""

@@ -9,13 +9,13 @@ job is never lost nor queued twice by two notifier replicas.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.asyncio import Redis
 
 from core import keys
 from core.redis_conn import RECONNECT_ERRORS
+from core.stopping import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -82,5 +82,4 @@ class RetryQueue:
             except RECONNECT_ERRORS as exc:
                 # Nothing is lost: the jobs stay parked until Redis answers again.
                 log.warning("retry queue: redis unavailable (%s)", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+            await sleep_unless_stopped(stop, self.interval_s)

@@ -9,6 +9,7 @@ import time
 
 from core.lifecycle import RoleContext
 from core.settings import Settings
+from core.stopping import sleep_unless_stopped
 from workers.poller.config import FeedConfig, feeds_version, load_feeds, runtime_feeds
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
@@ -54,9 +55,7 @@ async def _reload_forever(
     version: str | None = None
     last = time.monotonic()
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), min(settings.watch_s, settings.reload_s))
-        if stop.is_set():
+        if await sleep_unless_stopped(stop, min(settings.watch_s, settings.reload_s)):
             return
         try:
             current = await feeds_version(poller.redis)
