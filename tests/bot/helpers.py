@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,20 +85,6 @@ async def running(
     finally:
         ctx.stop.set()
         await asyncio.wait_for(task, stop_timeout)
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[object] | object], timeout: float = 20.0
-) -> bool:
-    """Poll ``check`` until true or ``timeout``; return its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = check()
-        result = bool(await value if inspect.isawaitable(value) else value)
-        if result or loop.time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
 
 
 async def publish_alert(redis: Redis, alert: Alert) -> None:

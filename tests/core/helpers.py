@@ -9,6 +9,7 @@ from typing import Any
 
 from core.models import Article
 from core.streams import StreamConsumer
+from testkit.waiting import wait_until
 
 
 def article(n: int | str) -> Article:
@@ -18,17 +19,6 @@ def article(n: int | str) -> Article:
         id=f"a{n}", feed_id="test", source="Test", url=f"https://example.org/{n}",
         title=f"headline {n}", published=now, fetched=now,
     )
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> bool:
-    """Poll ``check`` every 50 ms until it is true or ``timeout`` passes; return its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.05)
-    return await check()
 
 
 async def consume_until(

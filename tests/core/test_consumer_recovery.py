@@ -16,7 +16,8 @@ from core.models import Article
 from core.redis_conn import RECONNECT_ERRORS, RedisProcess
 from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish, read_range
-from tests.core.helpers import article, consume_until, wait_until
+from testkit.waiting import wait_until
+from tests.core.helpers import article, consume_until
 
 CHILD = Path(__file__).with_name("child_consumer.py")
 

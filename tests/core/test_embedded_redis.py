@@ -20,8 +20,8 @@ from core.redis_conn import (
     open_redis,
 )
 from core.settings import Settings
+from testkit.waiting import wait_until
 from tests.core.cli_process import cli_env, cli_process, readyz, redis_servers_in, run_cli
-from tests.core.helpers import wait_until
 
 
 async def test_tools_share_the_server_and_a_second_owner_is_refused(tmp_path: Path) -> None:

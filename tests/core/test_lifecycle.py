@@ -15,7 +15,7 @@ from core.keys import HEARTBEATS
 from core.lifecycle import RoleContext, acquire_consumer_name, run_roles
 from core.redis_conn import RedisProcess, free_port, open_redis
 from core.settings import Settings
-from tests.core.helpers import wait_until
+from testkit.waiting import wait_until
 
 
 def settings_for(server: RedisProcess, tmp_path: Path, **kw: object) -> Settings:

@@ -24,7 +24,8 @@ from core.models import Alert
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
 from core.streams import publish
-from tests.core.helpers import article, wait_until
+from testkit.waiting import wait_until
+from tests.core.helpers import article
 
 HOSTILE = '<script>document.title="pwned"</script> Shelling & "truce" <b>'
 CHROMIUM_FLAGS = [

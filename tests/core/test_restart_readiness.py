@@ -21,8 +21,9 @@ from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
 from core.streams import publish
+from testkit.waiting import wait_until
 from tests.core.cli_process import readyz
-from tests.core.helpers import article, wait_until
+from tests.core.helpers import article
 
 CHILD = Path(__file__).with_name("child_consumer.py")
 NEVER_MS = str(3_600_000)  # no claim by anyone else within the test

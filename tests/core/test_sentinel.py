@@ -15,7 +15,7 @@ from core.models import Article
 from core.redis_conn import find_redis_server, open_redis
 from core.sentinel import ReplicaWait, replica_wait
 from core.settings import Settings, load_settings
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.support.sentinels import SentinelCluster
 from workers.poller.dedupe import DONE, queue_new
 

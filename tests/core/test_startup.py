@@ -16,8 +16,8 @@ from core.config_files import default_config_dir, effective_config_dir, missing_
 from core.lifecycle import EarlySignals, FatalError, RoleContext, run_roles
 from core.redis_conn import RedisProcess, StartupError, free_port, make_client
 from core.settings import Settings
+from testkit.waiting import wait_until
 from tests.core.cli_process import cli_env, cli_process, run_cli
-from tests.core.helpers import wait_until
 
 PASSWORD = "s3cret-Pa55word"
 

@@ -31,7 +31,7 @@ from core.keys import ALERTS, ARTICLES, DELIVERIES, HEARTBEATS
 from core.models import Alert, Article, decode
 from core.redis_conn import free_port
 from core.streams import read_range
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.e2e.pipeline_support import drained, stop_processes
 from tests.support.botapi_emulator import BotAPIEmulator
 from tests.support.feedgen import FeedServer, write_config

@@ -25,7 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.keys import DELIVERIES, dead_letter
 from core.redis_conn import RedisProcess
 from core.streams import read_range
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
     TOKEN,

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from core.lifecycle import RoleFn, resolve_role, run_roles
 from core.redis_conn import RedisProcess
 from core.settings import load_settings
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
     TOKEN,

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.support.feedgen import FeedItem, FeedServer, write_config
 from tests.support.feedgen import item_from_row as _row_item
 

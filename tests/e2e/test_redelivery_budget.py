@@ -16,7 +16,7 @@ from core.keys import dead_letter
 from core.models import Article
 from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish
-from tests.bot.helpers import wait_until
+from testkit.waiting import wait_until
 from tests.core.helpers import article
 
 STREAM = "e2e:budget"

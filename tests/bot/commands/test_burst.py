@@ -15,7 +15,8 @@ from bot.commands import role as bot_role
 from bot.commands.updates import MAX_PENDING_PER_CHAT, MAX_RUNNING, SLOW_DOWN
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import make_ctx, make_settings, running, wait_until
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_ctx, make_settings, running
 from tests.support.botapi_emulator import BotAPIEmulator
 
 SORRY = "Sorry, that did not work"

@@ -11,7 +11,8 @@ from bot.commands import role as bot_role
 from bot.store.subscriptions import SubscriptionStore
 from core import keys
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import TOKEN, make_ctx, make_settings, running, wait_until
+from testkit.waiting import wait_until
+from tests.bot.helpers import TOKEN, make_ctx, make_settings, running
 from tests.support.botapi_emulator import BotAPIEmulator
 
 USER = 4242

@@ -12,8 +12,9 @@ from bot.commands.args import UsageError, parse_threshold
 from bot.store.subscriptions import SubscriptionStore
 from core import keys
 from core.redis_conn import RedisProcess
+from testkit.waiting import wait_until
 from tests.bot.commands.test_conversation import say
-from tests.bot.helpers import make_ctx, make_settings, running, wait_until
+from tests.bot.helpers import make_ctx, make_settings, running
 from tests.support.botapi_emulator import BotAPIEmulator
 
 ADMIN = 8001

@@ -13,7 +13,8 @@ from bot.notifier import role as notifier_role
 from core import keys
 from core.keys import FEED_EVENTS, group
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import make_ctx, make_settings, running, wait_until
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_ctx, make_settings, running
 from tests.support.botapi_emulator import BotAPIEmulator
 from workers.poller.state import reactivate, record_event
 

@@ -12,14 +12,8 @@ from bot.commands import role as bot_role
 from bot.notifier import role as notifier_role
 from bot.notifier.console import render_first
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import (
-    make_alert,
-    make_ctx,
-    make_settings,
-    publish_alert,
-    running,
-    wait_until,
-)
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
 
 
 async def test_console_sink_prints_each_story_once_and_appends_every_alert(

@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import make_alert, publish_alert, wait_until
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_alert, publish_alert
 from tests.support.botapi_emulator import BotAPIEmulator
 
 REPO = Path(__file__).resolve().parents[3]

@@ -14,14 +14,8 @@ from bot.store.subscriptions import SubscriptionStore
 from core.keys import DELIVERIES, DELIVERY_FAILURES
 from core.redis_conn import RedisProcess
 from core.streams import read_range
-from tests.bot.helpers import (
-    make_alert,
-    make_ctx,
-    make_settings,
-    publish_alert,
-    running,
-    wait_until,
-)
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
 from tests.support.botapi_emulator import BotAPIEmulator
 
 

@@ -10,14 +10,8 @@ from redis.asyncio import Redis
 from bot.notifier import role as notifier_role
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
-from tests.bot.helpers import (
-    make_alert,
-    make_ctx,
-    make_settings,
-    publish_alert,
-    running,
-    wait_until,
-)
+from testkit.waiting import wait_until
+from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
 from tests.support.botapi_emulator import BotAPIEmulator
 
 
