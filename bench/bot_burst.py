@@ -30,7 +30,7 @@ from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, make_client
 from core.settings import Settings, StreamSettings
-from tests.support.botapi_emulator import BotAPIEmulator
+from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "424242:BENCHtokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
 SORRY = "Sorry, that did not work"

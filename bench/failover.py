@@ -2,7 +2,7 @@
 
 Each run starts a primary, a replica and three sentinels on 127.0.0.1, runs the service as
 four processes under load, SIGKILLs the primary and counts, once everything has drained,
-what was lost or repeated and how long each role took to follow (tests/e2e/failover_support).
+what was lost or repeated and how long each role took to follow (testkit/failover.py).
 ``--runs`` runs are made with ``REDIS_WAIT_REPLICAS=1`` (the default) and as many with 0;
 ``--stall 1.5`` stops the replica for 1.5 s before the kill: a replica slower than
 ``REDIS_WAIT_TIMEOUT_MS``, so waiting pauses and the window's sent markers are not protected.
@@ -27,12 +27,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store.stories import StoryStore
+from bot.store.messages import MessageLedger
 from core.models import Article
 from core.redis_conn import open_redis
 from core.settings import Settings
-from tests.e2e.failover_support import Report, run_failover
-from tests.support.sentinels import SentinelCluster
+from testkit.failover import Report, run_failover
+from testkit.sentinels import SentinelCluster
 from workers.poller.dedupe import queue_new
 
 
@@ -93,11 +93,11 @@ async def wait_cost(iterations: int) -> None:
                     await queue_new(redis, _articles(n + replicas * iterations, 10),
                                     stream=f"bench:articles:{replicas}")
                     publish.append(time.perf_counter() - started)
-                stories = StoryStore(redis)
+                ledger = MessageLedger(redis)
                 marks: list[float] = []
                 for n in range(iterations):
                     started = time.perf_counter()
-                    await stories.mark_sent(f"a{n}", f"s{n}", 1000 + replicas, n)
+                    await ledger.mark_sent(f"a{n}", f"s{n}", 1000 + replicas, n)
                     marks.append(time.perf_counter() - started)
             label = f"WAIT {'on ' if replicas else 'off'}"
             print(f"{label}: queue_new (10 articles) p50 {pct(publish, 0.5) * 1e3:.2f} ms, "

@@ -29,7 +29,7 @@ from core.models import Alert, Article
 from core.redis_conn import RedisProcess, make_client
 from core.settings import Settings, StreamSettings
 from core.streams import publish
-from tests.support.botapi_emulator import BotAPIEmulator
+from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "424242:BENCHtokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
 

@@ -10,8 +10,8 @@ child processes (``ceasefire-watch run``) against a private redis-server with AO
 ``--progress N`` also prints queue depths every N seconds, when the slowest items were served,
 and how many Redis commands each article cost (scripts' inner commands included).
 
-    /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30
-    /work/venv/bin/python -m bench.pipeline --rate 200 --seconds 30 --split
+    .venv/bin/python -m bench.pipeline --rate 200 --seconds 30
+    .venv/bin/python -m bench.pipeline --rate 200 --seconds 30 --split
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ import contextlib
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +37,15 @@ from core import keys
 from core.keys import ARTICLES
 from core.redis_conn import RedisProcess, make_client
 from core.streams import stream_stats
-from tests.e2e.pipeline_support import GROUPS, drained
-from tests.support.botapi_emulator import BotAPIEmulator
-from tests.support.feedgen import FeedItem, FeedServer, write_config
+from testkit.botapi.emulator import BotAPIEmulator
+from testkit.feedgen import Generator, write_config
+from testkit.feeds import FeedServer
+from testkit.pipeline import CLI, GROUPS, REPO, drained, stop_processes
+from testkit.waiting import wait_until
 
 TOKEN = "777888999:BENCHpipelineTOKENabcdefghijklmnopqr"
-REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles"]
 ROLES = ("poller", "classifier", "notifier")
 _HREF = re.compile(r'href="([^"]+)"')
-_SYLLABLES = ("ka", "lo", "mi", "ra", "tu", "ve", "zo", "ni", "sa", "do", "pe", "gu", "bi", "fo")
 
 
 class TimedEmulator(BotAPIEmulator):
@@ -73,50 +69,6 @@ class TimedEmulator(BotAPIEmulator):
     ) -> web.Response:
         self._note(params)
         return await super()._m_editMessageText(params, chat_id)
-
-
-@dataclass
-class Generator:
-    """Synthetic reports: unique wording (so each is its own story), 10% violations."""
-
-    feeds: int
-    zones: int
-    rng: random.Random
-    made: int = 0
-    violations: int = 0
-
-    def _word(self) -> str:
-        return "".join(self.rng.choice(_SYLLABLES) for _ in range(self.rng.randint(3, 4)))
-
-    def _words(self, n: int) -> str:
-        return " ".join(self._word() for _ in range(n))
-
-    def next(self) -> tuple[str, FeedItem, bool]:
-        """Return (feed id, item, is_violation) of the next report."""
-        n, self.made = self.made, self.made + 1
-        kind = n % 10
-        place, other = self._word().title(), self._word().title()
-        # Only the headline carries the signal; the lede is unique wording, as real reports
-        # of different events are (shared boilerplate would merge them into one story).
-        text = f"{self._words(40)}."
-        if kind == 0:
-            # Violations walk the feeds in order, so each zone's chat gets one every
-            # ``zones`` violations (feed f carries zone f % zones).
-            feed = self.violations % self.feeds
-            self.violations += 1
-            title = f"Shelling hits {place} despite ceasefire"
-        elif kind in (1, 2, 3):
-            feed = n % self.feeds
-            title = f"Ceasefire talks on {place} resume in {other}"
-        else:
-            feed = n % self.feeds
-            title = f"Council of {place} approves {other} budget"
-        item = FeedItem(
-            guid=f"b{n}", title=title, text=text,
-            link=f"https://bench-{feed}.example/news/{n}",
-            published=datetime.now(UTC).replace(microsecond=0),
-        )
-        return f"bench-{feed}", item, kind == 0
 
 
 def proc_usage(pid: int, *, tree: bool = True) -> tuple[float, float]:
@@ -150,19 +102,6 @@ async def progress(redis: Any, emulator: TimedEmulator, every_s: float) -> None:
             parts.append(f"{stream} len {stats.length} lag {stats.lag} pending {stats.pending}")
         parts.append(f"sent {emulator.total_sent}")
         print(" | ".join(parts), flush=True)
-
-
-async def stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM the service processes and wait for them without blocking the event loop."""
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs.values():
-        try:
-            await asyncio.to_thread(p.wait, 30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(10)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -205,37 +144,37 @@ async def run(args: argparse.Namespace) -> int:
                     procs[name] = subprocess.Popen(
                         [*CLI, name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
                     )
-            deadline = time.monotonic() + 60
-            while len(await redis.hkeys(keys.HEARTBEATS)) < len(ROLES) or not feeds.requests:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"service did not start; logs in {tmp}")
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(2.0)  # let the cold start walk through every feed once
+            async def started() -> bool:
+                return len(await redis.hkeys(keys.HEARTBEATS)) >= len(ROLES) and feeds.requests > 0
+
+            if not await wait_until(started, timeout=60):
+                raise RuntimeError(f"service did not start; logs in {tmp}")
+            await asyncio.sleep(2.0)  # warm-up: let the cold start walk through every feed once
             base = {name: proc_usage(p.pid)[0] for name, p in procs.items()}
             violations: list[str] = []
             total = int(args.rate * args.seconds)
             print(f"producing {total} items on {args.feeds} feeds at {args.rate}/s "
                   f"({'one process per role' if args.split else 'all roles in one process'})")
-            started, t0 = time.monotonic(), time.time()
+            began, t0 = time.monotonic(), time.time()
             watcher = (asyncio.create_task(progress(redis, emulator, args.progress))
                        if args.progress else None)
             tick = 0.05
-            while gen.made < total and time.monotonic() - started < args.seconds + 30:
-                due = min(total, int((time.monotonic() - started) * args.rate) + 1)
+            while gen.made < total and time.monotonic() - began < args.seconds + 30:
+                due = min(total, int((time.monotonic() - began) * args.rate) + 1)
                 while gen.made < due:
                     feed_id, item, is_violation = gen.next()
                     feeds.add(feed_id, item)
                     if is_violation:
                         violations.append(item.link)
-                await asyncio.sleep(tick)
-            produced_s = time.monotonic() - started
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if (await drained(redis, gen.made)
-                        and all(v in emulator.link_seen for v in violations)):
-                    break
-                await asyncio.sleep(0.2)
-            done_s = time.monotonic() - started
+                await asyncio.sleep(tick)  # the offered load's pace
+            produced_s = time.monotonic() - began
+
+            async def finished() -> bool:
+                return (await drained(redis, gen.made)
+                        and all(v in emulator.link_seen for v in violations))
+
+            await wait_until(finished, timeout=60)
+            done_s = time.monotonic() - began
             usage = {name: proc_usage(p.pid) for name, p in procs.items()}
             if watcher is not None:
                 watcher.cancel()
@@ -243,9 +182,9 @@ async def run(args: argparse.Namespace) -> int:
             stats = await redis.info("commandstats")
             lat = [emulator.link_seen[v] - feeds.served[v] for v in violations
                    if v in emulator.link_seen and v in feeds.served]
-            await stop(procs)  # while the servers still answer their in-flight requests
+            await stop_processes(procs)  # while the servers still answer their in-flight requests
     finally:
-        await stop(procs)
+        await stop_processes(procs)
         await redis.aclose()
         server.stop()
     missing = len(violations) - len(lat)

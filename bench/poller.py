@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -32,14 +32,16 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from bench.procstat import cpu_seconds, peak_rss_mib
+from core import keys
+from core.feeds import FeedConfig
 from core.redis_conn import RedisProcess, make_client
-from workers.poller.config import FeedConfig
+from core.settings import PollerTuning
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.items import split_items
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import FeedInfo, ParsePool
-from workers.poller.poller import Poller, PollerSettings
-from workers.poller.state import FeedState, state_key
+from workers.poller.poller import Poller
+from workers.poller.state import FeedState
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"
 
@@ -118,7 +120,7 @@ async def save_states(redis: Redis, states: dict[str, FeedState]) -> None:
     """Store many feed states in one pipeline."""
     pipe = redis.pipeline(transaction=False)
     for fid, st in states.items():
-        pipe.hset(state_key(fid), mapping=st.to_hash())  # type: ignore[arg-type]
+        pipe.hset(keys.feed_state(fid), mapping=st.to_hash())  # type: ignore[arg-type]
     await pipe.execute()
 
 
@@ -197,8 +199,10 @@ async def run_for(n: int, port: int, redis_url: str, args: argparse.Namespace) -
     bodies = [p.read_bytes() for p in files]
     redis = make_client(redis_url)
     await redis.flushdb()
-    limits = FetchLimits(total_s=30, per_host=args.concurrency, max_connections=args.concurrency)
-    settings = PollerSettings(limits=limits, concurrency=args.concurrency)
+    settings = PollerTuning(concurrency=args.concurrency)
+    # Every feed is on one local host: only the concurrency may bound the polls in flight.
+    limits = replace(FetchLimits.of(settings), per_host=args.concurrency,
+                     max_connections=args.concurrency)
     registry = CollectorRegistry()
 
     def feeds(mode: str) -> list[FeedConfig]:

@@ -19,7 +19,7 @@ from core.models import Article
 from core.redis_conn import RedisProcess, make_client
 from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish, publish_many
-from tests.core.helpers import article
+from testkit.messages import article
 
 PACED_RATE = 1_000.0
 

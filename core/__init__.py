@@ -1,3 +1,9 @@
 """What every role shares: settings, models, Redis, streams, lifecycle, logging and CLI."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # pyproject.toml holds the one version number; this reads it back from the installed copy.
+    __version__ = version("ceasefire-watch")
+except PackageNotFoundError:  # run from a checkout that was never pip-installed
+    __version__ = "0+unknown"

@@ -19,7 +19,8 @@ from core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-# Sub-commands that live beside the code they drive; a missing one is simply not offered.
+# Sub-commands that live beside the code they drive, imported by name as the roles are
+# (core never imports workers or bot itself).
 EXTRA_COMMANDS = (
     "workers.classifier.cli:classify_cmd",
     "workers.classifier.cli:eval_cmd",
@@ -85,22 +86,13 @@ def run_command(roles: str) -> None:
 
 def _run(settings: Settings, names: list[str]) -> int:
     early = click.get_current_context().find_object(EarlySignals)
-    resolved: list[tuple[str, RoleFn]] = []
-    for name in names:
-        fn = resolve_role(name)
-        if fn is None:
-            log.warning("role %s is not available in this build; skipping it", name)
-            continue
-        resolved.append((name, fn))
-    if not resolved:
-        click.echo("ceasefire-watch: none of the requested roles is available", err=True)
-        sys.exit(2)
-    preflight(settings, [name for name, _ in resolved])
+    resolved: list[tuple[str, RoleFn]] = [(name, resolve_role(name)) for name in names]
+    preflight(settings, names)
     if settings.telegram_bot_token is None:
         log.info("TELEGRAM_BOT_TOKEN is unset: the bot is off and alerts go to the console")
     if settings.redis_url is None and not settings.redis_sentinels:
         log.info("REDIS_URL is unset: using an embedded redis-server in %s", settings.data_dir)
-    log.info("starting roles: %s", ", ".join(n for n, _ in resolved))
+    log.info("starting roles: %s", ", ".join(names))
     return asyncio.run(run_roles(settings, resolved, early=early))
 
 
@@ -121,15 +113,7 @@ def preflight(settings: Settings, roles: list[str]) -> None:
 def _add_extra_commands() -> None:
     for target in EXTRA_COMMANDS:
         module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        command = getattr(module, attr, None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
+        cli.add_command(getattr(importlib.import_module(module_name), attr))
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, cast
 
@@ -39,6 +39,28 @@ class Delivery:
 
 Handler = Callable[[M, Delivery], Awaitable[None]]
 Entry = tuple[str, dict[str, str]]
+
+
+def dead_letter_record(
+    fields: Mapping[str, str], error: str, *, deliveries: int, source_stream: str,
+    source_id: str, group: str, consumer: str,
+) -> dict[str, str]:
+    """The fields of a dead-letter entry: the message, why it failed, and where it came from.
+
+    The consumer writes it for entries it gives up on; the notifier writes the same record for
+    deliveries Telegram refused for good, so every failure of a stream reads alike in
+    ``<stream>:dead``.
+    """
+    return {
+        "data": fields.get("data", repr(dict(fields))[:10_000]),
+        "error": error[:2_000],
+        "deliveries": str(deliveries),
+        "source_stream": source_stream,
+        "source_id": source_id,
+        "group": group,
+        "consumer": consumer,
+        "failed_at": str(time.time()),
+    }
 
 
 class StreamConsumer(Generic[M]):
@@ -241,18 +263,12 @@ class StreamConsumer(Generic[M]):
         self, entry_id: str, fields: dict[str, str], deliveries: int, error: str
     ) -> None:
         """Move an entry to the dead-letter stream and ack it, in one transaction."""
-        record: dict[Any, Any] = {
-            "data": fields.get("data", repr(fields)[:10_000]),
-            "error": error[:2_000],
-            "deliveries": str(deliveries),
-            "source_stream": self.stream,
-            "source_id": entry_id,
-            "group": self.group,
-            "consumer": self.consumer,
-            "failed_at": str(time.time()),
-        }
+        record = dead_letter_record(
+            fields, error, deliveries=deliveries, source_stream=self.stream, source_id=entry_id,
+            group=self.group, consumer=self.consumer,
+        )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.dead_letter(self.stream), record)
+            pipe.xadd(keys.dead_letter(self.stream), record)  # type: ignore[arg-type]
             pipe.xack(self.stream, self.group, entry_id)
             pipe.hdel(keys.stream_errors(self.stream, self.group), entry_id)
             pipe.hdel(keys.stream_attempts(self.stream, self.group), entry_id)

@@ -103,11 +103,7 @@ async def run_demo(timeout_s: float) -> int:
                 config_dir=root / "config", data_dir=root / "data", redis_url=url,
                 telegram_bot_token="", health_port=free_port(),
             )
-            roles: list[tuple[str, RoleFn]] = []
-            for name in DEMO_ROLES:
-                fn = resolve_role(name)
-                if fn is not None:
-                    roles.append((name, fn))
+            roles: list[tuple[str, RoleFn]] = [(name, resolve_role(name)) for name in DEMO_ROLES]
             click.echo(f"demo: {len(files)} sample feeds, {expected} items, roles: "
                        f"{', '.join(n for n, _ in roles)}", err=True)
             stop = asyncio.Event()

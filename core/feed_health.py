@@ -9,7 +9,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from core import keys
 from core.config_files import ConfigError
+from core.feeds import FEEDS_FILE, load_feeds, runtime_feeds
 
 
 @dataclass(frozen=True)
@@ -25,14 +27,14 @@ class FeedHealthCache:
 
     def __init__(self, config_dir: Path, max_age_s: float = 5.0) -> None:
         """Watch the feeds of ``config_dir/feeds.yaml`` plus those added at run time."""
-        self.path = config_dir / "feeds.yaml"
+        self.path = config_dir / FEEDS_FILE
         self.max_age_s = max_age_s
         self._configured: tuple[float, list[str]] = (-1.0, [])
         self._value: FeedHealth | None = None
         self._at = -1e9
 
     async def get(self, redis: Redis) -> FeedHealth | None:
-        """Return the feed health (None when this build has no poller or no feeds file)."""
+        """Return the feed health (None when there are no feeds at all)."""
         now = time.monotonic()
         if now - self._at >= self.max_age_s:
             self._value = await self._compute(redis)
@@ -40,8 +42,6 @@ class FeedHealthCache:
         return self._value
 
     def _configured_ids(self) -> list[str]:
-        from workers.poller.config import load_feeds
-
         try:
             mtime = self.path.stat().st_mtime
         except OSError:
@@ -55,18 +55,13 @@ class FeedHealthCache:
         return self._configured[1]
 
     async def _compute(self, redis: Redis) -> FeedHealth | None:
-        try:
-            from workers.poller.config import runtime_feeds
-            from workers.poller.state import state_key
-        except ImportError:
-            return None
         ids = set(await asyncio.to_thread(self._configured_ids))
         ids.update(f.id for f in await runtime_feeds(redis) if f.enabled)
         if not ids:
             return None
         async with redis.pipeline(transaction=False) as pipe:
             for feed_id in ids:
-                pipe.hmget(state_key(feed_id), ["error_streak", "deactivated"])
+                pipe.hmget(keys.feed_state(feed_id), ["error_streak", "deactivated"])
             rows = await pipe.execute()
         failing = sum(1 for streak, dead in rows
                       if number(streak) > 0 or number(dead) > 0)

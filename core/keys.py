@@ -76,9 +76,6 @@ def retry_queue(stream: str) -> str:
     return f"{{{stream}}}:retry"
 
 
-# Permanent delivery failures. TEMP: folded into the dead-letter stream below.
-DELIVERY_FAILURES = f"{DELIVERIES}:failed"
-
 # --- process lifecycle (core) ---
 HEARTBEATS = f"{PREFIX}heartbeats"
 REPLICA_PROBE = f"{PREFIX}replica-probe"

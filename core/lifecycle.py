@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Role name -> "module:function". A role whose module does not exist yet is reported, not fatal.
+# Role name -> "module:function", imported by name when the role is asked for: core is below
+# workers and bot and never imports them itself (see [tool.importlinter] in pyproject.toml).
 ROLE_TARGETS: dict[str, str] = {
     "poller": "workers.poller.role:run",
     "classifier": "workers.classifier.role:run",
@@ -118,20 +119,13 @@ class EarlySignals:
         self.received = signum
 
 
-def resolve_role(name: str) -> RoleFn | None:
-    """Import a role's entry point; return None when its module is not part of this build."""
+def resolve_role(name: str) -> RoleFn:
+    """Import a role's entry point; raise ValueError for a name that is not a role."""
     target = ROLE_TARGETS.get(name)
     if target is None:
         raise ValueError(f"unknown role '{name}' (known: {', '.join(ROLE_TARGETS)})")
     module_name, _, func = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only "this role is not built yet" is tolerated; a missing dependency inside it is not.
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    fn: RoleFn = getattr(module, func)
+    fn: RoleFn = getattr(importlib.import_module(module_name), func)
     return fn
 
 

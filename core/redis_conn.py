@@ -30,6 +30,7 @@ from core.embedded_redis import (
     find_redis_server,
     free_port,
 )
+from core.key_migration import migrate_keys
 from core.sentinel import pool_options, sentinel_client, sentinel_where
 from core.settings import Settings
 from core.stopping import sleep_unless_stopped
@@ -149,6 +150,9 @@ async def open_redis(
             stack.push_async_callback(client.aclose)
             where = public_url(url)
         await wait_for_start(client, settings.redis_start_wait_s, where, stop)
+        if stop is None or not stop.is_set():
+            # Before any role or command touches a key: older layouts are renamed once.
+            await migrate_keys(client)
         yield client
 
 

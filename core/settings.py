@@ -1,12 +1,20 @@
-"""Service settings: environment variables over ``config/settings.yaml`` over defaults."""
+"""Service settings: init kwargs, environment, ``<config_dir>/settings.yaml``, defaults."""
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 from core.config_files import (
     ConfigError,
@@ -38,27 +46,49 @@ class StreamSettings(BaseModel):
 
 
 class PollerTuning(BaseModel):
-    """How hard and how often the poller fetches."""
+    """How hard and how often the poller fetches: every knob of the poller, one default each.
 
-    concurrency: int = Field(default=64, ge=1, le=10_000)
+    The poller takes all of its tuning from here (workers/poller builds its fetch limits and
+    schedule bounds from it); nothing below keeps a default of its own.
+    """
+
+    concurrency: int = Field(default=64, ge=1, le=10_000)  # polls in flight at once
     # Polls dispatched per second at most, spaced evenly (100,000 feeds / 10 min = 167/s).
     max_rate: float = Field(default=200.0, gt=0)
+    # How fast a cold start walks through feeds without a stored next poll (spread over at
+    # most max_interval_s), so a restart does not fetch every feed at once.
+    start_rate: float = Field(default=20.0, gt=0)
     min_interval_s: float = Field(default=120.0, ge=1)
     default_interval_s: float = Field(default=600.0, ge=1)
     max_interval_s: float = Field(default=1_800.0, ge=1)
     deactivate_after: int = Field(default=20, ge=1)
+    # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
+    # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).
     parse_executor: Literal["thread", "process"] = "thread"
     parse_workers: int = Field(default=2, ge=1, le=64)
     max_body_mb: float = Field(default=8.0, gt=0, le=512)
     per_host: int = Field(default=2, ge=1, le=100)
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    # One fetch, every redirect hop included, ends after fetch_timeout_s whatever happens.
+    fetch_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    read_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    # How long an article id stays known as queued: a feed listing it again is no news.
+    seen_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    # The run-time feed set is reloaded in full every reload_s, and within watch_s of a change.
+    reload_s: float = Field(default=60.0, gt=0)
+    watch_s: float = Field(default=2.0, gt=0)
+    # On stop, in-flight polls get this long to finish, then are cancelled.
+    drain_s: float = Field(default=5.0, ge=0)
 
 
-class Settings(BaseSettings):
-    """Everything a role needs to know, built once in ``main()`` and passed down."""
+class SettingsFields(BaseModel):
+    """Every setting with its default and checks; :class:`Settings` adds where values come from.
 
-    model_config = SettingsConfigDict(
-        extra="ignore", case_sensitive=False, env_nested_delimiter="__"
-    )
+    A plain model, so that ``settings.yaml`` can be validated on its own (validating a
+    BaseSettings would read every source again).
+    """
 
     redis_url: str | None = None
     # Redis through Sentinel (core/sentinel.py): "host:port,host:port"; wins over redis_url.
@@ -126,6 +156,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+
+class Settings(BaseSettings, SettingsFields):
+    """Everything a role needs to know, built once in ``main()`` and passed down."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, env_nested_delimiter="__"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -135,8 +173,50 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment first; the YAML file is merged in by :func:`load_settings`."""
-        return (init_settings, env_settings)
+        """Init kwargs, then the environment, then ``<config_dir>/settings.yaml``."""
+        return (init_settings, env_settings, ConfigDirYamlSource(settings_cls))
+
+
+class SettingsYamlSource(YamlConfigSettingsSource):
+    """One ``settings.yaml``, read strictly: a problem raises ConfigError naming the file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        """Read and check ``path`` (absent: no settings)."""
+        super().__init__(settings_cls, yaml_file=path)
+        unknown = sorted(set(self.yaml_data) - set(SettingsFields.model_fields))
+        if unknown:
+            raise ConfigError(f"{path}: unknown key '{unknown[0]}'")
+        # Validated on its own, so that an error is blamed on the file only when the file
+        # holds it: whatever fails once the sources are merged came from above it.
+        try:
+            SettingsFields.model_validate(self.yaml_data)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, str(path))) from None
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        path = Path(str(file_path))
+        data = read_yaml(path)  # ConfigError naming the file when it is not YAML
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        return data or {}
+
+
+class ConfigDirYamlSource(PydanticBaseSettingsSource):
+    """``<config_dir>/settings.yaml``, where ``config_dir`` is what the sources above it chose.
+
+    The file's path depends on a setting, so it cannot be fixed when the sources are built:
+    it is read when this source's turn comes, from the state the init kwargs and the
+    environment have made so far (pydantic-settings calls sources in priority order).
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: the file is read whole in :meth:`__call__`."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the file's settings ({} when the file does not exist)."""
+        config_dir = self.current_state.get("config_dir") or default_config_dir()
+        return SettingsYamlSource(self.settings_cls, Path(config_dir) / "settings.yaml")()
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -148,43 +228,11 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _overlay(from_file: dict[str, Any], model: BaseModel) -> dict[str, Any]:
-    """Return ``from_file`` with every field explicitly set on ``model`` laid over it."""
-    merged = dict(from_file)
-    for name in model.model_fields_set:
-        value = getattr(model, name)
-        below = merged.get(name)
-        if isinstance(value, BaseModel) and isinstance(below, dict):
-            merged[name] = _overlay(below, value)
-        else:
-            merged[name] = value
-    return merged
-
-
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings once; raise ConfigError naming the bad key and value."""
+    """Build the settings once; raise ConfigError naming the bad file or variable, key and value."""
     try:
-        base = Settings(**overrides)
-        yaml_path = base.config_dir / "settings.yaml"
-        from_file: dict[str, Any] = {}
-        if yaml_path.exists():
-            data = read_yaml(yaml_path)
-            if data is not None and not isinstance(data, dict):
-                raise ConfigError(f"{yaml_path}: expected a mapping at the top level")
-            from_file = data or {}
-            unknown = sorted(set(from_file) - set(Settings.model_fields))
-            if unknown:
-                raise ConfigError(f"{yaml_path}: unknown key '{unknown[0]}'")
+        return Settings(**overrides)
     except ValidationError as exc:
+        # settings.yaml was checked on its own as it was read, so the bad value came from the
+        # environment (or a caller's override, which outranks it).
         raise ConfigError(describe_validation_error(exc, "environment")) from None
-    if not from_file:
-        return base
-    try:
-        # init kwargs outrank the environment, so the environment's values go in on top of the
-        # file's, key by key: STREAMS__BATCH_SIZE replaces that key, not the file's whole
-        # ``streams`` section.
-        merged = _overlay(from_file, base)
-        merged.update(overrides)
-        return Settings(**merged)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, str(yaml_path))) from None

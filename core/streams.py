@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from core.consumer import (
     Delivery,
@@ -16,6 +17,7 @@ from core.consumer import (
     Handler,
     PermanentError,
     StreamConsumer,
+    dead_letter_record,
     entries_of,
 )
 from core.models import StreamMessage, encode
@@ -28,15 +30,24 @@ __all__ = [
     "PermanentError",
     "StreamConsumer",
     "StreamStats",
+    "dead_letter_record",
     "ensure_group",
     "publish",
     "publish_many",
+    "queue_publish",
     "read_group",
     "read_range",
     "stream_stats",
     "trim_safely",
 ]
 
+
+def queue_publish(pipe: Pipeline, stream: str, message: StreamMessage) -> None:
+    """Queue ``message`` for ``stream`` on an open pipeline or MULTI; it lands at execute().
+
+    For writes that must land together with the entry (a done marker, a seen mark).
+    """
+    pipe.xadd(stream, encode(message))  # type: ignore[arg-type]
 
 
 async def publish(redis: Redis, stream: str, message: StreamMessage) -> str:
@@ -53,7 +64,7 @@ async def publish_many(redis: Redis, stream: str, messages: list[StreamMessage])
     """Append several messages in one round trip (a pipeline, not a transaction)."""
     pipe = redis.pipeline(transaction=False)
     for message in messages:
-        pipe.xadd(stream, encode(message))  # type: ignore[arg-type]
+        queue_publish(pipe, stream, message)
     return [str(entry_id) for entry_id in await pipe.execute()]
 
 

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.redis_conn import RedisProcess, make_client
-from tests.support.sentinels import SentinelCluster, SentinelSetupError
+from testkit.sentinels import SentinelCluster, SentinelSetupError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

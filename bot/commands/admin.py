@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
 import logging
 import re
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.commands.args import UsageError, check_args, usage
 from bot.commands.services import Services
 from bot.commands.status import delivery_stats
+from bot.commands.types import Ctx, Handler
 from bot.commands.views import reply
+from bot.telegram.errors import TelegramError, classify
 from bot.telegram.html import esc
+from core.feeds import (
+    FEEDS_FILE,
+    FeedConfig,
+    add_runtime_feed,
+    load_feeds,
+    remove_runtime_feed,
+    runtime_feeds,
+)
+from core.urlguard import UnsafeURLError, check_feed_url
 
 log = logging.getLogger(__name__)
 
-Ctx = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
 # Telegram's service accounts: anonymous group admins, channel posts relayed into groups,
 # and forwarded channel messages. A command "from" them does not identify a person.
 SERVICE_USER_IDS = frozenset({1087968824, 136817688, 777000})
@@ -77,7 +81,7 @@ def _feed_id(url: str) -> str:
 
 
 class AdminCommands:
-    """Admin commands; feed management goes through the poller's config and URL guard."""
+    """Admin commands; feeds are managed through core.feeds, behind core.urlguard."""
 
     def __init__(self, svc: Services, config_dir: Path) -> None:
         self.svc = svc
@@ -90,13 +94,8 @@ class AdminCommands:
 
     async def feeds(self, update: Update, context: Ctx) -> None:
         """List feeds from feeds.yaml and those added with /addfeed."""
-        try:
-            from workers.poller.config import load_feeds, runtime_feeds
-        except ImportError:
-            await reply(update, "Feed management is not available in this build.")
-            return
         lines = ["<b>Feeds</b>"]
-        path = self.config_dir / "feeds.yaml"
+        path = self.config_dir / FEEDS_FILE
         if path.exists():
             try:
                 for feed in load_feeds(path):
@@ -111,20 +110,13 @@ class AdminCommands:
         await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
 
     async def addfeed(self, update: Update, context: Ctx) -> None:
-        """Add a feed after the poller's URL guard accepts it."""
+        """Add a feed after the URL guard accepts it."""
         args = check_args(context.args)
         if not args or len(args[0]) > 2000:
             raise UsageError(usage("addfeed"))
         try:
-            from workers.poller import urlguard
-            from workers.poller.config import FeedConfig, add_runtime_feed
-        except ImportError:
-            await reply(update, "Feed management is not available in this build.")
-            return
-        try:
-            checked: Any = urlguard.check_feed_url(args[0])
-            url = str(await checked if inspect.isawaitable(checked) else checked)
-        except urlguard.UnsafeURLError as exc:
+            url = await check_feed_url(args[0])
+        except UnsafeURLError as exc:
             await reply(update, esc(refused_text(str(exc))))
             return
         name = " ".join(args[1:])[:100] or (urlsplit(url).hostname or url)
@@ -136,15 +128,10 @@ class AdminCommands:
         await reply(update, f"Added feed <code>{esc(feed.id)}</code>: {esc(url)}")
 
     async def removefeed(self, update: Update, context: Ctx) -> None:
-        """Remove a feed added with /addfeed."""
+        """Remove a feed added with /addfeed (and its poll state: adding it again starts afresh)."""
         args = check_args(context.args)
         if len(args) != 1:
             raise UsageError(usage("removefeed"))
-        try:
-            from workers.poller.config import remove_runtime_feed
-        except ImportError:
-            await reply(update, "Feed management is not available in this build.")
-            return
         if await remove_runtime_feed(self.svc.redis, args[0]):
             await reply(update, f"Removed feed <code>{esc(args[0])}</code>.")
         else:
@@ -172,11 +159,12 @@ class AdminCommands:
             try:
                 await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
                 sent += 1
-            except (Forbidden, BadRequest) as exc:
-                if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
-                    await self.svc.subs.deactivate(chat_id, type(exc).__name__)
             except TelegramError as exc:
-                log.warning("broadcast to %s failed: %s", chat_id, type(exc).__name__)
+                failure = classify(exc)
+                if failure.kind == "chat_gone":
+                    await self.svc.subs.deactivate(chat_id, failure.text)
+                else:
+                    log.warning("broadcast to %s failed: %s", chat_id, failure.kind)
         log.info("broadcast delivered to %d of %d chats", sent, len(chats))
 
     async def close(self) -> None:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -24,15 +21,15 @@ from bot.commands.args import COMMANDS, NotAllowedError, UsageError, usage
 from bot.commands.handlers import UserCommands
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
+from bot.commands.types import Ctx, Handler
 from bot.commands.updates import PerChatUpdateProcessor
 from bot.commands.views import CALLBACK_SUB, reply
 from bot.telegram.api import api_urls
+from bot.telegram.errors import TelegramError
 from bot.telegram.rate_limiter import SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
-Ctx = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 

@@ -7,8 +7,6 @@ from dataclasses import replace
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.commands.admin import refusal
 from bot.commands.args import (
@@ -24,11 +22,11 @@ from bot.commands.args import (
 )
 from bot.commands.services import Services
 from bot.commands.status import pipeline_status
+from bot.commands.types import Ctx
 from bot.commands.views import CALLBACK_SUB, chat_of, describe, region_keyboard, reply
 from bot.store.subscriptions import ALL_REGIONS, Subscription
+from bot.telegram.errors import TelegramError
 from bot.telegram.html import esc
-
-Ctx = ContextTypes.DEFAULT_TYPE
 
 
 async def may_change(update: Update, context: Ctx) -> bool:

@@ -1,36 +1,53 @@
-"""Delivering one (story, chat) job to Telegram: send or edit, respect limits, retry, record."""
+"""Delivering one (story, chat) job to Telegram: send or edit within the limits, or record why not.
+
+One handler call makes one attempt (following a chat migration is not a retry). What follows
+a failure is decided here, once per kind (bot/telegram/errors.py names the kinds):
+
+=============================  ==========================================  ============
+Failure                        What happens                                Attempt used
+=============================  ==========================================  ============
+group over its 20/min budget   deferred: parked until the budget frees     no
+429 ``rate_limited``           limiter paused bot-wide for retry_after;    no
+                               parked for retry_after
+``transient`` (network,        parked in the RetryQueue, exponential       yes
+timeout, 5xx, other)           backoff; recorded once ``attempts`` spent
+``migrated``                   subscription moved; sent to the new id in   no
+                               the same call (at most 3 moves)
+``chat_gone`` (blocked,        chat deactivated; recorded                  --
+not found, deactivated)
+other refusal, story expired   recorded                                    --
+``bad_token``, any other       raised: the stream consumer retries, then   --
+exception (a bug, Redis down)  dead-letters it
+=============================  ==========================================  ============
+
+*Recorded* means an ``x:<reason>`` sent marker (a redelivery skips the pair) and an entry in
+``bot:deliveries:dead`` with the fields of core.consumer's dead letters. A parked job goes
+back onto ``bot:deliveries`` as a new entry and the one in hand is acked: nothing is lost.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
+from redis.asyncio import Redis
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
 
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.render import render_story
 from bot.notifier.retry_queue import RetryQueue
+from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
-from bot.telegram.api import safe_error
+from bot.telegram.errors import TelegramError, TelegramFailure, classify
 from bot.telegram.flood import FloodLimiter, GroupBusyError
 from core import keys
-from core.models import DeliveryJob
+from core.models import DeliveryJob, encode
+from core.streams import Delivery, dead_letter_record
 
 log = logging.getLogger(__name__)
 
@@ -40,39 +57,24 @@ Outcome = Literal[
     "retry_later", "deferred",
 ]
 
-
-def retry_after_s(exc: RetryAfter) -> float:
-    """The retry_after of a 429 in seconds (PTB gives int or timedelta)."""
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value) if isinstance(value, int | float) else 1.0
-
-
-def _is_gone(exc: BadRequest) -> bool:
-    text = exc.message.lower()
-    return "chat not found" in text or "user not found" in text or "chat_id is empty" in text
+# A group that migrates again and again is refused rather than followed forever.
+MAX_MIGRATIONS = 3
 
 
 @dataclass
 class RetryPolicy:
-    """Backoff for transient errors (5xx, timeouts, network).
+    """Backoff of transient failures, and when a busy group is deferred rather than awaited.
 
-    A job gets ``quick_attempts`` tries in one handler call (a blip passes at once); after
-    that it is parked in the retry queue with exponential backoff, so one failing chat never
-    holds up the batch read with it. After ``attempts`` parked rounds (about 40 minutes with
-    the defaults) the failure is recorded as permanent.
+    A transient failure parks the job for ``delay(attempt)``; after ``attempts`` parked
+    rounds (about 40 minutes with the defaults) it is recorded as a permanent failure.
     """
 
     # A group whose 20 messages/min are spent for longer than this is retried later, rather
     # than holding a sender (and the batch it belongs to) for up to a minute.
     defer_after_s: float = 3.0
-    quick_attempts: int = 2
-    quick_delay_s: float = 0.5
     attempts: int = 16
     base_s: float = 1.0
     cap_s: float = 300.0
-    max_rate_limited: int = 20
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter."""
@@ -90,111 +92,128 @@ class Deliverer:
         limiter: FloodLimiter,
         subs: SubscriptionStore,
         stories: StoryStore,
+        ledger: MessageLedger,
         metrics: NotifierMetrics,
         region_names: dict[str, str],
         token: str,
         retries: RetryQueue,
+        consumer: str = "",
         policy: RetryPolicy | None = None,
     ) -> None:
         self.bot = bot
         self.limiter = limiter
         self.subs = subs
         self.stories = stories
+        self.ledger = ledger
         self.metrics = metrics
         self.region_names = region_names
         self._token = token
         self.retries = retries
+        self.consumer = consumer
         self.policy = policy or RetryPolicy()
 
-    async def handle(self, job: DeliveryJob, _delivery: object = None) -> None:
-        """Stream handler: deliver now, or park the job in the retry queue."""
-        outcome = await self.deliver(job)
+    @property
+    def redis(self) -> Redis:
+        """The Redis the markers and the dead letters go to."""
+        return self.ledger.redis
+
+    async def handle(self, job: DeliveryJob, delivery: Delivery | None = None) -> None:
+        """Stream handler: deliver now, park the job, or record why it cannot be delivered."""
+        outcome = await self.deliver(job, delivery)
         self.metrics.deliveries.labels(outcome).inc()
 
-    async def deliver(self, job: DeliveryJob) -> Outcome:  # noqa: PLR0911 -- one per failure mode
-        """Deliver one job, following chat migrations; return what happened."""
+    async def deliver(self, job: DeliveryJob, delivery: Delivery | None = None) -> Outcome:
+        """Make one attempt at a job (following chat migrations); return what happened."""
         chat_id = job.chat_id
-        transient = limited = migrations = 0
+        migrations = 0
         while True:
             skip = await self._skip(job.alert_id, chat_id)
             if skip is not None:
                 return skip
             try:
-                return await self._attempt(job, chat_id)
-            except RetryAfter as exc:
-                wait = retry_after_s(exc)
-                limited += 1
-                self.metrics.retries.labels("rate_limited").inc()
-                log.warning("telegram asked to slow down: retry after %.1fs", wait)
-                # retry_after applies to the whole bot: every sender pauses, not only this one.
-                await self.limiter.pause(wait)
-                if limited > self.policy.max_rate_limited:
-                    return await self._later(job, chat_id, "rate limited too many times")
+                return await self._attempt(job, chat_id, delivery)
             except GroupBusyError as exc:
-                return await self._defer(job, chat_id, exc.wait_s)
-            except ChatMigrated as exc:
-                migrations += 1
-                if migrations > 3:
-                    await self._record(job, chat_id, "chat migrated too many times")
-                    return "failed"
-                log.info("chat %s migrated to %s; moving its subscription",
-                         chat_id, exc.new_chat_id)
-                self.metrics.deliveries.labels("migrated").inc()
-                await self.subs.migrate(chat_id, exc.new_chat_id)
-                chat_id = exc.new_chat_id
-            except (Forbidden, BadRequest) as exc:
-                return await self._refused(job, chat_id, exc)
-            except InvalidToken:
-                raise
-            except (NetworkError, TelegramError) as exc:
-                transient += 1
-                self.metrics.retries.labels("transient").inc()
-                reason = safe_error(exc, self._token)
-                if transient >= self.policy.quick_attempts:
-                    return await self._later(job, chat_id, reason)
-                log.info("transient error for chat %s (%s); retrying", chat_id, reason)
-                await asyncio.sleep(self.policy.quick_delay_s)
+                return await self._park(job, chat_id, exc.wait_s + random.random(), "deferred")
+            except TelegramError as exc:
+                failure = classify(exc, self._token)
+                if failure.kind == "bad_token":
+                    raise  # every send would fail alike: the consumer's retry decides
+            if failure.kind != "migrated" or failure.new_chat_id is None:
+                return await self._failed(job, chat_id, failure, delivery)
+            if migrations == MAX_MIGRATIONS:
+                return await self._record(job, chat_id, "chat migrated too many times", delivery)
+            migrations += 1
+            log.info("chat %s migrated to %s; moving its subscription",
+                     chat_id, failure.new_chat_id)
+            self.metrics.deliveries.labels("migrated").inc()
+            await self.subs.migrate(chat_id, failure.new_chat_id)
+            chat_id = failure.new_chat_id
+
+    async def _failed(
+        self, job: DeliveryJob, chat_id: int, failure: TelegramFailure, delivery: Delivery | None
+    ) -> Outcome:
+        """Apply the policy of the module docstring to one failed attempt."""
+        if failure.kind == "rate_limited":
+            self.metrics.retries.labels("rate_limited").inc()
+            log.warning("telegram asked to slow down: retry after %.1fs", failure.retry_after_s)
+            # retry_after applies to the whole bot: every sender pauses, not only this one.
+            await self.limiter.pause(failure.retry_after_s)
+            return await self._park(job, chat_id, failure.retry_after_s, "retry_later")
+        if failure.kind == "transient":
+            self.metrics.retries.labels("transient").inc()
+            return await self._later(job, chat_id, failure.text, delivery)
+        if failure.kind == "chat_gone":
+            log.info("deactivating chat %s: %s", chat_id, failure.text)
+            await self.subs.deactivate(chat_id, failure.text)
+            await self._record(job, chat_id, failure.text, delivery)
+            return "deactivated"
+        log.error("permanent failure for chat %s: %s", chat_id, failure.text)
+        return await self._record(job, chat_id, failure.text, delivery)
 
     async def _skip(self, alert_id: str, chat_id: int) -> Outcome | None:
         """Why this job needs no send (already delivered, chat gone or muted), else None."""
-        if await self.stories.was_sent(alert_id, chat_id):
+        if await self.ledger.was_sent(alert_id, chat_id):
             return "duplicate"
         sub = await self.subs.get(chat_id)
         if sub is None or not sub.active or sub.muted():
             return "inactive"
         return None
 
-    async def _defer(self, job: DeliveryJob, chat_id: int, wait_s: float) -> Outcome:
-        """Come back when the group's budget has room (not a failure: no attempt is used)."""
-        parked = job.model_copy(update={"chat_id": chat_id})
-        await self.retries.schedule(parked.model_dump_json(), wait_s + random.random())
-        return "deferred"
+    async def _park(
+        self, job: DeliveryJob, chat_id: int, delay_s: float, outcome: Outcome, attempt: int = 0
+    ) -> Outcome:
+        """Put the job in the retry queue for ``delay_s``, ``attempt`` more attempts used."""
+        parked = job.model_copy(update={"chat_id": chat_id, "attempt": job.attempt + attempt})
+        await self.retries.schedule(parked.model_dump_json(), delay_s)
+        return outcome
 
-    async def _later(self, job: DeliveryJob, chat_id: int, reason: str) -> Outcome:
-        """Park the job for a retry with backoff, or give up after the last attempt."""
+    async def _later(
+        self, job: DeliveryJob, chat_id: int, reason: str, delivery: Delivery | None
+    ) -> Outcome:
+        """Park a transiently failed job with backoff, or give up after the last attempt."""
         if job.attempt + 1 >= self.policy.attempts:
             log.error("giving up on chat %s after %d attempts: %s",
                       chat_id, job.attempt + 1, reason)
-            await self._record(job, chat_id, f"gave up after {job.attempt + 1} attempts: {reason}")
-            return "failed"
+            return await self._record(
+                job, chat_id, f"gave up after {job.attempt + 1} attempts: {reason}", delivery
+            )
         delay = self.policy.delay(job.attempt)
         log.info("delivery to chat %s failed (%s); retry in %.0fs", chat_id, reason, delay)
-        parked = job.model_copy(update={"chat_id": chat_id, "attempt": job.attempt + 1})
-        await self.retries.schedule(parked.model_dump_json(), delay)
-        return "retry_later"
+        return await self._park(job, chat_id, delay, "retry_later", attempt=1)
 
-    async def _attempt(self, job: DeliveryJob, chat_id: int) -> Outcome:
+    async def _attempt(
+        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None
+    ) -> Outcome:
         """One try under a send slot, which also serialises all senders of this chat."""
         async with self.limiter.slot(chat_id, max_wait_s=self.policy.defer_after_s):
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
-            if await self.stories.was_sent(job.alert_id, chat_id):
+            if await self.ledger.was_sent(job.alert_id, chat_id):
                 return "duplicate"
             items = await self.stories.items(job.story_id)
             if not items:
-                await self._record(job, chat_id, "story expired before delivery")
-                return "failed"
+                return await self._record(job, chat_id, "story expired before delivery", delivery)
             text = render_story(items, self.region_names)
-            message_id = await self.stories.message_id(job.story_id, chat_id)
+            message_id = await self.ledger.message_id(job.story_id, chat_id)
             started = time.perf_counter()
             outcome: Outcome = "sent"
             if message_id is not None:
@@ -211,7 +230,7 @@ class Deliverer:
             self.metrics.send_seconds.observe(time.perf_counter() - started)
             # Written right after the send: a crash before this line repeats one message,
             # never loses it.
-            await self.stories.mark_sent(job.alert_id, job.story_id, chat_id, message_id)
+            await self.ledger.mark_sent(job.alert_id, job.story_id, chat_id, message_id)
             self.metrics.observe_delivery(job.published, job.fetched)
             return outcome
 
@@ -222,37 +241,28 @@ class Deliverer:
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-        except BadRequest as exc:
-            lowered = exc.message.lower()
-            if "not modified" in lowered:
+        except TelegramError as exc:
+            kind = classify(exc, self._token).kind
+            if kind == "not_modified":
                 return "unchanged"
-            if "message to edit not found" in lowered or "can't be edited" in lowered:
+            if kind == "message_gone":
                 return "failed"
             raise
         return "edited"
 
-    async def _refused(self, job: DeliveryJob, chat_id: int, exc: TelegramError) -> Outcome:
-        """Handle a permanent refusal: a gone chat is deactivated, anything else recorded."""
-        if isinstance(exc, Forbidden) or (isinstance(exc, BadRequest) and _is_gone(exc)):
-            return await self._deactivate(job, chat_id, exc)
-        reason = safe_error(exc, self._token)
-        log.error("permanent failure for chat %s: %s", chat_id, reason)
-        await self._record(job, chat_id, reason)
-        return "failed"
-
-    async def _deactivate(self, job: DeliveryJob, chat_id: int, exc: TelegramError) -> Outcome:
-        reason = safe_error(exc, self._token)
-        log.info("deactivating chat %s: %s", chat_id, reason)
-        await self.subs.deactivate(chat_id, reason)
-        await self._record(job, chat_id, reason)
-        return "deactivated"
-
-    async def _record(self, job: DeliveryJob, chat_id: int, reason: str) -> None:
-        """Keep permanent failures visible (a capped stream) and never retry them."""
-        await self.stories.mark_skipped(job.alert_id, chat_id, reason)
-        await self.subs.redis.xadd(
-            keys.DELIVERY_FAILURES,
-            {"alert_id": job.alert_id, "story_id": job.story_id, "chat_id": str(chat_id),
-             "reason": reason, "at": f"{time.time():.3f}"},
-            maxlen=10_000, approximate=True,
+    async def _record(
+        self, job: DeliveryJob, chat_id: int, reason: str, delivery: Delivery | None
+    ) -> Outcome:
+        """Record a permanent failure as a dead letter of ``bot:deliveries``; never retry it."""
+        failed = job.model_copy(update={"chat_id": chat_id})
+        record = dead_letter_record(
+            encode(failed), reason, deliveries=job.attempt + 1,
+            source_stream=delivery.stream if delivery else keys.DELIVERIES,
+            source_id=delivery.entry_id if delivery else "",
+            group=keys.group(keys.DELIVERIES), consumer=self.consumer,
         )
+        # The record first: a crash before the marker tries the pair once more (and records
+        # it twice), never leaves a refused delivery unrecorded.
+        await self.redis.xadd(keys.dead_letter(keys.DELIVERIES), record)  # type: ignore[arg-type]
+        await self.ledger.mark_skipped(job.alert_id, chat_id, reason)
+        return "failed"

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from redis.asyncio import Redis
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.notifier.delivery import retry_after_s
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryItem, StoryStore
 from bot.store.subscriptions import ALL_REGIONS, Subscription, SubscriptionStore
+from bot.telegram.errors import TelegramError, classify
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
 from core import keys
@@ -161,18 +160,9 @@ class DigestScheduler:
         try:
             async with self.limiter.slot(sub.chat_id):
                 await self.bot.send_message(sub.chat_id, text, parse_mode=ParseMode.HTML)
-        except (Forbidden, BadRequest) as exc:
-            if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
-                await self.subs.deactivate(sub.chat_id, type(exc).__name__)
-            else:
-                log.warning("digest to %s failed: %s", sub.chat_id, type(exc).__name__)
-        except RetryAfter as exc:
-            await self.limiter.pause(retry_after_s(exc))
-            return
         except TelegramError as exc:
-            log.warning("digest to %s failed, retried next round: %s", sub.chat_id,
-                        type(exc).__name__)
-            return
+            if not await self._refused(sub.chat_id, exc):
+                return  # not marked sent: the next round tries again
         else:
             if png is not None:
                 await self._send_chart(sub.chat_id, png)
@@ -180,6 +170,22 @@ class DigestScheduler:
             pipe.set(keys.digest_last(sub.chat_id), local_day.isoformat(), ex=3 * 24 * 3600)
             pipe.zremrangebyscore(keys.digest_queue(sub.chat_id), "-inf", now)
             await pipe.execute()
+
+    async def _refused(self, chat_id: int, exc: TelegramError) -> bool:
+        """Handle a failed digest send; True when it failed for good (today's is then done)."""
+        failure = classify(exc)
+        if failure.kind == "rate_limited":
+            await self.limiter.pause(failure.retry_after_s)
+        # A migrated group is not followed here (its digest queue is kept under the old id):
+        # like a revoked token, it is tried again next round, as before.
+        if failure.retry_later or failure.kind in ("migrated", "bad_token"):
+            log.warning("digest to %s failed, retried next round: %s", chat_id, failure.kind)
+            return False
+        if failure.kind == "chat_gone":
+            await self.subs.deactivate(chat_id, failure.text)
+        else:
+            log.warning("digest to %s failed: %s", chat_id, failure.kind)
+        return True
 
     async def _send_chart(self, chat_id: int, png: bytes) -> None:
         """Send the chart after the text; a failure skips it (retrying would repeat the text)."""
@@ -189,8 +195,8 @@ class DigestScheduler:
                     chat_id, InputFile(png, filename="violations.png"),
                     caption="Violation reports per day, last 30 days",
                 )
-        except RetryAfter as exc:
-            await self.limiter.pause(retry_after_s(exc))
-            log.warning("digest chart to %s skipped: rate limited", chat_id)
         except TelegramError as exc:
-            log.warning("digest chart to %s skipped: %s", chat_id, type(exc).__name__)
+            failure = classify(exc)
+            if failure.kind == "rate_limited":
+                await self.limiter.pause(failure.retry_after_s)
+            log.warning("digest chart to %s skipped: %s", chat_id, failure.kind)

@@ -8,11 +8,12 @@ import time
 from redis.asyncio import Redis
 
 from bot.notifier.metrics import NotifierMetrics
+from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore, story_of
 from bot.store.subscriptions import Subscription, SubscriptionStore
 from core import keys
-from core.models import Alert, DeliveryJob, encode
-from core.streams import Delivery
+from core.models import Alert, DeliveryJob
+from core.streams import Delivery, queue_publish
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,13 @@ class TelegramFanout:
     """
 
     def __init__(
-        self, redis: Redis, subs: SubscriptionStore, stories: StoryStore, metrics: NotifierMetrics
+        self, redis: Redis, subs: SubscriptionStore, stories: StoryStore, ledger: MessageLedger,
+        metrics: NotifierMetrics,
     ) -> None:
         self.redis = redis
         self.subs = subs
         self.stories = stories
+        self.ledger = ledger
         self.metrics = metrics
 
     async def recipients(self, alert: Alert) -> tuple[list[Subscription], list[Subscription]]:
@@ -40,7 +43,7 @@ class TelegramFanout:
         matched = {s.chat_id: s for s in await self.subs.match(alert)}
         # Chats already showing this story get the edit ("also reported by") even if this
         # outlet's report alone would not pass their filters.
-        holders = await self.stories.chats_with_message(story_id) - matched.keys()
+        holders = await self.ledger.chats_with_message(story_id) - matched.keys()
         for sub in await self.subs.load_many(sorted(holders)):
             if sub.active:
                 matched[sub.chat_id] = sub
@@ -70,7 +73,7 @@ class TelegramFanout:
                     alert_id=alert.id, story_id=story_id, chat_id=sub.chat_id,
                     published=published, fetched=fetched,
                 )
-                pipe.xadd(keys.DELIVERIES, encode(job))  # type: ignore[arg-type]
+                queue_publish(pipe, keys.DELIVERIES, job)
             for sub in digest:
                 pipe.zadd(keys.digest_queue(sub.chat_id), {story_id: seen}, nx=True)
                 pipe.expire(keys.digest_queue(sub.chat_id), 3 * 24 * 3600)

@@ -25,7 +25,8 @@ class NotifierMetrics:
             ["outcome"], registry=registry,
         )
         self.retries = Counter(
-            "cw_bot_retries_total", "Telegram calls retried, by reason (rate_limited, transient).",
+            "cw_bot_retries_total",
+            "Deliveries parked for another attempt, by reason (rate_limited, transient).",
             ["reason"], registry=registry,
         )
         self.alerts = Counter(
@@ -47,7 +48,7 @@ class NotifierMetrics:
         self.events = Counter(
             "cw_bot_feed_events_total",
             "Feed events (e.g. a feed deactivated) handled, by outcome (sent, logged, stale, "
-            "failed).",
+            "failed, retry).",
             ["outcome"], registry=registry,
         )
 

@@ -12,6 +12,7 @@ from bot.notifier.digest import DigestScheduler
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.retry_queue import RetryQueue
+from bot.store.messages import MessageLedger
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
@@ -19,7 +20,7 @@ from bot.telegram.api import bot_token, initialize_checked, make_bot
 from bot.telegram.flood import FloodLimiter
 from core import keys
 from core.lifecycle import RoleContext
-from core.models import Alert, DeliveryJob
+from core.models import Alert, DeliveryJob, FeedEvent
 from core.streams import StreamConsumer
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,7 @@ async def run(ctx: RoleContext) -> None:
         console = ConsoleSink(
             ctx.redis, stories, ctx.settings.data_dir, metrics, region_names=catalog.names
         )
-        events = FeedEventNotifier(
-            ctx.redis, consumer=ctx.consumer_name, admin_ids=ctx.settings.admin_ids,
-            metrics=metrics, settings=streams,
-        )
+        events = FeedEventNotifier(ctx.redis, admin_ids=ctx.settings.admin_ids, metrics=metrics)
         alerts = StreamConsumer(
             ctx.redis, stream=keys.ALERTS, group=keys.group(keys.ALERTS),
             consumer=ctx.consumer_name,
@@ -53,7 +51,7 @@ async def run(ctx: RoleContext) -> None:
         )
         async with asyncio.TaskGroup() as tg:
             tg.create_task(alerts.run(ctx.stop), name="notifier:console")
-            tg.create_task(events.run(ctx.stop), name="notifier:feed-events")
+            tg.create_task(_feed_events(ctx, events).run(ctx.stop), name="notifier:feed-events")
         return
 
     subs = SubscriptionStore(ctx.redis)
@@ -66,11 +64,12 @@ async def run(ctx: RoleContext) -> None:
     async with bot:
         log.info("notifier delivering as @%s", bot.username)
         retries = RetryQueue(ctx.redis, keys.DELIVERIES)
+        ledger = MessageLedger(ctx.redis)
         deliverer = Deliverer(
-            bot=bot, limiter=limiter, subs=subs, stories=stories, metrics=metrics,
-            region_names=catalog.names, token=token, retries=retries,
+            bot=bot, limiter=limiter, subs=subs, stories=stories, ledger=ledger, metrics=metrics,
+            region_names=catalog.names, token=token, retries=retries, consumer=ctx.consumer_name,
         )
-        fanout = TelegramFanout(ctx.redis, subs, stories, metrics)
+        fanout = TelegramFanout(ctx.redis, subs, stories, ledger, metrics)
         alerts = StreamConsumer(
             ctx.redis, stream=keys.ALERTS, group=keys.group(keys.ALERTS),
             consumer=ctx.consumer_name,
@@ -89,8 +88,7 @@ async def run(ctx: RoleContext) -> None:
             redis=ctx.redis, bot=bot, limiter=limiter, subs=subs, stories=stories, catalog=catalog
         )
         events = FeedEventNotifier(
-            ctx.redis, consumer=ctx.consumer_name, admin_ids=ctx.settings.admin_ids,
-            metrics=metrics, settings=streams,
+            ctx.redis, admin_ids=ctx.settings.admin_ids, metrics=metrics,
             channel=AdminChannel(bot=bot, limiter=limiter, token=token),
         )
         async with asyncio.TaskGroup() as tg:
@@ -98,4 +96,13 @@ async def run(ctx: RoleContext) -> None:
             tg.create_task(jobs.run(ctx.stop), name="notifier:deliveries")
             tg.create_task(retries.run(ctx.stop), name="notifier:retries")
             tg.create_task(digest.run(ctx.stop), name="notifier:digest")
-            tg.create_task(events.run(ctx.stop), name="notifier:feed-events")
+            tg.create_task(_feed_events(ctx, events).run(ctx.stop), name="notifier:feed-events")
+
+
+def _feed_events(ctx: RoleContext, notifier: FeedEventNotifier) -> StreamConsumer[FeedEvent]:
+    """The consumer of ``feeds:events``: admin notices, one event at a time, in order."""
+    return StreamConsumer(
+        ctx.redis, stream=keys.FEED_EVENTS, group=keys.group(keys.FEED_EVENTS),
+        consumer=ctx.consumer_name, model=FeedEvent, handler=notifier.handle,
+        settings=ctx.settings.streams, metrics=ctx.metrics,
+    )

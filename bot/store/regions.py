@@ -1,58 +1,13 @@
-"""The region catalogue: ``config/regions.yaml`` when present, else a small built-in list."""
+"""The regions readers can follow: ids, names and aliases of regions.yaml, read through core."""
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from workers.classifier.gazetteer import expand_alias
-
-log = logging.getLogger(__name__)
-
-# Used when regions.yaml is missing or unusable. The ids are those of the shipped
-# config/regions.yaml (the ids alerts carry; a test keeps the two in step), so a subscription
-# made while the fallback was in use still matches alerts.
-_FALLBACK: tuple[tuple[str, str], ...] = (
-    ("nagorno-karabakh", "Nagorno-Karabakh (Armenia–Azerbaijan)"),
-    ("ukraine", "Ukraine / Donbas (Russia–Ukraine)"),
-    ("gaza-israel", "Gaza / Israel"),
-    ("lebanon", "Lebanon (Israel–Hezbollah; Palestinian camps)"),
-    ("syria", "Syria"),
-    ("yemen", "Yemen"),
-    ("sudan", "Sudan (SAF–RSF)"),
-    ("libya", "Libya"),
-    ("kashmir", "Kashmir / Line of Control (India–Pakistan)"),
-    ("myanmar", "Myanmar"),
-    ("ethiopia", "Ethiopia / Tigray"),
-    ("dr-congo", "DR Congo (M23)"),
-    ("colombia", "Colombia"),
-    ("kyrgyz-tajik", "Kyrgyz–Tajik border"),
-    ("thailand-cambodia", "Thailand–Cambodia border"),
-    ("afghanistan", "Afghanistan"),
-    ("korea", "Korean Peninsula (1953 armistice)"),
-    ("iraq", "Iraq"),
-    ("somalia", "Somalia"),
-    ("south-sudan", "South Sudan"),
-    ("mozambique", "Mozambique"),
-    ("sahel", "Sahel (Mali, Burkina Faso, Niger)"),
-    ("serbia-kosovo", "Kosovo–Serbia"),
-    ("georgia", "Georgia (South Ossetia, Abkhazia)"),
-    ("transnistria", "Transnistria (Moldova)"),
-    ("israel-iran", "Israel–Iran"),
-)
-# What the earlier fallback called some of these, still accepted when typed (/subscribe drc).
-_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "gaza-israel": ("gaza",),
-    "dr-congo": ("drc",),
-    "nagorno-karabakh": ("armenia-azerbaijan",),
-    "kashmir": ("india-pakistan",),
-}
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+from core.config_files import default_config_dir
+from core.regions import REGIONS_FILE, RegionsFile, expand_alias, load_regions
 
 
 @dataclass(frozen=True)
@@ -99,63 +54,20 @@ class RegionCatalog:
         return found.name if found else region_id
 
     @classmethod
-    def builtin(cls) -> RegionCatalog:
-        """The fallback list."""
-        return cls(
-            [
-                Region(i, n, tuple(re.compile(re.escape(a)) for a in _FALLBACK_ALIASES.get(i, ())))
-                for i, n in _FALLBACK
-            ]
-        )
+    def from_spec(cls, spec: RegionsFile) -> RegionCatalog:
+        """The catalogue of a validated regions file (the classifier's aliases resolve names)."""
+        # The shorthands ({ar}, {he}) mean the same here as in the classifier: "/subscribe غزة".
+        return cls([Region(r.id, r.name, tuple(re.compile(expand_alias(a)) for a in r.aliases))
+                    for r in spec.regions])
 
     @classmethod
     def load(cls, config_dir: Path) -> RegionCatalog:
-        """Read ``regions.yaml`` tolerantly (list or mapping of entries); fall back if unusable."""
-        path = config_dir / "regions.yaml"
+        """Read ``config_dir``'s regions file strictly (ConfigError when it is broken).
+
+        A folder without one uses the packaged file, as ``core.cli`` does for every file a
+        CONFIG_DIR lacks (core.config_files.effective_config_dir).
+        """
+        path = config_dir / REGIONS_FILE
         if not path.exists():
-            return cls.builtin()
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            log.warning("cannot read %s (%s); using the built-in region list", path, exc)
-            return cls.builtin()
-        regions = _parse(data.get("regions") if isinstance(data, dict) else data)
-        if not regions:
-            log.warning("%s lists no usable regions; using the built-in region list", path)
-            return cls.builtin()
-        return cls(regions)
-
-
-def _aliases(raw: Any) -> tuple[re.Pattern[str], ...]:
-    out: list[re.Pattern[str]] = []
-    for pattern in raw if isinstance(raw, list) else []:
-        try:
-            # The classifier's shorthands ({ar}, {he}) mean the same here: "/subscribe غزة".
-            out.append(re.compile(expand_alias(str(pattern))))
-        except re.error:
-            continue  # a bad alias only costs that alias
-    return tuple(out)
-
-
-def _parse(raw: Any) -> list[Region]:
-    items: list[tuple[Any, Any, Any]] = []
-    if isinstance(raw, dict):
-        for key, value in raw.items():
-            if isinstance(value, dict):
-                items.append((value.get("id", key), value.get("name", key), value.get("aliases")))
-            else:
-                items.append((key, value if isinstance(value, str) else key, None))
-    elif isinstance(raw, list):
-        for entry in raw:
-            if isinstance(entry, dict) and entry.get("id"):
-                items.append((entry["id"], entry.get("name") or entry["id"], entry.get("aliases")))
-            elif isinstance(entry, str):
-                items.append((entry, entry, None))
-    out: list[Region] = []
-    seen: set[str] = set()
-    for rid, name, aliases in items:
-        rid_s = str(rid).strip().lower()
-        if _ID_RE.match(rid_s) and rid_s not in seen:
-            seen.add(rid_s)
-            out.append(Region(rid_s, str(name).strip() or rid_s, _aliases(aliases)))
-    return out
+            path = default_config_dir() / REGIONS_FILE
+        return cls.from_spec(load_regions(path))

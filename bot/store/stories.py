@@ -1,4 +1,7 @@
-"""Story state in Redis: the outlets that reported one story, and our message per (story, chat)."""
+"""Stories in Redis: the outlets that reported each one, and the newest alerts for /latest.
+
+What we sent about a story, per chat, is kept by bot/store/messages.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from redis.asyncio import Redis
 
 from core import keys
 from core.models import Alert
-from core.sentinel import replica_wait
 
 STORY_TTL_S = 7 * 24 * 3600
 LATEST_KEEP = 200
@@ -64,7 +66,7 @@ def story_of(alert: Alert) -> str:
 
 
 class StoryStore:
-    """Story members, sent markers and message ids, all with a TTL."""
+    """Each story's reports (with a TTL) and the capped /latest list."""
 
     def __init__(self, redis: Redis, ttl_s: int = STORY_TTL_S) -> None:
         self.redis = redis
@@ -109,43 +111,3 @@ class StoryStore:
         raw = cast(dict[str, str], await self.redis.hgetall(keys.story_items(story_id)))
         items = [StoryItem.from_json(v) for v in raw.values()]
         return sorted(items, key=lambda i: (i.seen, i.alert_id))
-
-    async def message_id(self, story_id: str, chat_id: int) -> int | None:
-        """Our message in ``chat_id`` for this story, if one was sent."""
-        raw = await self.redis.hget(keys.story_messages(story_id), str(chat_id))
-        return int(raw) if raw else None
-
-    async def chats_with_message(self, story_id: str) -> set[int]:
-        """Chats already holding a message for this story (they get its edits)."""
-        chats = await self.redis.hkeys(keys.story_messages(story_id))
-        return {int(k) for k in chats}
-
-    async def was_sent(self, alert_id: str, chat_id: int) -> bool:
-        """True once (alert, chat) was delivered."""
-        return bool(await self.redis.hexists(keys.sent(alert_id), str(chat_id)))
-
-    async def mark_sent(self, alert_id: str, story_id: str, chat_id: int, message_id: int) -> None:
-        """Write the sent marker and the story's message id together, right after a send."""
-        sync = replica_wait(self.redis)
-        for _ in range(2):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(keys.sent(alert_id), str(chat_id), str(message_id))
-                pipe.expire(keys.sent(alert_id), self.ttl_s)
-                pipe.hset(keys.story_messages(story_id), str(chat_id), str(message_id))
-                pipe.expire(keys.story_messages(story_id), self.ttl_s)
-                await pipe.execute()
-            # Under Sentinel a marker lost in a failover would send the message again: when no
-            # replica confirms it, write it once more, on whichever primary is current now.
-            if sync is None or await sync.after(self.redis):
-                return
-
-    async def mark_skipped(self, alert_id: str, chat_id: int, reason: str) -> None:
-        """Record a permanent failure so a redelivery does not try again."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.sent(alert_id), str(chat_id), f"x:{reason[:60]}")
-            pipe.expire(keys.sent(alert_id), self.ttl_s)
-            await pipe.execute()
-
-    async def forget_message(self, story_id: str, chat_id: int) -> None:
-        """Drop a message id that Telegram no longer knows (deleted by the user)."""
-        await self.redis.hdel(keys.story_messages(story_id), str(chat_id))

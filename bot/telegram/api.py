@@ -1,15 +1,14 @@
-"""Bot token, Bot API URLs and error texts that never carry the token."""
+"""Bot token, Bot API URLs, and the Bot the notifier sends with."""
 
 from __future__ import annotations
 
 import contextlib
 
 from telegram import Bot
-from telegram.error import InvalidToken
 from telegram.request import HTTPXRequest
 
+from bot.telegram.errors import TelegramError, classify, use_timedelta_periods
 from core.lifecycle import FatalError
-from core.logging_setup import mask_secrets
 from core.settings import Settings
 
 DEFAULT_API = "https://api.telegram.org"
@@ -36,19 +35,12 @@ def make_bot(settings: Settings, *, pool_size: int = 64) -> Bot:
     if token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base_url, file_url = api_urls(settings.telegram_api_url)
+    use_timedelta_periods()
     request = HTTPXRequest(
         connection_pool_size=pool_size, read_timeout=15.0, write_timeout=15.0,
         connect_timeout=5.0, pool_timeout=5.0,
     )
     return Bot(token, base_url=base_url, base_file_url=file_url, request=request)
-
-
-def safe_error(exc: BaseException, token: str | None) -> str:
-    """``Type: message`` with any bot token masked, short enough to store."""
-    text = f"{type(exc).__name__}: {exc}"
-    if token:
-        text = text.replace(token, "<bot-token>")
-    return mask_secrets(text)[:300]
 
 
 class BotTokenRejectedError(FatalError):
@@ -59,7 +51,9 @@ async def initialize_checked(bot: Bot) -> None:
     """Initialize ``bot`` (getMe), replacing PTB's InvalidToken, whose text holds the token."""
     try:
         await bot.initialize()
-    except InvalidToken:
+    except TelegramError as exc:
+        if classify(exc).kind != "bad_token":
+            raise
         with contextlib.suppress(Exception):
             await bot.shutdown()
         raise BotTokenRejectedError(

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from telegram.constants import FloodLimit
 
 from core import keys
 
@@ -116,11 +117,11 @@ class GroupBusyError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """Telegram's published limits (edits count as messages)."""
+    """Telegram's published limits, as PTB lists them (edits count as messages)."""
 
-    overall_per_s: int = 30
-    chat_per_s: int = 1
-    group_per_min: int = 20
+    overall_per_s: int = FloodLimit.MESSAGES_PER_SECOND
+    chat_per_s: int = FloodLimit.MESSAGES_PER_SECOND_PER_CHAT
+    group_per_min: int = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP
     group_period_s: float = 60.0
     # A slot taken but never released (process killed) frees itself after this long.
     hold_s: float = 30.0

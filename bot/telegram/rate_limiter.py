@@ -6,10 +6,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.notifier.delivery import retry_after_s
+from bot.telegram.errors import TelegramError, classify, use_timedelta_periods
 from bot.telegram.flood import FloodLimiter
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,10 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
 
     async def initialize(self) -> None:
-        """Nothing to set up (the limiter lives in Redis)."""
+        """Opt in to timedelta periods; PTB calls this before the bot's first request."""
+        # The limiter itself lives in Redis; this is the bot role's one start-up hook that
+        # runs before any 429 can be built (see errors.use_timedelta_periods).
+        use_timedelta_periods()
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
@@ -57,9 +59,10 @@ class SharedRateLimiter(BaseRateLimiter[int]):
             try:
                 async with self.limiter.slot(chat_id):
                     return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == retries:
+            except TelegramError as exc:
+                failure = classify(exc)
+                if failure.kind != "rate_limited" or attempt == retries:
                     raise
-                log.info("rate limited on %s; pausing %.1fs", endpoint, retry_after_s(exc))
-                await self.limiter.pause(retry_after_s(exc))
+                log.info("rate limited on %s; pausing %.1fs", endpoint, failure.retry_after_s)
+                await self.limiter.pause(failure.retry_after_s)
         raise AssertionError("unreachable")

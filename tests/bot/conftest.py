@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import TOKEN
-from tests.support.botapi_emulator import BotAPIEmulator
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers for bot tests: alerts, settings, role contexts, running a role, waiting."""
+"""Helpers for bot tests: alerts, settings, role contexts, running a role, talking to it."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from core.metrics import CoreMetrics
 from core.models import Alert, Article, Label
 from core.settings import Settings, StreamSettings
 from core.streams import publish
+from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "987654321:AAFtestTOKENsecretXYZabcdefghijklmnopq"
+# The user ``say`` speaks as unless told otherwise.
+USER = 4242
 
 
 def make_alert(
@@ -90,3 +93,14 @@ async def running(
 async def publish_alert(redis: Redis, alert: Alert) -> None:
     """Put an alert on the alerts stream as the classifier does."""
     await publish(redis, ALERTS, alert)
+
+
+async def say(
+    emu: BotAPIEmulator, chat: int, text: str, *, user_id: int | None = USER,
+    chat_type: str = "private", sender_chat: dict[str, Any] | None = None,
+) -> str:
+    """Send ``text`` as a user and return the bot's reply (the next message in the chat)."""
+    before = len(emu.messages.get(chat, []))
+    emu.inject_message(chat, text, user_id=user_id, chat_type=chat_type, sender_chat=sender_chat)
+    messages = await emu.wait_for_messages(chat, before + 1)
+    return messages[before].current

@@ -16,10 +16,17 @@ from bot.notifier import role as notifier_role
 from bot.store.subscriptions import SubscriptionStore
 from core.logging_setup import configure_logging
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
-from tests.bot.commands.test_conversation import say
-from tests.bot.helpers import TOKEN, make_alert, make_ctx, make_settings, publish_alert, running
-from tests.support.botapi_emulator import BotAPIEmulator
+from tests.bot.helpers import (
+    TOKEN,
+    make_alert,
+    make_ctx,
+    make_settings,
+    publish_alert,
+    running,
+    say,
+)
 
 
 class _Keep(logging.Handler):

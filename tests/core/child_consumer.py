@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from core.lifecycle import RoleContext, run_roles
 from core.models import Article
 from core.settings import Settings, StreamSettings
 from core.streams import Delivery, StreamConsumer
+from testkit.waiting import wait_until
 
 
 async def hang_after_first(url: str) -> None:
@@ -38,10 +40,13 @@ async def slow_role(ctx: RoleContext) -> None:
     slow the machine is.
     """
 
+    async def go() -> bool:
+        return bool(await ctx.redis.exists("go"))
+
     async def handler(article: Article, _: Delivery) -> None:
         await ctx.redis.rpush("started", article.id)
-        while not await ctx.redis.exists("go"):
-            await asyncio.sleep(0.05)
+        # No deadline of our own: the test kills or stops this process when it is done.
+        await wait_until(go, timeout=math.inf)
         await ctx.redis.rpush("finished", article.id)
 
     consumer = StreamConsumer(

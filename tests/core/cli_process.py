@@ -11,9 +11,8 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
+from testkit.pipeline import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from core.cli import main; main()"]
 
 
@@ -48,16 +47,6 @@ async def cli_process(args: list[str], env: dict[str, str], log: Path
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         await asyncio.to_thread(proc.wait, 30)
-
-
-async def readyz(port: int) -> tuple[int, dict[str, object]]:
-    """GET /readyz on 127.0.0.1:port; (-1, {}) while nothing answers."""
-    try:
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-            return resp.status, await resp.json()
-    except (aiohttp.ClientError, OSError, ValueError):
-        return -1, {}
 
 
 def redis_servers_in(folder: Path) -> list[int]:

@@ -1,24 +1,13 @@
-"""Small helpers for core tests: building articles and waiting for a condition."""
+"""Small helpers for core tests: running a consumer until a condition holds."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from core.models import Article
 from core.streams import StreamConsumer
 from testkit.waiting import wait_until
-
-
-def article(n: int | str) -> Article:
-    """Return a minimal valid article with id ``a<n>``."""
-    now = datetime.now(UTC)
-    return Article(
-        id=f"a{n}", feed_id="test", source="Test", url=f"https://example.org/{n}",
-        title=f"headline {n}", published=now, fetched=now,
-    )
 
 
 async def consume_until(

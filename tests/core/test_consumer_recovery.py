@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,13 @@ from core.models import Article
 from core.redis_conn import RECONNECT_ERRORS, RedisProcess
 from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish, read_range
+from testkit.messages import article
+from testkit.pipeline import REPO
 from testkit.waiting import wait_until
-from tests.core.helpers import article, consume_until
+from tests.core.helpers import consume_until
 
-CHILD = Path(__file__).with_name("child_consumer.py")
+# Run as a module from the checkout, so it imports testkit as the tests do.
+CHILD = [sys.executable, "-m", "tests.core.child_consumer"]
 
 
 def fast_settings(**kw: float) -> StreamSettings:
@@ -36,7 +40,7 @@ async def test_sigkilled_consumer_work_is_taken_over(
 ) -> None:
     for i in range(100):
         await publish(redis, ARTICLES, article(i))
-    child = subprocess.Popen([sys.executable, str(CHILD), "hang", redis_server.url])
+    child = subprocess.Popen([*CHILD, "hang", redis_server.url], cwd=REPO)
     try:
         async def all_pending_in_child() -> bool:
             with contextlib.suppress(ResponseError):  # the child has not made the group yet
@@ -146,15 +150,17 @@ async def test_redis_killed_and_restarted_nothing_lost(
     async def handler(a: Article, _: Delivery) -> None:
         await once(keys=[f"done:{a.id}", "effects"], args=[a.id])
 
+    async def published(i: int) -> bool:
+        try:
+            await publish(redis, ARTICLES, article(i))
+        except RECONNECT_ERRORS:
+            return False  # Redis is down: try again once it is back
+        return True
+
     async def producer() -> None:
         for i in range(total):
-            while True:
-                try:
-                    await publish(redis, ARTICLES, article(i))
-                    break
-                except RECONNECT_ERRORS:
-                    await asyncio.sleep(0.05)
-            await asyncio.sleep(0.002)
+            assert await wait_until(functools.partial(published, i))
+            await asyncio.sleep(0.002)  # the load's pace, so the kill lands mid-stream
 
     stop = asyncio.Event()
     consumer = StreamConsumer(
@@ -169,7 +175,7 @@ async def test_redis_killed_and_restarted_nothing_lost(
 
     assert await wait_until(some_effects)
     redis_server.kill()
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # the outage under test: Redis stays down this long
     redis_server.restart()
     await producing
 
@@ -192,7 +198,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits_zero(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path
 ) -> None:
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), "slow", redis_server.url, str(tmp_path)],
+        [*CHILD, "slow", redis_server.url, str(tmp_path)], cwd=REPO,
         stderr=subprocess.PIPE,
     )
     try:
@@ -267,7 +273,7 @@ async def test_entry_that_keeps_killing_its_consumer_is_dead_lettered(redis: Red
 
         async def dies(_: Article, __: Delivery, started: asyncio.Event = started) -> None:
             started.set()
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # never set: held until the task is cancelled
 
         consumer = StreamConsumer(redis, stream=ARTICLES, group="g", consumer="c",
                                   model=Article, handler=dies, settings=cfg)

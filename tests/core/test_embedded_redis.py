@@ -20,8 +20,9 @@ from core.redis_conn import (
     open_redis,
 )
 from core.settings import Settings
+from testkit.pipeline import readyz
 from testkit.waiting import wait_until
-from tests.core.cli_process import cli_env, cli_process, readyz, redis_servers_in, run_cli
+from tests.core.cli_process import cli_env, cli_process, redis_servers_in, run_cli
 
 
 async def test_tools_share_the_server_and_a_second_owner_is_refused(tmp_path: Path) -> None:
@@ -111,7 +112,6 @@ async def test_a_record_naming_someone_else_is_not_adopted(tmp_path: Path) -> No
         other.stop()
 
 
-@pytest.mark.slow
 async def test_sigkilled_run_restarts_on_the_same_server_and_is_ready_at_once(
     tmp_path: Path,
 ) -> None:

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
+import pytest
 from redis.asyncio import Redis
 
 from core.health import run as health_role
 from core.keys import HEARTBEATS
-from core.lifecycle import RoleContext, acquire_consumer_name, run_roles
+from core.lifecycle import (
+    ROLE_TARGETS,
+    RoleContext,
+    acquire_consumer_name,
+    resolve_role,
+    run_roles,
+)
 from core.redis_conn import RedisProcess, free_port, open_redis
 from core.settings import Settings
 from testkit.waiting import wait_until
@@ -128,6 +136,8 @@ def test_cli_help_and_version() -> None:
     run = [sys.executable, "-c", "from core.cli import main; main()"]
     out = subprocess.run([*run, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("ceasefire-watch, version ")
+    # The one version number is pyproject's, read back from the installed distribution.
+    assert out.stdout.strip() == f"ceasefire-watch, version {version('ceasefire-watch')}"
     out = subprocess.run([*run, "run", "--help"], capture_output=True, text=True, check=True)
     assert "--roles" in out.stdout
     bad = subprocess.run(
@@ -135,3 +145,10 @@ def test_cli_help_and_version() -> None:
     )
     assert bad.returncode == 2
     assert "unknown role(s) nope" in bad.stderr
+
+
+def test_every_role_is_part_of_the_build() -> None:
+    for name in ROLE_TARGETS:
+        assert callable(resolve_role(name))
+    with pytest.raises(ValueError, match="unknown role 'nope'"):
+        resolve_role("nope")

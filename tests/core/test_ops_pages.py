@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 
+from core import keys
 from core.health import run as health_role
 from core.keys import ALERTS
 from core.lifecycle import run_roles
@@ -24,8 +25,8 @@ from core.models import Alert
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
 from core.streams import publish
+from testkit.messages import article
 from testkit.waiting import wait_until
-from tests.core.helpers import article
 
 HOSTILE = '<script>document.title="pwned"</script> Shelling & "truce" <b>'
 CHROMIUM_FLAGS = [
@@ -53,8 +54,8 @@ async def ops(redis: Redis, redis_server: RedisProcess, tmp_path: Path) -> Async
         story_id="a1", classified=now,
     )
     await publish(redis, ALERTS, alert)
-    await redis.hset("poller:feed:demo-wire", mapping={"last_success": "1", "error_streak": "2",
-                                                       "last_error": "timeout <after 30s>"})
+    await redis.hset(keys.feed_state("demo-wire"), mapping={
+        "last_success": "1", "error_streak": "2", "last_error": "timeout <after 30s>"})
     settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, health_port=free_port())
     stop = asyncio.Event()
     task = asyncio.create_task(

@@ -12,6 +12,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core import keys
 from core.feed_health import FeedHealthCache
 from core.health import check_readiness
 from core.health import run as health_role
@@ -21,19 +22,20 @@ from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
 from core.streams import publish
+from testkit.messages import article
+from testkit.pipeline import REPO, readyz
 from testkit.waiting import wait_until
-from tests.core.cli_process import readyz
-from tests.core.helpers import article
 
-CHILD = Path(__file__).with_name("child_consumer.py")
+# Run as a module from the checkout, so it imports testkit as the tests do.
+CHILD = [sys.executable, "-m", "tests.core.child_consumer"]
 NEVER_MS = str(3_600_000)  # no claim by anyone else within the test
 
 
 async def test_sigkilled_consumer_restarts_under_its_name_and_finishes_its_own_entries(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path
 ) -> None:
-    args = [sys.executable, str(CHILD), "slow", redis_server.url, str(tmp_path), NEVER_MS]
-    first = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    args = [*CHILD, "slow", redis_server.url, str(tmp_path), NEVER_MS]
+    first = subprocess.Popen(args, cwd=REPO, stderr=subprocess.DEVNULL)
     try:
         for i in range(5):
             await publish(redis, ARTICLES, article(i))
@@ -48,7 +50,7 @@ async def test_sigkilled_consumer_restarts_under_its_name_and_finishes_its_own_e
     await redis.set("go", 1)  # handlers finish from now on (the first process never did)
     [before] = await redis.xinfo_consumers(ARTICLES, "g")
     assert before["pending"] > 0
-    second = subprocess.Popen(args, stderr=subprocess.PIPE)
+    second = subprocess.Popen(args, cwd=REPO, stderr=subprocess.PIPE)
     try:
 
         async def all_finished() -> bool:
@@ -121,11 +123,12 @@ async def test_every_feed_failing_is_not_ready(redis: Redis, tmp_path: Path) -> 
     cache = FeedHealthCache(tmp_path, max_age_s=0)
     assert (await check_readiness(redis, 15, _metrics(), feeds=cache)).ready  # never polled
     for i in range(3):
-        await redis.hset(f"poller:feed:f{i}", mapping={"error_streak": "4", "polls_total": "4"})
+        await redis.hset(keys.feed_state(f"f{i}"),
+                         mapping={"error_streak": "4", "polls_total": "4"})
     result = await check_readiness(redis, 15, _metrics(), feeds=cache)
     assert not result.ready
     assert result.problems == ["3 of 3 feeds failing"]
-    await redis.hset("poller:feed:f1", "error_streak", "0")
+    await redis.hset(keys.feed_state("f1"), "error_streak", "0")
     result = await check_readiness(redis, 15, _metrics(), feeds=cache)
     assert result.ready
     assert (result.feeds.failing, result.feeds.total) == (2, 3)  # type: ignore[union-attr]
@@ -138,7 +141,8 @@ async def test_readyz_reports_feeds_failing_in_its_json(
              for i in range(2)]
     (tmp_path / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}))
     for i in range(2):
-        await redis.hset(f"poller:feed:f{i}", mapping={"error_streak": "1", "polls_total": "1"})
+        await redis.hset(keys.feed_state(f"f{i}"),
+                         mapping={"error_streak": "1", "polls_total": "1"})
     port = free_port()
     settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, config_dir=tmp_path,
                         health_port=port)

@@ -15,8 +15,8 @@ from core.models import Article
 from core.redis_conn import find_redis_server, open_redis
 from core.sentinel import ReplicaWait, replica_wait
 from core.settings import Settings, load_settings
+from testkit.sentinels import SentinelCluster
 from testkit.waiting import wait_until
-from tests.support.sentinels import SentinelCluster
 from workers.poller.dedupe import DONE, queue_new
 
 
@@ -42,7 +42,6 @@ def test_sentinels_setting_is_parsed_and_a_bad_one_named(monkeypatch: pytest.Mon
         load_settings()
 
 
-@pytest.mark.slow
 async def test_client_follows_a_promotion_without_losing_a_write(
     sentinel_cluster: SentinelCluster, tmp_path: Path
 ) -> None:

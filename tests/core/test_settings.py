@@ -5,12 +5,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
 from core.config_files import ConfigError, default_config_dir
-from core.settings import load_settings
+from core.settings import Settings, SettingsFields, load_settings
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -102,3 +106,60 @@ def test_bad_feeds_file_stops_start_up_naming_key(tmp_path: Path) -> None:
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("ceasefire-watch: configuration error: ")
     assert "feeds.yaml: invalid value for 'feeds.1.url': 'ftp://example.org/rss'" in last
+
+
+def shown_default(value: Any) -> str:
+    """Render a default as the README's table does."""
+    if value is None:
+        return "unset"
+    if value in ((), frozenset()):
+        return "empty"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def documented_settings(
+    model: type[BaseModel] = Settings, env: str = "", key: str = ""
+) -> Iterator[tuple[str, str, str | None]]:
+    """Yield (environment variable, YAML key, shown default) of every setting, nested too.
+
+    The default is None where a factory computes it (the README describes it in words).
+    """
+    for name, field in model.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            yield from documented_settings(nested, f"{env}{name.upper()}__", f"{key}{name}.")
+            continue
+        shown = None if field.default_factory is not None else shown_default(field.default)
+        yield f"{env}{name.upper()}", f"{key}{name}", shown
+
+
+def readme_settings_rows() -> dict[str, tuple[str, str]]:
+    """Return the README's Settings table: environment variable -> (YAML key, default)."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text.partition("\n## Settings\n")[2].partition("\n## ")[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 4:
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def test_readme_lists_every_setting_with_its_default() -> None:
+    rows = readme_settings_rows()
+    expected = list(documented_settings())
+    for env, key, default in expected:
+        assert env in rows, f"README Settings table lacks {env} ({key}, default {default})"
+        assert rows[env][0] == key, f"README: {env} should be YAML key {key}"
+        if default is not None:
+            assert rows[env][1] == default, f"README: {env} default should be {default}"
+    assert sorted(rows) == sorted(env for env, _, _ in expected), "README lists a removed setting"
+
+
+def test_packaged_settings_file_repeats_the_model_defaults() -> None:
+    # The packaged settings.yaml is read whenever CONFIG_DIR has none: a value there that
+    # differs from the model's default would make the README's default column wrong.
+    packaged = yaml.safe_load((default_config_dir() / "settings.yaml").read_text())
+    assert SettingsFields.model_validate(packaged).model_dump() == SettingsFields().model_dump()

@@ -189,7 +189,7 @@ async def _exits_or_crash_loops(args: list[str], env: dict[str, str], log: Path)
 async def test_rejected_bot_token_is_one_line_and_exit_one(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path
 ) -> None:
-    from tests.support.botapi_emulator import BotAPIEmulator
+    from testkit.botapi.emulator import BotAPIEmulator
 
     async with BotAPIEmulator("111:right-token-right-token-right-token") as emulator:
         env = cli_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_API_URL=emulator.url,
@@ -205,7 +205,7 @@ async def test_rejected_bot_token_is_one_line_and_exit_one(
 async def test_too_short_webhook_secret_is_one_line_and_exits(
     redis: Redis, redis_server: RedisProcess, tmp_path: Path
 ) -> None:
-    from tests.support.botapi_emulator import BotAPIEmulator
+    from testkit.botapi.emulator import BotAPIEmulator
 
     token = "111:right-token-right-token-right-token"
     async with BotAPIEmulator(token) as emulator:

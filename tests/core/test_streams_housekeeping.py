@@ -6,7 +6,7 @@ from redis.asyncio import Redis
 
 from core.keys import ARTICLES
 from core.streams import ensure_group, publish, read_group, read_range, stream_stats, trim_safely
-from tests.core.helpers import article
+from testkit.messages import article
 
 
 async def test_trim_keeps_pending_and_unread_entries(redis: Redis) -> None:

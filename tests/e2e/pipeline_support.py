@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import subprocess
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,36 +11,17 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.store.subscriptions import SubscriptionStore
-from core.keys import ALERTS, ARTICLES, FEED_EVENTS, STREAMS, dead_letter
+from core.keys import ALERTS, dead_letter
 from core.models import Alert, decode
 from core.streams import read_range, stream_stats
-from tests.support.botapi_emulator import BotAPIEmulator
-from tests.support.feedgen import FeedItem, FeedServer, dev_items, item_from_row, outlet_of
+from testkit.botapi.emulator import BotAPIEmulator
+from testkit.feedgen import dev_items, item_from_row, outlet_of
+from testkit.feeds import FeedItem, FeedServer
+from testkit.pipeline import GROUPS
 
 TOKEN = "555111222:AAe2eTOKENsecretXYZabcdefghijklmnopq"
 COPY_OUTLET = "wire-copies"
-GROUPS = tuple((s.name, s.group) for s in STREAMS if s.name != FEED_EVENTS)
 _HREF = re.compile(r'href="([^"]+)"')
-
-
-async def stop_processes(procs: Mapping[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
-    """SIGTERM every child; return exit codes (None if it had to be killed).
-
-    Waits without blocking the event loop: the feed server and the Bot API emulator run
-    on it, and the children finish their in-flight requests while draining.
-    """
-    codes: dict[str, int | None] = {}
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-    for name, proc in procs.items():
-        try:
-            codes[name] = await asyncio.to_thread(proc.wait, 30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-            codes[name] = None
-    return codes
 
 
 @dataclass(frozen=True)
@@ -109,17 +87,6 @@ def publish_dev_feeds(
 async def alerts_of(redis: Redis) -> list[Alert]:
     """Every alert the classifier wrote."""
     return [decode(fields, Alert) for _, fields in await read_range(redis, ALERTS)]
-
-
-async def drained(redis: Redis, articles: int) -> bool:
-    """True when ``articles`` are queued and every group has read and acked everything."""
-    if int(await redis.xlen(ARTICLES)) < articles:
-        return False
-    for stream, group in GROUPS:
-        stats = await stream_stats(redis, stream, group)
-        if stats.length and (stats.lag != 0 or stats.pending != 0):
-            return False
-    return True
 
 
 def expected_stories(

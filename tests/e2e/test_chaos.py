@@ -12,7 +12,6 @@ import contextlib
 import os
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +24,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.keys import DELIVERIES, dead_letter
 from core.redis_conn import RedisProcess
 from core.streams import read_range
+from testkit.botapi.emulator import BotAPIEmulator
+from testkit.feedgen import write_config
+from testkit.feeds import FeedServer
+from testkit.pipeline import CLI, REPO, drained, stop_processes
 from testkit.waiting import wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
@@ -32,18 +35,12 @@ from tests.e2e.pipeline_support import (
     alerts_of,
     dead_letters,
     delivered_stories,
-    drained,
     expected_stories,
     pending_counts,
     publish_dev_feeds,
-    stop_processes,
     subscribe,
 )
-from tests.support.botapi_emulator import BotAPIEmulator
-from tests.support.feedgen import FeedServer, write_config
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles"]
 ROLES = ("poller", "classifier", "notifier")
 KILLS = 20
 REDIS_RESTARTS = 2
@@ -114,7 +111,7 @@ def retrying(check: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[boo
     return wrapped
 
 
-@pytest.mark.slow
+@pytest.mark.timeout(900)  # minutes of kills, then drains, on a busy machine
 async def test_random_kills_and_redis_restarts_lose_nothing(
     redis: Redis, redis_server: RedisProcess, shared_dir: Path, tmp_path: Path
 ) -> None:
@@ -149,18 +146,18 @@ async def test_random_kills_and_redis_restarts_lose_nothing(
                 for i in range(0, len(batches), per_tick):
                     for fid, item in batches[i : i + per_tick]:
                         feeds.add(fid, item)
-                    await asyncio.sleep(1.0)
+                    await asyncio.sleep(1.0)  # the load's pace: items keep arriving all along
 
             releaser = asyncio.create_task(release())
             redis_at = set(rng.sample(range(3, KILLS - 2), REDIS_RESTARTS))
             for n in range(KILLS):
-                await asyncio.sleep(rng.uniform(1.5, 3.0))
+                await asyncio.sleep(rng.uniform(1.5, 3.0))  # the chaos schedule under test
                 role = rng.choice(ROLES)
                 fleet.kill(role)
                 kills[role] += 1
                 if n in redis_at:
                     redis_server.kill()
-                    await asyncio.sleep(rng.uniform(0.5, 1.5))
+                    await asyncio.sleep(rng.uniform(0.5, 1.5))  # Redis stays down this long
                     redis_server.restart()
                 fleet.start(role)
             await releaser
@@ -181,6 +178,7 @@ async def test_random_kills_and_redis_restarts_lose_nothing(
             complete = await wait_until(delivered_all, timeout=40)
             got_now = delivered_stories(emulator, alerts)
             missing = {c: len(expected[c] - set(got_now[c])) for c in expected}
+            # Nothing must happen now: a stray repeat would show up within this quiet time.
             await asyncio.sleep(1.5)
             done = done and await retrying(lambda: drained(redis, 0))()
             pending = await pending_counts(redis)

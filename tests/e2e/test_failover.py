@@ -2,7 +2,7 @@
 
 A primary, a replica and three sentinels (quorum 2) on 127.0.0.1; the service as four
 processes given only ``REDIS_SENTINELS``; reports keep arriving while the primary is killed
-(tests/e2e/failover_support.py). Every role must carry on against the new primary without a
+(testkit/failover.py). Every role must carry on against the new primary without a
 restart, no report may be lost, and no chat may get one violation more than twice (ideally
 once). The figures are printed; ``python -m bench.failover`` compares runs with WAIT off.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.failover_support import PROCESSES, ROLES, run_failover
-from tests.support.sentinels import SentinelCluster
+from testkit.failover import PROCESSES, ROLES, run_failover
+from testkit.sentinels import SentinelCluster
 
 
-@pytest.mark.slow
+@pytest.mark.timeout(900)  # start-up, failover and drain each wait up to minutes
 async def test_primary_killed_under_load_every_role_follows(
     sentinel_cluster: SentinelCluster, tmp_path: Path
 ) -> None:

@@ -16,8 +16,8 @@ from core.keys import dead_letter
 from core.models import Article
 from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish
+from testkit.messages import article
 from testkit.waiting import wait_until
-from tests.core.helpers import article
 
 STREAM = "e2e:budget"
 SETTINGS = StreamSettings(block_ms=50, max_deliveries=2, claim_interval_s=60, retry_backoff_s=0)
@@ -38,7 +38,7 @@ async def test_entry_waiting_through_restarts_is_handled_not_dead_lettered(redis
 
         async def waits(_: Article, __: Delivery, started: asyncio.Event = started) -> None:
             started.set()
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # never set: held until the task is cancelled
 
         task = asyncio.create_task(_consumer(redis, waits).run(asyncio.Event()))
         await asyncio.wait_for(started.wait(), 10)

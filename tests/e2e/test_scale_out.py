@@ -15,8 +15,8 @@ from core.keys import ALERTS, ARTICLES
 from core.models import Alert, decode
 from core.redis_conn import RedisProcess
 from core.streams import publish, read_range, stream_stats
+from testkit.messages import article
 from testkit.waiting import wait_until
-from tests.core.helpers import article
 
 CLI = [sys.executable, "-c", "from core.cli import main; main()"]
 

@@ -1,4 +1,7 @@
-"""Conflict-region gazetteer (config/regions.yaml): tags an item with regions and parties."""
+"""Conflict-region gazetteer: tags an item with the regions and parties of regions.yaml.
+
+The file's model and loader are core/regions.py; this module only compiles it into a matcher.
+"""
 
 from __future__ import annotations
 
@@ -6,89 +9,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from core.config_files import load_yaml
-from workers.classifier.regexutil import (
-    check_lowercase_safe,
-    check_patterns,
-    grouped_alternation,
-    top_level_alternatives,
-)
+from core.config_files import ConfigError
+from core.regexutil import grouped_alternation, top_level_alternatives
+from core.regions import MACROS, RegionsFile, expand_alias, load_regions
 from workers.classifier.text import fold
-
-# Shorthands an alias may use for the clitics written together with a name. Arabic: "and" /
-# "so" (و ف), then "in" / "to" / "like" (ب ل ك) and the article (ال, or ل after ل):
-# "وبالخرطوم", "للخرطوم". Hebrew: "and" / "that" (ו ש), then "in" / "to" / "from" (ב ל מ), then
-# the article ה: "ובעזה", "שבלבנון", "הסורי". Hebrew "like" (כ) is left out: "כלוב" is "cage".
-# Without them the word-boundary match misses most mentions.
-_MACROS = {
-    "{ar}": "(?:[\u0648\u0641]?[\u0628\u0644\u0643]?)",
-    "{al}": "(?:\u0627\u0644|\u0644)?",
-    "{he}": "(?:[\u05d5\u05e9]?[\u05d1\u05dc\u05de]?\u05d4?)",
-}
-
-
-def expand_alias(alias: str) -> str:
-    """An alias of regions.yaml with its clitic shorthands ({ar}, {al}, {he}) expanded."""
-    for macro, expansion in _MACROS.items():
-        alias = alias.replace(macro, expansion)
-    return alias
 
 
 def alias_pattern(alias: str) -> str:
     """The regex an alias stands for in folded text: shorthands expanded, then folded."""
     return fold(expand_alias(alias))
-
-
-def _check_regexes(value: tuple[str, ...]) -> tuple[str, ...]:
-    check_lowercase_safe(value, "alias ")  # checked before folding lowers them
-    check_patterns([alias_pattern(a) for a in value])
-    return value
-
-
-class RegionSpec(BaseModel):
-    """One conflict region: id, display name, aliases (regex, any language) and its parties.
-
-    ``weak`` aliases are names the region shares with other conflicts or with other senses
-    ("Israel" is also a party in Lebanon, "Tripoli" is also in Lebanon, "RSF" is also the
-    press-freedom group), in groups (one name in all its spellings): they tag the region only
-    when the text names no other place, or when two groups are named together ("Armenia and
-    Azerbaijan" is that conflict even in a story that also mentions Ukraine).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str
-    aliases: tuple[str, ...] = Field(min_length=1)
-    weak: tuple[tuple[str, ...], ...] = ()
-    parties: tuple[str, ...] = ()
-
-    _aliases_ok = field_validator("aliases")(_check_regexes)
-
-    @field_validator("weak")
-    @classmethod
-    def _weak_regexes(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-        for group in value:
-            _check_regexes(group)
-        return value
-
-
-class GazetteerSpec(BaseModel):
-    """The whole regions file: regions, and the aliases of every party they name."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    regions: tuple[RegionSpec, ...] = Field(min_length=1)
-    parties: dict[str, tuple[str, ...]] = {}
-
-    @field_validator("parties")
-    @classmethod
-    def _party_regexes(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for aliases in value.values():
-            _check_regexes(aliases)
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +36,7 @@ _SCAN_PREFIX = (
     "(?:[\u0648\u0641\u05d5\u05e9]?[\u0628\u0644\u0643\u05d1\u05dc\u05de]?"
     "(?:\u0627\u0644|\u0644|\u05d4)?)"
 )
-_LEADING_MACROS = tuple(_MACROS)
+_LEADING_MACROS = tuple(MACROS)
 
 
 def _scan_fragments(alias: str) -> list[str]:
@@ -144,7 +73,7 @@ class Gazetteer:
     against each region's own pattern, cached per distinct matched string.
     """
 
-    def __init__(self, spec: GazetteerSpec) -> None:
+    def __init__(self, spec: RegionsFile) -> None:
         """Compile ``spec``."""
         self._regions = [
             (r.id, re.compile(grouped_alternation([alias_pattern(a) for a in r.aliases])))
@@ -175,7 +104,13 @@ class Gazetteer:
     @classmethod
     def from_file(cls, path: Path) -> Gazetteer:
         """Load and compile ``regions.yaml``; ConfigError names a bad key."""
-        return cls(load_yaml(path, GazetteerSpec))
+        spec = load_regions(path)
+        try:
+            return cls(spec)
+        except re.error as exc:
+            # The file's aliases all compile; only folding them (fold() maps some characters)
+            # could break one, and that is still the file's fault, not a crash.
+            raise ConfigError(f"{path}: an alias does not compile once folded: {exc}") from None
 
     def _which(
         self, kind: str, words: str, table: list[tuple[str, re.Pattern[str]]]

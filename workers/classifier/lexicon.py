@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config_files import ConfigError, load_yaml
-from workers.classifier.regexutil import check_patterns, grouped_alternation
+from core.regexutil import check_patterns, grouped_alternation
 from workers.classifier.text import fold
 
 # Word classes the rules understand. ``truce`` is required; the rest default to empty, so a

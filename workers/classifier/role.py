@@ -13,9 +13,9 @@ from core import keys
 from core.lifecycle import RoleContext
 from core.models import Alert, Article
 from core.settings import Settings
-from core.streams import Delivery, StreamConsumer
+from core.streams import Delivery, StreamConsumer, queue_publish
 from workers.classifier.engine import Classifier, Result
-from workers.classifier.stories import assign_story
+from workers.classifier.story_ids import StoryIds
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,14 @@ def build_alert(article: Article, result: Result, story_id: str) -> Alert:
 class ArticleHandler:
     """Classifies one article and, unless it is ``none``, writes its alert exactly once."""
 
-    def __init__(self, redis: Redis, classifier: Classifier, metrics: ClassifierMetrics) -> None:
+    def __init__(
+        self, redis: Redis, classifier: Classifier, metrics: ClassifierMetrics, stories: StoryIds
+    ) -> None:
         """Hold what the handler needs; nothing runs until it is called."""
         self.redis = redis
         self.classifier = classifier
         self.metrics = metrics
+        self.stories = stories
 
     async def __call__(self, article: Article, delivery: Delivery) -> None:
         """Classify ``article``; publish its alert and a done-marker in one transaction."""
@@ -97,12 +100,12 @@ class ArticleHandler:
         if result.label == "none":
             log.debug("article %s: none (%s)", article.id, result.reason or result.rule)
             return
-        story_id = await assign_story(self.redis, article, window_s=STORY_WINDOW_S)
+        story_id = await self.stories.assign(article)
         alert = build_alert(article, result, story_id)
         # The alert and the marker land together or not at all: a crash before this line
         # redoes the work, a crash after it finds the marker.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.ALERTS, {"data": alert.model_dump_json()})
+            queue_publish(pipe, keys.ALERTS, alert)
             pipe.set(done_key, "1", ex=DONE_TTL_S)
             await pipe.execute()
         log.info(
@@ -131,7 +134,9 @@ async def run(ctx: RoleContext) -> None:
         group=keys.group(keys.ARTICLES),
         consumer=ctx.consumer_name,
         model=Article,
-        handler=ArticleHandler(ctx.redis, classifier, metrics),
+        handler=ArticleHandler(
+            ctx.redis, classifier, metrics, StoryIds(ctx.redis, window_s=STORY_WINDOW_S)
+        ),
         settings=ctx.settings.streams,
         metrics=ctx.metrics,
     )

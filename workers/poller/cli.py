@@ -14,14 +14,14 @@ import click
 import yaml
 
 from core.config_files import ConfigError
+from core.feeds import FEEDS_FILE, FeedConfig, add_runtime_feed, load_feeds, runtime_feeds
 from core.redis_conn import StartupError, open_redis
-from core.settings import Settings, load_settings
-from workers.poller.config import FeedConfig, add_runtime_feed, load_feeds, runtime_feeds
+from core.settings import PollerTuning, Settings, load_settings
+from core.urlguard import UnsafeURLError, check_feed_url
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
 from workers.poller.opml import OPMLError, read_opml, write_opml
 from workers.poller.parse import FeedInfo, ParsePool
 from workers.poller.state import FeedState, load_states
-from workers.poller.urlguard import UnsafeURLError, check_feed_url
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ def _settings() -> Settings:
 
 
 def _configured(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
-    path = feeds_file or settings.config_dir / "feeds.yaml"
+    path = feeds_file or settings.config_dir / FEEDS_FILE
     try:
         return load_feeds(path)
     except ConfigError as exc:
@@ -166,11 +166,13 @@ def export_command(feeds_file: Path | None, with_runtime: bool) -> None:
     sys.stdout.write(write_opml(feeds) + "\n")
 
 
-async def check_feeds(feeds: Sequence[FeedConfig], limits: FetchLimits) -> list[list[str]]:
+async def check_feeds(feeds: Sequence[FeedConfig], tuning: PollerTuning) -> list[list[str]]:
     """Fetch and parse each feed once (no Redis, nothing queued); return table rows."""
     rows = [["ID", "RESULT", "HTTP", "ITEMS", "NEWEST", "SECONDS", "DETAIL"]]
     slots = asyncio.Semaphore(16)
-    async with Fetcher(limits) as fetcher, ParsePool("thread", 2) as pool:
+    # Threads whatever the service uses: a one-off check should not wait for worker processes.
+    pool = ParsePool("thread", tuning.parse_workers)
+    async with Fetcher(FetchLimits.of(tuning)) as fetcher, pool:
 
         async def one(feed: FeedConfig) -> list[str]:
             async with slots:
@@ -205,7 +207,8 @@ def check_command(feeds_file: Path | None, only: tuple[str, ...], timeout: float
     feeds = [f for f in _configured(settings, feeds_file) if not only or f.id in only]
     if not feeds:
         raise click.ClickException("no feeds to check")
-    rows = asyncio.run(check_feeds(feeds, FetchLimits(total_s=timeout)))
+    tuning = settings.poller.model_copy(update={"fetch_timeout_s": timeout})
+    rows = asyncio.run(check_feeds(feeds, tuning))
     click.echo(_table(rows))
     failed = sum(1 for r in rows[1:] if r[1] != "ok")
     click.echo(f"{len(rows) - 1 - failed} ok, {failed} failing")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from workers.poller.config import FeedConfig
+from core.feeds import FeedConfig
 from workers.poller.dedupe import QueueResult, queue_new
 from workers.poller.items import MAX_KEPT, ItemBlocks, new_items_document, split_items
 from workers.poller.parse import MAX_ENTRIES, FeedInfo, ParseOutcome, ParsePool

@@ -23,9 +23,9 @@ from redis.asyncio import Redis
 
 from core import keys
 from core.keys import ARTICLES
-from core.models import Article, encode
+from core.models import Article
 from core.sentinel import replica_wait
-from core.streams import publish_many
+from core.streams import publish_many, queue_publish
 
 SEEN_PREFIX = keys.SEEN_PREFIX
 PENDING = "pending"
@@ -85,7 +85,7 @@ async def queue_new(
         # keeps its old validators and its body is read again.
         pipe = redis.pipeline(transaction=False)
         for aid in claimed:
-            pipe.xadd(stream, encode(unique[aid]))  # type: ignore[arg-type]
+            queue_publish(pipe, stream, unique[aid])
         for aid in claimed:
             pipe.set(SEEN_PREFIX + aid, DONE, ex=ttl_s)
         if not await sync.execute(redis, pipe):

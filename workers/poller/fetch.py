@@ -16,7 +16,8 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from workers.poller.urlguard import GuardedResolver, UnsafeURLError, check_hop
+from core.settings import PollerTuning
+from core.urlguard import GuardedResolver, UnsafeURLError, check_hop
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +35,31 @@ _MAX_GZIP_MEMBERS = 64
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
+USER_AGENT = "ceasefire-watch/0.1 (news feed monitor; +https://github.com/ceasefire-watch)"
+
+
 @dataclass(frozen=True, slots=True)
 class FetchLimits:
     """Bounds for one fetch; every one of them is enforced, none is advisory."""
 
-    total_s: float = 30.0
-    connect_s: float = 10.0
-    read_s: float = 15.0
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_redirects: int = 5
-    per_host: int = 2
-    max_connections: int = 100
-    user_agent: str = (
-        "ceasefire-watch/0.1 (news feed monitor; +https://github.com/ceasefire-watch)"
-    )
+    total_s: float
+    connect_s: float
+    read_s: float
+    max_body_bytes: int
+    max_redirects: int
+    per_host: int
+    max_connections: int
+    user_agent: str = USER_AGENT
+
+    @classmethod
+    def of(cls, tuning: PollerTuning) -> FetchLimits:
+        """The limits the operator's poller settings set."""
+        return cls(
+            total_s=tuning.fetch_timeout_s, connect_s=tuning.connect_timeout_s,
+            read_s=tuning.read_timeout_s, max_body_bytes=int(tuning.max_body_mb * 1024 * 1024),
+            max_redirects=tuning.max_redirects, per_host=tuning.per_host,
+            max_connections=tuning.max_connections,
+        )
 
 
 class FetchError(Exception):
@@ -171,14 +183,9 @@ class Fetcher:
     other origin, a host named in feeds.yaml on another port included, goes the guarded way.
     """
 
-    def __init__(
-        self,
-        limits: FetchLimits | None = None,
-        *,
-        resolver: AbstractResolver | None = None,
-    ) -> None:
+    def __init__(self, limits: FetchLimits, *, resolver: AbstractResolver | None = None) -> None:
         """Prepare the fetcher; the sessions open in ``__aenter__``."""
-        self.limits = limits or FetchLimits()
+        self.limits = limits
         # One underlying resolver: the guarded session vets what it returns, the trusted
         # session uses it as it is.
         self._plain_resolver = resolver or ThreadedResolver()

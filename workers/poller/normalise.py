@@ -1,4 +1,8 @@
-"""Normalising feed entries: canonical URLs, stable ids, plain text, sane dates, a language."""
+"""Normalising feed entries: canonical URLs, stable ids, plain text, sane dates, language tags.
+
+The language a feed declares is only passed on, as the classifier's prior: the classifier
+decides an item's language from its text (workers/classifier/langdetect.py).
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from yarl import URL
 
-from workers.poller.config import FeedConfig
+from core.feeds import FeedConfig
 
 
 class OPMLError(ValueError):

@@ -234,8 +234,8 @@ def skip_libxml2_probe() -> None:
 class ParsePool:
     """Executor for :func:`parse_feed`: processes use every core, threads save memory."""
 
-    def __init__(self, kind: Literal["process", "thread"] = "process", workers: int = 2) -> None:
-        """Choose the executor kind and size; it starts in ``__aenter__``."""
+    def __init__(self, kind: Literal["process", "thread"], workers: int) -> None:
+        """Choose the executor kind and size (PollerTuning's); it starts in ``__aenter__``."""
         self.kind = kind
         self.workers = max(1, workers)
         self._executor: Executor | None = None

@@ -7,18 +7,19 @@ import hashlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core import keys
-from workers.poller.config import FeedConfig
+from core.feeds import FeedConfig
+from core.settings import PollerTuning
 from workers.poller.content import process_body
-from workers.poller.fetch import Fetcher, FetchError, FetchLimits, FetchResult
+from workers.poller.fetch import Fetcher, FetchError, FetchResult
+from workers.poller.lease import FeedLeases
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
 from workers.poller.schedule import (
@@ -35,52 +36,11 @@ from workers.poller.state import (
     FeedState,
     load_states,
     record_event,
-    state_key,
 )
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
-# Take the lease if free, or if its holder is this owner's previous life or a poller whose
-# heartbeat is stale. (Two keys: on Redis Cluster the lease and heartbeats must share a slot.)
-_ACQUIRE_LUA = """
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local holder = string.match(cur, '^(.-)|') or ''
-  if holder == '' or ARGV[3] == '' then return 0 end
-  if holder ~= ARGV[3] then
-    local beat = redis.call('HGET', KEYS[2], 'poller/' .. holder)
-    if beat and tonumber(ARGV[4]) - tonumber(beat) <= tonumber(ARGV[5]) then return 0 end
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-
-# Delete the lease only if it is still ours (it may have expired and been retaken).
-_RELEASE_LUA = (
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PollerSettings:
-    """Tuning of the poll loop."""
-
-    limits: FetchLimits = field(default_factory=FetchLimits)
-    bounds: ScheduleBounds = field(default_factory=ScheduleBounds)
-    concurrency: int = 64
-    max_rate: float = 50.0  # dispatches per second, spaced evenly
-    start_rate: float = 20.0  # how fast a cold start walks through never-polled feeds
-    deactivate_after: int = 20
-    seen_ttl_s: int = 30 * 86_400
-    reload_s: float = 60.0  # full reload of the feed set (feeds.yaml is read at start only)
-    watch_s: float = 2.0  # how often the run-time feed set's change counter is checked
-    drain_s: float = 5.0  # on stop, in-flight polls get this long, then are cancelled
-    # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
-    # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).
-    parse_executor: Literal["thread", "process"] = "thread"
-    parse_workers: int = 2
 
 
 @dataclass(slots=True)
@@ -113,7 +73,7 @@ class Poller:
         redis: Redis,
         fetcher: Fetcher,
         parser: ParsePool,
-        settings: PollerSettings | None = None,
+        tuning: PollerTuning,
         metrics: PollerMetrics | None = None,
         *,
         owner: str = "",
@@ -121,21 +81,18 @@ class Poller:
     ) -> None:
         """Wire the poller; ``fetcher`` and ``parser`` must already be entered.
 
-        ``owner`` is the role's consumer name: leases carry it, so a lease left by a poller
-        whose heartbeat has gone stale (killed mid-poll), or by this owner's previous life,
-        is taken over at once instead of blocking the feed until the lease expires.
+        ``owner`` is the role's consumer name, which its leases carry (see lease.py).
         """
         self.redis = redis
         self.fetcher = fetcher
         self.parser = parser
-        self.settings = settings or PollerSettings()
+        self.tuning = tuning
+        self.bounds = ScheduleBounds.of(tuning)
         self.metrics = metrics
         self.feeds: dict[str, FeedConfig] = {}
         self.queue = DueQueue()
         self.in_flight: set[str] = set()
-        self._token = f"{owner}|{uuid.uuid4().hex}"
-        self._owner = owner
-        self._heartbeat_ttl_s = heartbeat_ttl_s
+        self.leases = FeedLeases(owner, heartbeat_ttl_s)
         self._rng = random.Random()
 
     def set_feeds(self, feeds: Iterable[FeedConfig]) -> tuple[list[str], list[str]]:
@@ -150,21 +107,13 @@ class Poller:
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll ``feed`` once now and record the result; never raises for feed problems."""
         started = time.monotonic()
-        lease = keys.LEASE_PREFIX + feed.id
-        lease_ms = int((self.fetcher.limits.total_s + 60) * 1000)
-        # Replicas share the feed list; the lease makes one of them poll a feed at a time.
         pipe = self.redis.pipeline(transaction=False)
-        # EVAL, not a registered script: redis-py checks a pipeline's scripts with an extra
-        # SCRIPT EXISTS round trip on every execute, which cost more than the script text.
-        pipe.eval(_ACQUIRE_LUA, 2, lease, keys.HEARTBEATS, self._token, lease_ms, self._owner,
-                  time.time(), self._heartbeat_ttl_s)
-        pipe.hgetall(state_key(feed.id))
+        # The lease outlives the longest fetch, with a margin for the parse and the writes.
+        self.leases.acquire(pipe, feed.id, self.fetcher.limits.total_s + 60)
+        pipe.hgetall(keys.feed_state(feed.id))
         got, raw = await pipe.execute()
-        if not got:
-            # Another live poller holds it; look again once a dead holder's heartbeat would
-            # have gone stale, so a killed poller's feeds are picked up within one TTL.
-            retry_s = max(1.0, min(30.0, self._heartbeat_ttl_s * 1.5))
-            return PollReport(feed.id, "skipped", next_poll=time.time() + retry_s)
+        if not got:  # another live poller holds it
+            return PollReport(feed.id, "skipped", next_poll=time.time() + self.leases.retry_s)
         state = FeedState.from_hash(raw)
         try:
             report = await self._poll(feed, state)
@@ -178,8 +127,8 @@ class Poller:
                                         f"internal error: {type(exc).__name__}: {exc}")
         finally:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.hset(state_key(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]
-            pipe.eval(_RELEASE_LUA, 1, lease, self._token)
+            pipe.hset(keys.feed_state(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]
+            self.leases.release(pipe, feed.id)
             await pipe.execute()
         report.seconds = time.monotonic() - started
         return report
@@ -210,7 +159,7 @@ class Poller:
             return self._succeeded(feed, state, res, "unchanged")
         body = await process_body(
             self.redis, self.parser, feed, body=res.body, headers=res.headers, url=res.url,
-            known_items=state.item_hashes, seen_ttl_s=self.settings.seen_ttl_s,
+            known_items=state.item_hashes, seen_ttl_s=self.tuning.seen_ttl_s,
         )
         if self.metrics and body.parse_seconds is not None:
             self.metrics.parse_seconds.observe(body.parse_seconds)
@@ -248,14 +197,14 @@ class Poller:
         if recent:
             state.newest_item = max(state.newest_item, recent[-1])
         state.interval_s = learn_interval(
-            recent, now, state.interval_s, self.settings.bounds,
+            recent, now, state.interval_s, self.bounds,
             publisher_min_s=state.publisher_min_s or None, fixed_s=feed.interval,
         )
         state.last_success = now
         state.last_status = res.status
         state.error_streak = 0
         state.moved_to = res.permanent_url or ""
-        state.next_poll = now + jittered(state.interval_s, self.settings.bounds, self._rng)
+        state.next_poll = now + jittered(state.interval_s, self.bounds, self._rng)
         if self.metrics:
             self.metrics.polls.labels(outcome).inc()
             self.metrics.last_success.labels(feed.id).set(now)
@@ -274,13 +223,13 @@ class Poller:
         state.last_error_kind = kind
         state.last_error_at = now
         state.last_status = status or 0
-        interval = state.interval_s or feed.interval or self.settings.bounds.default_s
-        delay = backoff_delay(state.error_streak, interval, self.settings.bounds, retry_after,
+        interval = state.interval_s or feed.interval or self.bounds.default_s
+        delay = backoff_delay(state.error_streak, interval, self.bounds, retry_after,
                               self._rng)
         state.next_poll = now + delay
         log.info("feed %s failed (%s, %d in a row): %s; retry in %.0f s",
                  feed.id, kind, state.error_streak, message, delay)
-        if state.error_streak >= self.settings.deactivate_after and not state.deactivated:
+        if state.error_streak >= self.tuning.deactivate_after and not state.deactivated:
             state.deactivated = 1
             state.deactivated_reason = f"{state.error_streak} failures in a row; last: {message}"
             await record_event(self.redis, "deactivated", feed.id, url=feed.url, name=feed.name,
@@ -301,7 +250,7 @@ class Poller:
         now = time.time()
         states = await load_states(self.redis, feed_ids)
         cold: list[str] = []
-        horizon = now + self.settings.bounds.backoff_cap_s
+        horizon = now + self.bounds.backoff_cap_s
         for fid in feed_ids:
             st = states[fid]
             if st.deactivated:
@@ -310,14 +259,14 @@ class Poller:
                 self.queue.schedule(fid, st.next_poll)
             else:
                 cold.append(fid)
-        span = min(len(cold) / max(self.settings.start_rate, 0.001), self.settings.bounds.max_s)
+        span = min(len(cold) / self.tuning.start_rate, self.bounds.max_s)
         for fid, offset in zip(cold, spread_offsets(len(cold), span, self._rng), strict=True):
             self.queue.schedule(fid, now + offset)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every feed on its schedule until ``stop`` is set, then drain in-flight polls."""
-        slots = asyncio.Semaphore(self.settings.concurrency)
-        pacer = Pacer(self.settings.max_rate)
+        slots = asyncio.Semaphore(self.tuning.concurrency)
+        pacer = Pacer(self.tuning.max_rate)
         tasks: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():
@@ -327,7 +276,8 @@ class Poller:
                 feed = self.feeds.get(fid)
                 if feed is None:
                     continue
-                await pacer.wait()
+                if await pacer.wait(stop):
+                    break
                 await slots.acquire()
                 task = asyncio.create_task(self._run_one(feed, slots), name=f"poll-{fid}")
                 tasks.add(task)
@@ -336,13 +286,13 @@ class Poller:
             if tasks:
                 # A cancelled poll has saved no validators, so its feed is simply fetched
                 # again next time; a claim it left pending expires (see dedupe.py).
-                _, pending = await asyncio.wait(tasks, timeout=self.settings.drain_s)
+                _, pending = await asyncio.wait(tasks, timeout=self.tuning.drain_s)
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
 
     async def _run_one(self, feed: FeedConfig, slots: asyncio.Semaphore) -> None:
-        next_poll = time.time() + self.settings.bounds.default_s
+        next_poll = time.time() + self.bounds.default_s
         self.in_flight.add(feed.id)
         if self.metrics:
             self.metrics.in_flight.inc()
@@ -369,4 +319,4 @@ class Poller:
             self.queue.schedule(feed.id, next_poll)
 
     async def _is_deactivated(self, feed_id: str) -> bool:
-        return bool(await self.redis.hget(state_key(feed_id), "deactivated") == "1")
+        return bool(await self.redis.hget(keys.feed_state(feed_id), "deactivated") == "1")

@@ -7,22 +7,21 @@ import contextlib
 import logging
 import time
 
+from core.feeds import FEEDS_FILE, FeedConfig, feeds_version, load_feeds, runtime_feeds
 from core.lifecycle import RoleContext
 from core.settings import Settings
 from core.stopping import sleep_unless_stopped
-from workers.poller.config import FeedConfig, feeds_version, load_feeds, runtime_feeds
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
-from workers.poller.poller import Poller, PollerSettings
-from workers.poller.schedule import ScheduleBounds
+from workers.poller.poller import Poller
 
 log = logging.getLogger(__name__)
 
 
 def configured_feeds(ctx: RoleContext) -> list[FeedConfig]:
     """Return the feeds of ``<config_dir>/feeds.yaml`` (none when the file is absent)."""
-    path = ctx.settings.config_dir / "feeds.yaml"
+    path = ctx.settings.config_dir / FEEDS_FILE
     if not path.exists():
         log.warning("no feeds file at %s: only feeds added at run time will be polled", path)
         return []
@@ -39,7 +38,7 @@ async def refresh(poller: Poller, configured: list[FeedConfig]) -> None:
                  len(added), len(removed), len(poller.feeds))
     idle = [fid for fid in poller.feeds
             if poller.queue.due_at(fid) is None and fid not in poller.in_flight]
-    # Idle feeds are new, reactivated, or deactivated (schedule_feeds skips those).
+    # Idle feeds are new (or added again), or deactivated (schedule_feeds skips those).
     await poller.schedule_feeds(idle)
     if poller.metrics:
         poller.metrics.feeds.labels("active").set(len(poller.queue) + len(poller.in_flight))
@@ -51,15 +50,15 @@ async def _reload_forever(
     poller: Poller, configured: list[FeedConfig], stop: asyncio.Event
 ) -> None:
     """Refresh the feed set every ``reload_s``, and within ``watch_s`` of a run-time change."""
-    settings = poller.settings
+    tuning = poller.tuning
     version: str | None = None
     last = time.monotonic()
     while not stop.is_set():
-        if await sleep_unless_stopped(stop, min(settings.watch_s, settings.reload_s)):
+        if await sleep_unless_stopped(stop, min(tuning.watch_s, tuning.reload_s)):
             return
         try:
             current = await feeds_version(poller.redis)
-            if current == version and time.monotonic() - last < settings.reload_s:
+            if current == version and time.monotonic() - last < tuning.reload_s:
                 continue
             await refresh(poller, configured)
             version, last = current, time.monotonic()
@@ -69,39 +68,20 @@ async def _reload_forever(
 
 def check_config(settings: Settings) -> None:
     """Validate ``feeds.yaml`` before start-up (raises ConfigError naming key and value)."""
-    path = settings.config_dir / "feeds.yaml"
+    path = settings.config_dir / FEEDS_FILE
     if path.exists():
         load_feeds(path)
-
-
-def poller_settings(settings: Settings) -> PollerSettings:
-    """Map the operator's ``poller`` settings onto the poll loop's tuning."""
-    tuning = settings.poller
-    return PollerSettings(
-        limits=FetchLimits(
-            max_body_bytes=int(tuning.max_body_mb * 1024 * 1024), per_host=tuning.per_host
-        ),
-        bounds=ScheduleBounds(
-            min_s=tuning.min_interval_s, default_s=tuning.default_interval_s,
-            max_s=tuning.max_interval_s,
-        ),
-        concurrency=tuning.concurrency,
-        max_rate=tuning.max_rate,
-        deactivate_after=tuning.deactivate_after,
-        parse_executor=tuning.parse_executor,
-        parse_workers=tuning.parse_workers,
-    )
 
 
 async def run(ctx: RoleContext) -> None:
     """Run the poller until ``ctx.stop`` is set; in-flight polls finish within their timeout."""
     metrics = ctx.metric_set(PollerMetrics)
-    settings = poller_settings(ctx.settings)
+    tuning = ctx.settings.poller
     configured = configured_feeds(ctx)
-    pool = ParsePool(settings.parse_executor, settings.parse_workers)
-    async with Fetcher(settings.limits) as fetcher, pool:
+    pool = ParsePool(tuning.parse_executor, tuning.parse_workers)
+    async with Fetcher(FetchLimits.of(tuning)) as fetcher, pool:
         poller = Poller(
-            ctx.redis, fetcher, pool, settings, metrics,
+            ctx.redis, fetcher, pool, tuning, metrics,
             owner=ctx.consumer_name, heartbeat_ttl_s=ctx.settings.heartbeat_ttl_s,
         )
         await refresh(poller, configured)

@@ -10,19 +10,31 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from core.settings import PollerTuning
+from core.stopping import sleep_unless_stopped
+
 
 @dataclass(frozen=True, slots=True)
 class ScheduleBounds:
-    """Limits on every interval the scheduler may choose."""
+    """Limits on every interval the scheduler may choose.
 
-    min_s: float = 120.0
-    max_s: float = 1800.0
-    default_s: float = 600.0
+    The first three are the operator's (:meth:`of`); the rest are the scheduling policy.
+    """
+
+    min_s: float
+    max_s: float
+    default_s: float
     hint_cap_s: float = 6 * 3600.0  # honour <ttl>/sy:updatePeriod up to this
     backoff_base_s: float = 60.0
     backoff_cap_s: float = 6 * 3600.0
     learn_window_s: float = 3 * 86_400.0
     jitter: float = 0.1
+
+    @classmethod
+    def of(cls, tuning: PollerTuning) -> ScheduleBounds:
+        """The bounds the operator's poller settings set."""
+        return cls(min_s=tuning.min_interval_s, max_s=tuning.max_interval_s,
+                   default_s=tuning.default_interval_s)
 
 
 def learn_interval(
@@ -163,10 +175,12 @@ class Pacer:
         self.gap = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
 
-    async def wait(self) -> None:
-        """Sleep until the next dispatch slot."""
+    async def wait(self, stop: asyncio.Event) -> bool:
+        """Sleep until the next dispatch slot; return True (at once) when ``stop`` is set."""
         now = time.monotonic()
         if self._next > now:
-            await asyncio.sleep(self._next - now)
+            if await sleep_unless_stopped(stop, self._next - now):
+                return True
             now = self._next
         self._next = max(now, self._next) + self.gap
+        return stop.is_set()

@@ -1,4 +1,4 @@
-"""Per-feed poll state in Redis: validators, health, schedule, and the admin event stream."""
+"""Per-feed poll state in Redis (validators, health, schedule), and the admins' feed events."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import cast
 from redis.asyncio import Redis
 
 from core import keys
-from workers.poller.config import FEEDS_VERSION_KEY
-
-EVENTS_MAXLEN = 10_000
+from core.models import FeedEvent, FeedEventType
+from core.streams import publish
 
 
 @dataclass(slots=True)
@@ -36,6 +35,8 @@ class FeedState:
     interval_s: float = 0.0
     next_poll: float = 0.0
     newest_item: float = 0.0
+    # Set after deactivate_after failures in a row; nothing here clears it. A run-time feed
+    # comes back by being removed (which drops this hash, core.feeds) and added again.
     deactivated: int = 0
     deactivated_reason: str = ""
     moved_to: str = ""
@@ -60,46 +61,32 @@ class FeedState:
         return dict(asdict(self))
 
 
-def state_key(feed_id: str) -> str:
-    """Return the Redis key of a feed's state hash."""
-    return keys.feed_state(feed_id)
-
-
 async def load_state(redis: Redis, feed_id: str) -> FeedState:
     """Return the stored state of ``feed_id`` (defaults when never polled)."""
-    raw = await redis.hgetall(state_key(feed_id))
+    raw = await redis.hgetall(keys.feed_state(feed_id))
     return FeedState.from_hash(cast(dict[str, str], raw))
 
 
 async def save_state(redis: Redis, feed_id: str, state: FeedState) -> None:
     """Store the whole state of ``feed_id``."""
-    await redis.hset(state_key(feed_id), mapping=state.to_hash())  # type: ignore[arg-type]
+    await redis.hset(keys.feed_state(feed_id), mapping=state.to_hash())  # type: ignore[arg-type]
 
 
 async def load_states(redis: Redis, feed_ids: list[str]) -> dict[str, FeedState]:
     """Return the states of many feeds in one round trip."""
     pipe = redis.pipeline(transaction=False)
     for fid in feed_ids:
-        pipe.hgetall(state_key(fid))
+        pipe.hgetall(keys.feed_state(fid))
     raws = await pipe.execute()
     return {fid: FeedState.from_hash(raw) for fid, raw in zip(feed_ids, raws, strict=True)}
 
 
-async def record_event(redis: Redis, event: str, feed_id: str, **details: str) -> None:
-    """Append an admin-facing event (e.g. ``deactivated``) to the ``feeds:events`` stream."""
-    fields_ = {"type": event, "feed_id": feed_id, "at": f"{time.time():.0f}", **details}
-    await redis.xadd(keys.FEED_EVENTS, fields_, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
-
-
-async def reactivate(redis: Redis, feed_id: str) -> bool:
-    """Re-enable a deactivated feed for its next scheduling pass; return whether it was off."""
-    key = state_key(feed_id)
-    was = await redis.hget(key, "deactivated")
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(key, mapping={"deactivated": 0, "error_streak": 0, "next_poll": 0})
-        pipe.incr(FEEDS_VERSION_KEY)  # pollers reschedule it within seconds
-        await pipe.execute()
-    if was == "1":
-        await record_event(redis, "reactivated", feed_id)
-        return True
-    return False
+async def record_event(
+    redis: Redis, event: FeedEventType, feed_id: str, *, url: str = "", name: str = "",
+    reason: str = "", kind: str = "",
+) -> None:
+    """Tell the admins about ``feed_id`` (e.g. it was deactivated) on ``feeds:events``."""
+    # No length cap: as on every stream, the consumer trims what its group has read.
+    message = FeedEvent(type=event, feed_id=feed_id, at=time.time(), url=url, name=name,
+                        reason=reason, kind=kind)
+    await publish(redis, keys.FEED_EVENTS, message)

@@ -10,10 +10,9 @@ from bot.commands import role as bot_role
 from bot.store.subscriptions import SubscriptionStore
 from core import keys
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
-from tests.bot.commands.test_conversation import say
-from tests.bot.helpers import make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
+from tests.bot.helpers import make_ctx, make_settings, running, say
 
 ADMIN = 7001
 STRANGER = 7002

@@ -15,9 +15,9 @@ from bot.commands import role as bot_role
 from bot.commands.updates import MAX_PENDING_PER_CHAT, MAX_RUNNING, SLOW_DOWN
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
 
 SORRY = "Sorry, that did not work"
 
@@ -31,7 +31,7 @@ async def _other_role(redis: Redis, done: Callable[[], bool]) -> tuple[int, list
             calls += 1
         except RedisError as exc:
             errors.append(type(exc).__name__)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the other role's pace: steady traffic, not a wait
     return calls, errors
 
 

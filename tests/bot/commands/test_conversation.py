@@ -11,20 +11,9 @@ from bot.commands import role as bot_role
 from bot.store.subscriptions import SubscriptionStore
 from core import keys
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
-from tests.bot.helpers import TOKEN, make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
-
-USER = 4242
-
-
-async def say(emu: BotAPIEmulator, chat: int, text: str, **kwargs: object) -> str:
-    """Send ``text`` as a user and return the bot's reply (the next message in the chat)."""
-    before = len(emu.messages.get(chat, []))
-    kwargs.setdefault("user_id", USER)
-    emu.inject_message(chat, text, **kwargs)  # type: ignore[arg-type]
-    messages = await emu.wait_for_messages(chat, before + 1)
-    return messages[before].current
+from tests.bot.helpers import TOKEN, USER, make_ctx, make_settings, running, say
 
 
 async def test_conversation_subscribe_by_keyboard_list_threshold_unsubscribe(

@@ -12,10 +12,9 @@ from bot.commands.args import UsageError, parse_threshold
 from bot.store.subscriptions import SubscriptionStore
 from core import keys
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
-from tests.bot.commands.test_conversation import say
-from tests.bot.helpers import make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
+from tests.bot.helpers import make_ctx, make_settings, running, say
 
 ADMIN = 8001
 USER = 8002

@@ -14,9 +14,9 @@ from bot.commands import role as bot_role
 from bot.commands.webhook import SECRET_HEADER
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
 
 SECRET = "s3cret-webhook-token-0123456789"
 

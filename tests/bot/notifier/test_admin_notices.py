@@ -10,13 +10,13 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.notifier import role as notifier_role
-from core import keys
 from core.keys import FEED_EVENTS, group
+from core.models import FeedEvent, FeedEventType
 from core.redis_conn import RedisProcess
+from core.streams import publish
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_ctx, make_settings, running
-from tests.support.botapi_emulator import BotAPIEmulator
-from workers.poller.state import reactivate, record_event
 
 
 async def _pending(redis: Redis) -> int:
@@ -24,10 +24,21 @@ async def _pending(redis: Redis) -> int:
     return int(info["pending"])
 
 
+async def _event(
+    redis: Redis, event_type: FeedEventType, feed_id: str = "broken-feed", *,
+    age_s: float = 0.0, url: str = "", name: str = "", reason: str = "", kind: str = "",
+) -> None:
+    """Publish a feed event as the poller does."""
+    await publish(redis, FEED_EVENTS, FeedEvent(
+        type=event_type, feed_id=feed_id, at=time.time() - age_s, url=url, name=name,
+        reason=reason, kind=kind,
+    ))
+
+
 async def _deactivated(redis: Redis) -> None:
-    await record_event(
-        redis, "deactivated", "broken-feed", url="https://news.example.org/rss",
-        name="Broken <Feed>", reason="20 failures in a row; last: HTTP 500", kind="http",
+    await _event(
+        redis, "deactivated", url="https://news.example.org/rss", name="Broken <Feed>",
+        reason="20 failures in a row; last: HTTP 500", kind="http",
     )
 
 
@@ -38,14 +49,12 @@ async def test_each_event_reaches_every_admin_once(
     emulator.blocked.add(9)  # an admin who blocked the bot must not hold up the others
     emulator.inject_fault("5xx", chat_id=8)  # a transient failure: retried, not lost
     # An event from long ago (e.g. the backlog found on a first deployment) is not messaged.
-    await redis.xadd(FEED_EVENTS, {"type": "deactivated", "feed_id": "old",
-                                   "at": f"{time.time() - 3 * 86400:.0f}"})
+    await _event(redis, "deactivated", "old", age_s=3 * 86400)
     settings = make_settings(redis_server.url, tmp_path, emulator.url, admins=admins)
     ctx = make_ctx("notifier", settings, redis)
     async with running(notifier_role.run, ctx):
         await _deactivated(redis)
-        await redis.hset(keys.feed_state("broken-feed"), "deactivated", "1")
-        assert await reactivate(redis, "broken-feed")
+        await _event(redis, "reactivated")
         assert await wait_until(
             lambda: len(emulator.texts(7)) == 2 and len(emulator.texts(8)) == 2
         )
@@ -54,6 +63,7 @@ async def test_each_event_reaches_every_admin_once(
     for chat in (7, 8):
         deactivated, reactivated = emulator.texts(chat)
         assert "Feed deactivated" in deactivated and "Broken &lt;Feed&gt;" in deactivated
+        assert "/removefeed" in deactivated and "/addfeed once it works" in deactivated
         assert "<code>broken-feed</code>" in deactivated
         assert "20 failures in a row; last: HTTP 500" in deactivated
         assert "https://news.example.org/rss" in deactivated

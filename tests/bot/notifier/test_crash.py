@@ -6,14 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_alert, publish_alert
-from tests.support.botapi_emulator import BotAPIEmulator
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -26,7 +25,6 @@ def _start(redis_url: str, api_url: str, tmp: Path, log_name: str) -> subprocess
     )
 
 
-@pytest.mark.slow
 async def test_sigkill_mid_fanout_then_restart_loses_nothing(
     redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
 ) -> None:

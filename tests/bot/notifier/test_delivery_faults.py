@@ -11,12 +11,15 @@ from redis.asyncio import Redis
 from bot.notifier import role as notifier_role
 from bot.notifier.retry_queue import RetryQueue
 from bot.store.subscriptions import SubscriptionStore
-from core.keys import DELIVERIES, DELIVERY_FAILURES
+from core.keys import DELIVERIES, dead_letter, group
+from core.models import DeliveryJob, decode
 from core.redis_conn import RedisProcess
 from core.streams import read_range
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
-from tests.support.botapi_emulator import BotAPIEmulator
+
+FAILED = dead_letter(DELIVERIES)
 
 
 async def test_blocked_and_missing_chats_are_deactivated(
@@ -31,7 +34,7 @@ async def test_blocked_and_missing_chats_are_deactivated(
     async with running(notifier_role.run, ctx):
         await publish_alert(redis, make_alert(1))
         assert await wait_until(lambda: emulator.total_sent >= 1)
-        assert await wait_until(lambda: redis.xlen(DELIVERY_FAILURES))
+        assert await wait_until(lambda: redis.xlen(FAILED))
 
         async def both_inactive() -> bool:
             one, two = await store.get(1), await store.get(2)
@@ -48,7 +51,15 @@ async def test_blocked_and_missing_chats_are_deactivated(
     assert await store.candidates(["gaza"]) == {3}
     one = await store.get(1)
     assert one is not None and "blocked" in one.reason
-    assert await redis.xlen(DELIVERY_FAILURES) == 2
+    # Both refusals are recorded where every failed delivery is: the dead letters.
+    records = [fields for _, fields in await read_range(redis, FAILED)]
+    assert len(records) == 2
+    assert {decode(r, DeliveryJob).chat_id for r in records} == {1, 2}
+    for record in records:
+        assert set(record) == {"data", "error", "deliveries", "source_stream", "source_id",
+                               "group", "consumer", "failed_at"}
+        assert record["source_stream"] == DELIVERIES and record["group"] == group(DELIVERIES)
+        assert record["consumer"] == "test-notifier-0" and record["source_id"]
 
 
 async def test_chat_migration_moves_subscription_and_delivers(
@@ -104,7 +115,7 @@ async def test_5xx_burst_delays_but_loses_nothing(
         await wait_until(lambda: False, timeout=0.5)
     assert {c: len(emulator.messages[c]) for c in chats} == {c: 1 for c in chats}
     assert sum(1 for c in emulator.log if c.status == 502) == 15
-    assert await redis.xlen(DELIVERY_FAILURES) == 0
+    assert await redis.xlen(FAILED) == 0
 
 
 async def test_failing_chat_is_parked_and_does_not_hold_up_later_alerts(
@@ -139,7 +150,7 @@ async def test_failing_chat_is_parked_and_does_not_hold_up_later_alerts(
         assert await wait_until(lambda: len(emulator.texts(1)) == 2)
         await wait_until(lambda: False, timeout=0.5)
     assert {c: len(emulator.texts(c)) for c in chats} == {c: 2 for c in chats}
-    assert await redis.xlen(DELIVERY_FAILURES) == 0
+    assert await redis.xlen(FAILED) == 0
     assert (ctx.registry.get_sample_value(
         "cw_bot_deliveries_total", {"outcome": "retry_later"}) or 0) >= 1
 

@@ -12,16 +12,18 @@ from redis.asyncio import Redis
 from bot.notifier.digest import DigestScheduler, is_due
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
+from bot.store.messages import MessageLedger
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import Subscription, SubscriptionStore
 from bot.telegram.flood import FloodLimiter
 from core import keys
+from core.config_files import default_config_dir
 from core.keys import DELIVERIES
 from core.models import DeliveryJob, decode
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import make_alert, make_settings
-from tests.support.botapi_emulator import BotAPIEmulator
 
 
 def test_due_at_local_hour_once_a_day() -> None:
@@ -43,7 +45,9 @@ async def test_digest_chat_gets_one_summary_and_a_chart(
     await subs.subscribe(77, gaza)
     await subs.update(77, digest="00:00")
     await subs.subscribe(78, gaza)  # instant
-    fanout = TelegramFanout(redis, subs, stories, NotifierMetrics(CollectorRegistry()))
+    fanout = TelegramFanout(
+        redis, subs, stories, MessageLedger(redis), NotifierMetrics(CollectorRegistry())
+    )
     await fanout.handle(make_alert(1, story="s", source="AP", title="Strikes <overnight>",
                                    regions=gaza))
     await fanout.handle(make_alert(2, story="s", source="Reuters", regions=gaza))
@@ -55,7 +59,7 @@ async def test_digest_chat_gets_one_summary_and_a_chart(
     async with bot:
         scheduler = DigestScheduler(
             redis=redis, bot=bot, limiter=FloodLimiter(redis, "digest-test"), subs=subs,
-            stories=stories, catalog=RegionCatalog.builtin(),
+            stories=stories, catalog=RegionCatalog.load(default_config_dir()),
         )
         assert await scheduler.run_due(time.time()) == 1
         assert await scheduler.run_due(time.time()) == 0  # once per local day

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.notifier import role as notifier_role
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
+from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
-from tests.support.botapi_emulator import BotAPIEmulator
 
 
 async def _subscribe(redis: Redis, chats: range | list[int], region: str = "gaza") -> None:
@@ -70,7 +69,6 @@ async def test_three_outlets_one_story_edit_one_message(
     assert emulator.counters.rate_limited == 0
 
 
-@pytest.mark.slow
 async def test_300_subscribers_one_message_each_no_429(
     redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
 ) -> None:

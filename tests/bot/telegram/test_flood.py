@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.notifier.delivery import Deliverer, RetryPolicy
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.retry_queue import RetryQueue
+from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
 from bot.telegram.api import make_bot
@@ -19,8 +20,8 @@ from core.keys import DELIVERIES
 from core.models import DeliveryJob, decode
 from core.redis_conn import RedisProcess
 from core.streams import read_range
+from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import TOKEN, make_alert, make_settings
-from tests.support.botapi_emulator import BotAPIEmulator
 
 
 async def test_burst_to_groups_and_private_chats_gets_no_429(
@@ -64,8 +65,8 @@ async def test_spent_group_budget_defers_the_job_instead_of_holding_a_sender(
         bot = make_bot(make_settings(redis_server.url, tmp_path, emu.url))
         deliverer = Deliverer(
             bot=bot, limiter=FloodLimiter(redis, "proc-a", limits), subs=subs, stories=stories,
-            metrics=NotifierMetrics(CollectorRegistry()), region_names={}, token=TOKEN,
-            retries=queue, policy=RetryPolicy(defer_after_s=0.5),
+            ledger=MessageLedger(redis), metrics=NotifierMetrics(CollectorRegistry()),
+            region_names={}, token=TOKEN, retries=queue, policy=RetryPolicy(defer_after_s=0.5),
         )
         async with bot:
             outcomes = [await deliverer.deliver(job) for job in jobs]

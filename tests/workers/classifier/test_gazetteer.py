@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config_files import ConfigError
+from core.config_files import ConfigError, default_config_dir
+from core.regions import REGIONS_FILE, RegionsFile, load_regions
 from workers.classifier.engine import Classifier
-from workers.classifier.gazetteer import Gazetteer, GazetteerSpec, alias_pattern
+from workers.classifier.gazetteer import Gazetteer, alias_pattern
 
 CASES: list[tuple[str, str, tuple[str, ...]]] = [
     # en: front-line towns, the two Koreas, Armenia's border provinces
@@ -139,6 +140,12 @@ def test_false_hits_do_not_tag(gazetteer: Gazetteer, lang: str, text: str) -> No
     assert gazetteer.tag(text).regions == (), (lang, text)
 
 
+def test_the_gazetteer_tags_with_the_ids_of_the_one_regions_model(gazetteer: Gazetteer) -> None:
+    """The bot reads the same model (core.regions): alert ids and subscription ids agree."""
+    spec = load_regions(default_config_dir() / REGIONS_FILE)
+    assert gazetteer.regions == tuple(r.id for r in spec.regions)
+
+
 def test_regions_follow_the_order_of_mention(gazetteer: Gazetteer) -> None:
     text = "Armenia and Azerbaijan trade fire while the war in Ukraine goes on"
     assert gazetteer.tag(text).regions == ("nagorno-karabakh", "ukraine")
@@ -180,7 +187,7 @@ def test_longer_alias_wins_at_the_same_word(tmp_path: Path) -> None:
 
 def test_clitic_shorthands() -> None:
     assert alias_pattern("{ar}{al}غزة").endswith("غزه")  # folded like the text
-    spec = GazetteerSpec.model_validate(
+    spec = RegionsFile.model_validate(
         {"regions": [{"id": "g", "name": "G", "aliases": ["{ar}{al}غزة", "{he}עזה"]}]}
     )
     gaz = Gazetteer(spec)

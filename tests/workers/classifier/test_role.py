@@ -13,7 +13,13 @@ from core.consumer import Delivery
 from core.keys import ALERTS, ARTICLES
 from core.models import Alert, Article, decode
 from workers.classifier.engine import Classifier
-from workers.classifier.role import ArticleHandler, ClassifierMetrics, alert_regions
+from workers.classifier.role import (
+    STORY_WINDOW_S,
+    ArticleHandler,
+    ClassifierMetrics,
+    alert_regions,
+)
+from workers.classifier.story_ids import StoryIds
 
 MIDDLE_EAST = ("gaza-israel", "yemen", "iraq")
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -43,6 +49,13 @@ def test_alert_regions(
     assert alert_regions(found, hints) == regions
 
 
+def _handler(redis: Redis, clf: Classifier) -> ArticleHandler:
+    return ArticleHandler(
+        redis, clf, ClassifierMetrics(CollectorRegistry()),
+        StoryIds(redis, window_s=STORY_WINDOW_S),
+    )
+
+
 async def _alerts(redis: Redis) -> list[Alert]:
     entries = cast(list[tuple[str, dict[str, str]]], await redis.xrange(ALERTS))
     return [decode(fields, Alert) for _, fields in entries]
@@ -51,7 +64,7 @@ async def _alerts(redis: Redis) -> list[Alert]:
 async def test_gaza_story_from_a_middle_east_feed_reaches_only_gaza(
     redis: Redis, clf: Classifier
 ) -> None:
-    handler = ArticleHandler(redis, clf, ClassifierMetrics(CollectorRegistry()))
+    handler = _handler(redis, clf)
     article = _article(
         "Israeli strikes kill 12 in Khan Younis despite Gaza ceasefire",
         "Hamas accused Israel of violating the ceasefire after strikes on Khan Younis.",
@@ -64,7 +77,7 @@ async def test_gaza_story_from_a_middle_east_feed_reaches_only_gaza(
 
 
 async def test_hint_stands_in_only_for_a_one_region_feed(redis: Redis, clf: Classifier) -> None:
-    handler = ArticleHandler(redis, clf, ClassifierMetrics(CollectorRegistry()))
+    handler = _handler(redis, clf)
     title = "Ceasefire violated as shelling resumes along the front line"
     summary = "Both sides accused each other of breaking the ceasefire overnight."
     await handler(_article(title, summary, ("ukraine",), 1), Delivery("1-0", ARTICLES, 1))

@@ -6,19 +6,29 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
+from core.feeds import FeedConfig
 from core.keys import ARTICLES
 from core.models import Article, decode
-from workers.poller.config import FeedConfig
+from core.settings import PollerTuning
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
-from workers.poller.poller import Poller, PollerSettings
+from workers.poller.poller import Poller
 
-FAST_LIMITS = FetchLimits(total_s=3.0, connect_s=2.0, read_s=2.0, max_body_bytes=8 * 1024 * 1024)
+
+def tuning(**changes: Any) -> PollerTuning:
+    """The service's poller tuning with short fetch timeouts (a local server answers at once)."""
+    fast = {"fetch_timeout_s": 3.0, "connect_timeout_s": 2.0, "read_timeout_s": 2.0}
+    return PollerTuning.model_validate({**fast, **changes})
+
+
+def limits(**changes: Any) -> FetchLimits:
+    """The fetch limits of the service's poller tuning with ``changes``."""
+    return FetchLimits.of(PollerTuning.model_validate(changes))
 
 
 def feed_for(name: str, url: str, **extra: object) -> FeedConfig:
@@ -32,14 +42,13 @@ async def make_poller(
     redis: Redis,
     feeds: list[FeedConfig],
     *,
-    limits: FetchLimits = FAST_LIMITS,
     metrics: PollerMetrics | None = None,
     parse_kind: Literal["process", "thread"] = "thread",
-    settings: PollerSettings | None = None,
+    settings: PollerTuning | None = None,
 ) -> AsyncIterator[Poller]:
     """Yield a poller with entered fetcher and parse pool, its feed set installed."""
-    settings = settings or PollerSettings(limits=limits)
-    async with Fetcher(limits) as fetcher, ParsePool(parse_kind, 2) as pool:
+    settings = settings or tuning()
+    async with Fetcher(FetchLimits.of(settings)) as fetcher, ParsePool(parse_kind, 2) as pool:
         poller = Poller(redis, fetcher, pool, settings, metrics)
         poller.set_feeds(feeds)
         yield poller

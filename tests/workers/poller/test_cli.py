@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.feeds import FeedConfig, load_feeds
 from core.keys import RUNTIME_FEEDS
 from core.redis_conn import RedisProcess, make_client
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import rss_with
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import rss_with, tuning
 from workers.poller.cli import check_feeds, feeds_group
-from workers.poller.config import FeedConfig, load_feeds
-from workers.poller.fetch import FetchLimits
 from workers.poller.opml import read_opml, write_opml
 from workers.poller.state import FeedState, save_state
 
@@ -123,7 +122,7 @@ async def test_check_fetches_each_feed_once_and_tabulates() -> None:
         feeds = [FeedConfig(id="good", url=server.url("/dyn/ok"), name="Good"),
                  FeedConfig(id="page", url=server.url("/html"), name="Page"),
                  FeedConfig(id="gone", url=server.url("/status/410"), name="Gone")]
-        rows = await check_feeds(feeds, FetchLimits(total_s=5))
+        rows = await check_feeds(feeds, tuning(fetch_timeout_s=5))
     table = {r[0]: r for r in rows[1:]}
     assert table["good"][1:4] == ["ok", "200", "2"]
     assert table["page"][1] == "not_a_feed"

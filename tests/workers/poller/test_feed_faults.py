@@ -15,13 +15,12 @@ from redis.asyncio import Redis
 
 from core.keys import ARTICLES
 from core.status_page import render_status
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import feed_for, make_poller, queued_articles
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, tuning
 from workers.poller import normalise
 from workers.poller import parse as parse_module
 from workers.poller import poller as poller_module
 from workers.poller.parse import MAX_ENTRIES, FeedInfo, parse_feed
-from workers.poller.poller import PollerSettings
 from workers.poller.prepare import first_entries, prepare_body
 from workers.poller.state import load_state
 
@@ -106,7 +105,7 @@ async def test_a_poll_that_crashes_counts_deactivates_and_shows_on_status(
     async with FeedServer() as server:
         server.dynamic["f"] = rss(item("Any", "https://n.example/1"))
         feed = feed_for("crashy", server.url("/dyn/f"))
-        settings = PollerSettings(deactivate_after=3)
+        settings = tuning(deactivate_after=3)
         async with make_poller(redis, [feed], settings=settings) as poller:
             streaks = []
             for _ in range(3):

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import cast
 
 import pytest
 from redis.asyncio import Redis
 
-from tests.workers.poller.feedserver import FeedServer
+from core.keys import FEED_EVENTS
+from core.models import FeedEvent, decode
+from core.streams import read_range
+from testkit.feeds import FeedServer
 from tests.workers.poller.helpers import (
     feed_for,
+    limits,
     make_poller,
     queued_articles,
     reset_peak_rss,
     rss_kib,
     rss_with,
+    tuning,
 )
-from workers.poller.fetch import Fetcher, FetchError, FetchLimits, parse_retry_after
+from workers.poller.fetch import Fetcher, FetchError, parse_retry_after
 from workers.poller.state import load_state
 
 
@@ -63,8 +67,8 @@ async def test_hostile_feeds_fail_alone_within_bounds(redis: Redis) -> None:
 
 
 async def test_bomb_is_cut_at_the_cap() -> None:
-    limits = FetchLimits(total_s=10, max_body_bytes=1024 * 1024)
-    async with FeedServer() as server, Fetcher(limits) as fetcher:
+    capped = limits(fetch_timeout_s=10, max_body_mb=1)
+    async with FeedServer() as server, Fetcher(capped) as fetcher:
         with pytest.raises(FetchError, match="cap") as info:
             await fetcher.fetch(server.url("/bomb"), trusted=True)
         assert info.value.kind == "too_large"
@@ -84,12 +88,9 @@ async def test_retry_after_is_reported_and_honoured(redis: Redis) -> None:
 
 
 async def test_failure_streak_backs_off_then_deactivates(redis: Redis) -> None:
-    from core.keys import FEED_EVENTS
-    from workers.poller.poller import PollerSettings
-
     async with FeedServer() as server:
         feed = feed_for("broken", server.url("/status/500"))
-        settings = PollerSettings(deactivate_after=4)
+        settings = tuning(deactivate_after=4)
         async with make_poller(redis, [feed], settings=settings) as poller:
             delays = []
             for _ in range(4):
@@ -100,14 +101,14 @@ async def test_failure_streak_backs_off_then_deactivates(redis: Redis) -> None:
         assert state.deactivated == 1 and "4 failures in a row" in state.deactivated_reason
         # Exponential: each delay's upper bound doubles (jitter keeps it in [0.5, 1] x bound).
         assert delays[3] > delays[0] * 2
-        events = cast(list[tuple[str, dict[str, str]]], await redis.xrange(FEED_EVENTS))
-        assert [e[1]["type"] for e in events] == ["deactivated"]
-        assert events[0][1]["feed_id"] == "broken"
+        events = [decode(fields, FeedEvent) for _, fields in await read_range(redis, FEED_EVENTS)]
+        assert [(e.type, e.feed_id, e.kind) for e in events] == [
+            ("deactivated", "broken", "http_status")]
+        assert events[0].url == feed.url and "4 failures in a row" in events[0].reason
 
 
 async def test_per_host_concurrency_is_limited() -> None:
-    limits = FetchLimits(total_s=10, per_host=2)
-    async with FeedServer() as server, Fetcher(limits) as fetcher:
+    async with FeedServer() as server, Fetcher(limits(fetch_timeout_s=10, per_host=2)) as fetcher:
         results = await asyncio.gather(*(fetcher.fetch(server.url(f"/slow/{i}"), trusted=True)
                                          for i in range(6)))
     assert [r.status for r in results] == [200] * 6

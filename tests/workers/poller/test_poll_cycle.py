@@ -9,16 +9,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core.feeds import FeedConfig
 from core.keys import ARTICLES
 from core.models import Article
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, rss_with
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, rss_with, tuning
 from workers.poller import dedupe
-from workers.poller.config import FeedConfig
 from workers.poller.dedupe import queue_new
 from workers.poller.metrics import PollerMetrics
-from workers.poller.poller import PollerSettings
-from workers.poller.schedule import ScheduleBounds
 from workers.poller.state import load_state
 
 
@@ -91,8 +89,8 @@ async def test_run_loop_polls_each_feed_on_schedule_and_stops(redis: Redis) -> N
         for i in range(6):
             server.dynamic[f"f{i}"] = rss_with([(f"f{i}-1", f"Feed {i} story")])
             feeds.append(feed_for(f"f{i}", server.url(f"/dyn/f{i}"), interval=1.0))
-        bounds = ScheduleBounds(min_s=0.5, max_s=2.0, default_s=1.0)
-        settings = PollerSettings(bounds=bounds, max_rate=100, start_rate=20, concurrency=4)
+        settings = tuning(min_interval_s=1, max_interval_s=2, default_interval_s=1,
+                          max_rate=100, start_rate=20, concurrency=4)
         stop = asyncio.Event()
         async with make_poller(redis, feeds, settings=settings) as poller:
             await poller.schedule_feeds([f.id for f in feeds])

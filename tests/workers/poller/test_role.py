@@ -8,16 +8,35 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core import keys
+from core.feeds import FeedConfig, add_runtime_feed, remove_runtime_feed
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.settings import Settings
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import FAST_LIMITS, queued_articles, rss_with
-from workers.poller.config import FeedConfig, add_runtime_feed
-from workers.poller.poller import PollerSettings
-from workers.poller.role import run
-from workers.poller.schedule import ScheduleBounds
+from testkit.feeds import FeedServer
+from testkit.waiting import wait_until
+from tests.workers.poller.helpers import (
+    feed_for,
+    make_poller,
+    queued_articles,
+    rss_with,
+    tuning,
+)
+from workers.poller.role import refresh, run
 from workers.poller.state import load_state
+
+
+def _ctx(
+    config_dir: Path, redis: Redis, registry: CollectorRegistry, **changes: object
+) -> RoleContext:
+    """A RoleContext as core.lifecycle builds it, its poller tuned through the settings."""
+    # Quick fetches, intervals of seconds, and a cold start that reaches every feed at once.
+    poller = tuning(min_interval_s=1, max_interval_s=5, start_rate=50, **changes)
+    return RoleContext(
+        name="poller", settings=Settings(config_dir=config_dir, poller=poller), redis=redis,
+        stop=asyncio.Event(), consumer_name="test-poller-0", registry=registry,
+        metrics=CoreMetrics(CollectorRegistry()),
+    )
 
 
 async def test_role_polls_config_feeds_and_guards_runtime_feeds(
@@ -35,19 +54,14 @@ async def test_role_polls_config_feeds_and_guards_runtime_feeds(
         await add_runtime_feed(redis, FeedConfig(
             id="sneaky", url=f"http://localhost:{server.port}/dyn/a", name="Sneaky"))
         registry = CollectorRegistry()
-        ctx = RoleContext(
-            name="poller", settings=Settings(config_dir=tmp_path), redis=redis,
-            stop=asyncio.Event(), consumer_name="test-poller-0", registry=registry,
-            metrics=CoreMetrics(CollectorRegistry()),
-            extras={"poller_settings": PollerSettings(
-                limits=FAST_LIMITS, bounds=ScheduleBounds(min_s=1, max_s=5), start_rate=50)},
-        )
+        ctx = _ctx(tmp_path, redis, registry)
         task = asyncio.create_task(run(ctx))
-        for _ in range(150):  # bounded: up to 15 s
-            await asyncio.sleep(0.1)
-            done = await redis.xlen("articles") >= 2
-            if done and (await load_state(redis, "sneaky")).last_error_kind:
-                break
+
+        async def settled() -> bool:
+            queued = await redis.xlen(keys.ARTICLES) >= 2
+            return queued and bool((await load_state(redis, "sneaky")).last_error_kind)
+
+        assert await wait_until(settled, timeout=15)
         ctx.stop.set()
         await asyncio.wait_for(task, 15)
     titles = sorted(a.title for a in await queued_articles(redis))
@@ -59,10 +73,6 @@ async def test_role_polls_config_feeds_and_guards_runtime_feeds(
 
 
 async def test_refresh_picks_up_feeds_added_and_removed_at_run_time(redis: Redis) -> None:
-    from tests.workers.poller.helpers import feed_for, make_poller
-    from workers.poller.config import remove_runtime_feed
-    from workers.poller.role import refresh
-
     configured = [feed_for("base", "https://base.example.org/rss")]
     async with make_poller(redis, []) as poller:
         await refresh(poller, configured)
@@ -78,27 +88,51 @@ async def test_refresh_picks_up_feeds_added_and_removed_at_run_time(redis: Redis
         assert set(poller.feeds) == {"base"} and poller.queue.due_at("extra") is None
 
 
+async def test_a_deactivated_feed_removed_and_added_again_is_polled_again(redis: Redis) -> None:
+    """Removing a run-time feed drops its poll state, so adding it again starts afresh."""
+    # Run-time feeds may not point at loopback: every poll of this one fails at once.
+    feed = FeedConfig(id="flaky", url="http://127.0.0.1:9/rss", name="Flaky")
+    configured = [feed_for("base", "https://base.example.org/rss")]
+    await add_runtime_feed(redis, feed)
+    async with make_poller(redis, [], settings=tuning(deactivate_after=2)) as poller:
+        await refresh(poller, configured)
+        for _ in range(2):
+            assert (await poller.poll(poller.feeds["flaky"])).outcome == "error"
+        assert (await load_state(redis, "flaky")).deactivated == 1
+        poller.queue.discard(["flaky"])  # as the run loop leaves a feed it deactivated
+        await refresh(poller, configured)
+        assert "flaky" in poller.feeds and poller.queue.due_at("flaky") is None
+        # A typo of a configured feed's id removes nothing and keeps that feed's state.
+        await redis.hset(keys.feed_state("base"), "polls_total", 3)
+        assert not await remove_runtime_feed(redis, "base")
+        assert (await load_state(redis, "base")).polls_total == 3
+
+        assert await remove_runtime_feed(redis, "flaky")
+        assert not await redis.exists(keys.feed_state("flaky"))
+        await refresh(poller, configured)
+        assert "flaky" not in poller.feeds
+        await add_runtime_feed(redis, feed)
+        await refresh(poller, configured)
+        assert poller.queue.due_at("flaky") is not None  # scheduled again
+        state = await load_state(redis, "flaky")
+        assert state.deactivated == 0 and state.error_streak == 0
+
+
 async def test_feed_added_at_run_time_is_polled_without_waiting_for_the_reload(
     redis: Redis, tmp_path: Path
 ) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
-    ctx = RoleContext(
-        name="poller", settings=Settings(config_dir=tmp_path), redis=redis,
-        stop=asyncio.Event(), consumer_name="test-poller-0", registry=CollectorRegistry(),
-        metrics=CoreMetrics(CollectorRegistry()),
-        # The full reload is an hour away: only the change counter can bring the feed in.
-        extras={"poller_settings": PollerSettings(
-            limits=FAST_LIMITS, bounds=ScheduleBounds(min_s=1, max_s=5), start_rate=50,
-            reload_s=3600, watch_s=0.2)},
-    )
+    # The full reload is an hour away: only the change counter can bring the feed in.
+    ctx = _ctx(tmp_path, redis, CollectorRegistry(), reload_s=3600, watch_s=0.2)
     task = asyncio.create_task(run(ctx))
     await asyncio.sleep(0.5)  # started with no feeds at all
     await add_runtime_feed(redis, FeedConfig(id="late", url="http://127.0.0.1:9/rss",
                                              name="Late"))
-    for _ in range(100):  # bounded: up to 10 s
-        await asyncio.sleep(0.1)
-        if (await load_state(redis, "late")).polls_total:
-            break
+
+    async def polled() -> bool:
+        return bool((await load_state(redis, "late")).polls_total)
+
+    assert await wait_until(polled, timeout=10)
     ctx.stop.set()
     await asyncio.wait_for(task, 15)
     late = await load_state(redis, "late")

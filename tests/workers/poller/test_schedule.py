@@ -81,11 +81,17 @@ async def test_due_queue_orders_and_pacer_spaces_dispatches() -> None:
     assert q.due_at("c") is not None and len(q) == 1
     pacer = Pacer(rate=50)
     stamps = []
+    going = asyncio.Event()
     for _ in range(6):
-        await pacer.wait()
+        assert not await pacer.wait(going)
         stamps.append(time.monotonic())
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.015  # 1/50 s apart (minus timer slack), never all at once
+    # A stop cuts the wait for a slot short, however slow the pace.
+    slow = Pacer(rate=0.01)
+    assert not await slow.wait(going)
+    started = time.monotonic()
+    assert await slow.wait(stop) and time.monotonic() - started < 1
 
 
 def test_recent_item_times_are_merged_deduplicated_and_capped() -> None:

@@ -15,11 +15,11 @@ from yarl import URL
 
 from core.keys import ARTICLES
 from core.models import Article
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import feed_for, make_poller, queued_articles
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import feed_for, limits, make_poller, queued_articles
 from tests.workers.poller.oracle import expected_items
 from workers.classifier.langdetect import script_of
-from workers.poller.fetch import Fetcher, FetchLimits
+from workers.poller.fetch import Fetcher
 from workers.poller.normalise import EARLIEST, TITLE_MAX
 from workers.poller.parse import FeedInfo, ParseOutcome, parse_feed
 
@@ -47,7 +47,7 @@ def _wellformed(body: bytes) -> bool:
 async def _fetch_and_parse(server: FeedServer, files: list[Path]) -> dict[str, ParseOutcome]:
     out: dict[str, ParseOutcome] = {}
     fetched = datetime.now(UTC)
-    async with Fetcher(FetchLimits(total_s=10)) as fetcher:
+    async with Fetcher(limits(fetch_timeout_s=10)) as fetcher:
         for path in files:
             res = await fetcher.fetch(server.url(f"/f/{path.name}"), trusted=True)
             assert res.status == 200

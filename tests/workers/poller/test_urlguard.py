@@ -9,10 +9,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from redis.asyncio import Redis
 
-from tests.workers.poller.feedserver import FeedServer
-from tests.workers.poller.helpers import rss_with
-from workers.poller.fetch import Fetcher, FetchError, FetchLimits
-from workers.poller.urlguard import (
+from core.urlguard import (
     GuardedResolver,
     UnsafeURLError,
     address_refusal,
@@ -20,6 +17,9 @@ from workers.poller.urlguard import (
     check_hop,
     host_address,
 )
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import limits, rss_with, tuning
+from workers.poller.fetch import Fetcher, FetchError
 
 
 class FakeResolver(AbstractResolver):
@@ -125,8 +125,7 @@ async def test_redirect_to_internal_target_is_refused_and_never_connected() -> N
             f"http://169.254.169.254:{victim.port}/latest",
             "file:///etc/passwd",
         ]
-        limits = FetchLimits(total_s=5)
-        async with Fetcher(limits, resolver=resolver) as f:
+        async with Fetcher(limits(fetch_timeout_s=5), resolver=resolver) as f:
             for target in targets:
                 url = f"http://news.example.com:{front.port}/redirect?to={target}"
                 with pytest.raises(FetchError) as info:
@@ -142,7 +141,7 @@ async def test_redirect_to_internal_target_is_refused_and_never_connected() -> N
 
 
 async def test_untrusted_literal_internal_address_is_a_fetch_error_not_a_crash() -> None:
-    async with FeedServer() as victim, Fetcher(FetchLimits(total_s=5)) as f:
+    async with FeedServer() as victim, Fetcher(limits(fetch_timeout_s=5)) as f:
         for url in (f"http://127.0.0.1:{victim.port}/html", "file:///etc/passwd"):
             with pytest.raises(FetchError) as info:
                 await f.fetch(url)
@@ -169,7 +168,7 @@ async def test_numeric_host_forms_are_refused_by_the_guard_itself(host: str) -> 
             await check_feed_url(url, resolver=resolver)
         with pytest.raises(UnsafeURLError):
             await GuardedResolver(resolver).resolve(host, victim.port)
-        async with Fetcher(FetchLimits(total_s=5), resolver=resolver) as f:
+        async with Fetcher(limits(fetch_timeout_s=5), resolver=resolver) as f:
             with pytest.raises(FetchError) as info:
                 await f.fetch(url)
             assert info.value.kind == "unsafe_url", info.value
@@ -213,10 +212,10 @@ class PublicFront(GuardedResolver):
 
 
 async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis) -> None:
+    from core.feeds import FeedConfig
     from tests.workers.poller.helpers import feed_for
-    from workers.poller.config import FeedConfig
     from workers.poller.parse import ParsePool
-    from workers.poller.poller import Poller, PollerSettings
+    from workers.poller.poller import Poller
     from workers.poller.state import load_state
 
     async with FeedServer() as front, FeedServer() as intranet, FeedServer() as victim:
@@ -234,7 +233,7 @@ async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis)
             inside, f"http://intranet.example:{victim.port}/html",
             f"http://feeds.example:{victim.port}/html", f"https://feeds.example:{front.port}/x",
         ]
-        fetcher = Fetcher(FetchLimits(total_s=5), resolver=resolver)
+        fetcher = Fetcher(limits(fetch_timeout_s=5), resolver=resolver)
         fetcher.resolver = PublicFront(resolver, "public.example")
         configured = [feed_for("front", f"http://feeds.example:{front.port}/dyn/a"),
                       feed_for("intranet", inside)]
@@ -243,7 +242,7 @@ async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis)
                  for i, target in enumerate(elsewhere)]
         added.append(FeedConfig(id="direct", name="Direct", url=inside, trusted=False))
         async with fetcher, ParsePool("thread", 1) as pool:
-            poller = Poller(redis, fetcher, pool, PollerSettings())
+            poller = Poller(redis, fetcher, pool, tuning(fetch_timeout_s=5))
             poller.set_feeds(configured + added)
             for feed in added:
                 report = await poller.poll(feed)
@@ -269,7 +268,7 @@ async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis)
 
 
 async def test_unparsable_redirect_location_is_a_fetch_error_not_a_crash() -> None:
-    async with FeedServer() as front, Fetcher(FetchLimits(total_s=5)) as f:
+    async with FeedServer() as front, Fetcher(limits(fetch_timeout_s=5)) as f:
         for target in ("http://[::1/b", "http://xn--/a", "http://h.example:99999/"):
             with pytest.raises(FetchError) as info:
                 await f.fetch(front.url(f"/raw-redirect?to={target}"), trusted=True)

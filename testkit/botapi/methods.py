@@ -1,6 +1,6 @@
 """The Bot API methods the emulator answers, over the state it records (chats, messages, updates).
 
-Split from ``botapi_emulator`` (server, flood limits and injected faults live there).
+Split from ``testkit.botapi.emulator`` (server, flood limits and injected faults live there).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.botapi_rules import ADMIN_FLAGS
+from testkit.botapi.rules import ADMIN_FLAGS
 
 
 @dataclass
@@ -84,6 +84,8 @@ class BotAPIMethods:
         self._update_ids = itertools.count(1)
         self._updates: list[dict[str, Any]] = []
         self._new_update = asyncio.Event()
+        # Set on every message the bot sends: waiting tests wake on it instead of polling.
+        self._new_message = asyncio.Event()
 
     def find(self, chat_id: int, message_id: int) -> Sent | None:
         """The recorded message ``message_id`` of ``chat_id``, if any."""
@@ -106,6 +108,10 @@ class BotAPIMethods:
         self._updates.append({"update_id": update_id, **update})
         self._new_update.set()
         return update_id
+
+    def _record(self, sent: Sent) -> None:
+        self.messages.setdefault(sent.chat_id, []).append(sent)
+        self._new_message.set()
 
     def _me(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Emu", "username": "emu_bot"}
@@ -218,7 +224,7 @@ class BotAPIMethods:
             parse_mode=params.get("parse_mode"),
             reply_markup=self._json(params.get("reply_markup")),
         )
-        self.messages.setdefault(chat_id, []).append(sent)
+        self._record(sent)
         return self._ok(self._message(chat_id, sent))
 
     async def _m_sendPhoto(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
@@ -233,7 +239,7 @@ class BotAPIMethods:
             message_id=next(self._ids), chat_id=chat_id, text=caption,
             parse_mode=params.get("parse_mode"), photo_bytes=size,
         )
-        self.messages.setdefault(chat_id, []).append(sent)
+        self._record(sent)
         return self._ok(self._message(chat_id, sent))
 
     async def _m_editMessageText(

@@ -1,6 +1,6 @@
 """The failover scenario shared by tests/e2e/test_failover.py and bench/failover.py.
 
-A primary, a replica and three sentinels run on 127.0.0.1 (tests/support/sentinels.py); the
+A primary, a replica and three sentinels run on 127.0.0.1 (testkit/sentinels.py); the
 service runs as four ``ceasefire-watch run`` processes (poller, classifier, notifier,
 bot+health) given only ``REDIS_SENTINELS``. Synthetic reports keep arriving on local feeds
 while the primary is SIGKILLed; the run then waits for everything to drain and counts, on the
@@ -15,30 +15,25 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
-import aiohttp
 from redis.asyncio import Redis
 
-from bench.pipeline import Generator
 from bot.store.subscriptions import SubscriptionStore
-from core.keys import ALERTS, ARTICLES, DELIVERIES, HEARTBEATS
+from core.keys import ALERTS, ARTICLES, DELIVERIES
 from core.models import Alert, Article, decode
 from core.redis_conn import free_port
 from core.streams import read_range
+from testkit.botapi.emulator import BotAPIEmulator
+from testkit.feedgen import Generator, write_config
+from testkit.feeds import FeedServer
+from testkit.pipeline import CLI, REPO, drained, heartbeats, readyz, stop_processes
+from testkit.sentinels import SentinelCluster
 from testkit.waiting import wait_until
-from tests.e2e.pipeline_support import drained, stop_processes
-from tests.support.botapi_emulator import BotAPIEmulator
-from tests.support.feedgen import FeedServer, write_config
-from tests.support.sentinels import SentinelCluster
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from core.cli import main; main()", "run", "--roles"]
 PROCESSES = ("poller", "classifier", "notifier", "bot,health")
 ROLES = ("poller", "classifier", "notifier", "bot", "health")
 TOKEN = "555111333:AAfailoverTOKENsecretXYZabcdefghijklm"
@@ -129,31 +124,10 @@ def client_on(port: int) -> Redis:
     return Redis(host="127.0.0.1", port=port, decode_responses=True, socket_timeout=10)
 
 
-async def heartbeats(redis: Redis) -> dict[str, float]:
-    """Role -> newest heartbeat (epoch seconds) in the ``cw:heartbeats`` hash."""
-    raw = cast(dict[str, str], await redis.hgetall(HEARTBEATS))
-    out: dict[str, float] = {}
-    for name, value in raw.items():
-        role = name.split("/", 1)[0]
-        out[role] = max(out.get(role, 0.0), float(value))
-    return out
-
-
 async def first_entry_after(redis: Redis, stream: str, after_ms: int) -> float | None:
     """Epoch seconds of the first entry of ``stream`` written after ``after_ms``, if any."""
     rows = await redis.xrange(stream, f"{after_ms + 1}-0", "+", count=1)
     return int(str(rows[0][0]).split("-")[0]) / 1000 if rows else None
-
-
-async def readyz(port: int) -> int:
-    """The status of the health role's /readyz (0 when it does not answer)."""
-    try:
-        async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(total=5)
-        ) as resp:
-            return resp.status
-    except (aiohttp.ClientError, TimeoutError):
-        return 0
 
 
 async def count(redis: Redis, load: Load, emulator: BotAPIEmulator) -> Figures:
@@ -255,12 +229,13 @@ async def run_failover(
                 raise RuntimeError(f"service did not start; logs in {tmp_path}")
             if not await wait_until(lambda: readyz_ok(health_port), timeout=60):
                 raise RuntimeError(f"service never ready; logs in {tmp_path}")
-            # The primary dies while reports keep arriving and the first ones are in flight.
+            # The primary dies while reports keep arriving and the first ones are in flight:
+            # once the poller has queued a second's worth of them (the preload is 60).
             producer = asyncio.create_task(_produce(feeds, load, seconds=10.0, per_s=per_s))
-            await asyncio.sleep(3.0)
+            await wait_until(lambda: _queued(new_primary, 60 + per_s), timeout=30)
             if stall_s:
                 cluster.replica.signal(signal.SIGSTOP)
-                await asyncio.sleep(stall_s)
+                await asyncio.sleep(stall_s)  # the stall is the scenario: a slow replica
             survivor = await cluster.kill_primary()
             killed = time.time()
             cluster.replica.signal(signal.SIGCONT)
@@ -293,7 +268,8 @@ async def run_failover(
             # Articles whose publish no replica confirmed come back once their 30 s claim
             # expires (workers/poller/dedupe.py), so allow well over that.
             done = await wait_until(finished, timeout=150)
-            await asyncio.sleep(1.5)  # a late duplicate would show up here
+            # Nothing must happen now: a late duplicate would show up within this quiet time.
+            await asyncio.sleep(1.5)
             figures = await count(new_primary, load, emulator)
             first_writes: dict[str, float | None] = {}
             for stream in (ARTICLES, ALERTS, DELIVERIES):
@@ -314,7 +290,7 @@ async def _produce(feeds: FeedServer, load: Load, *, seconds: float, per_s: int)
     end = loop.time() + seconds
     while loop.time() < end:
         load.produce(feeds, max(1, per_s // 10))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # the load's pace, not a wait
 
 
 async def _all_beating(redis: Redis) -> bool:
@@ -322,9 +298,14 @@ async def _all_beating(redis: Redis) -> bool:
     return set(await heartbeats(redis)) >= set(ROLES) and int(await redis.xlen(ALERTS)) > 0
 
 
+async def _queued(redis: Redis, articles: int) -> bool:
+    """At least ``articles`` are on the articles stream (read on the replica before the kill)."""
+    return int(await redis.xlen(ARTICLES)) >= articles
+
+
 async def readyz_ok(port: int) -> bool:
     """True when /readyz answers 200."""
-    return await readyz(port) == 200
+    return (await readyz(port))[0] == 200
 
 
 async def _subscribed(redis: Redis, chat_id: int) -> bool:

@@ -1,10 +1,14 @@
-"""Feed configuration: the ``feeds.yaml`` model, its loader, and feeds added at run time."""
+"""The feed set: the ``feeds.yaml`` model and its loader, and the feeds added at run time.
+
+The poller polls these feeds; the bot's admins list, add and remove them. Both read and
+write them through this module only.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Self, cast
+from typing import Any, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from redis.asyncio import Redis
@@ -13,10 +17,7 @@ from yarl import URL
 from core import keys
 from core.config_files import load_yaml
 
-RUNTIME_FEEDS_KEY = keys.RUNTIME_FEEDS
-# Bumped whenever the feed set changes at run time, so pollers pick the change up within
-# seconds instead of at their next full reload.
-FEEDS_VERSION_KEY = keys.FEEDS_VERSION
+FEEDS_FILE = "feeds.yaml"  # in the config folder
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -28,6 +29,8 @@ class FeedConfig(BaseModel):
     id: str
     url: str
     name: str
+    # Hints only: the classifier decides an item's language from its text (this is its
+    # prior) and its regions from the places it names (alert_regions).
     language: str = ""
     region_hints: tuple[str, ...] = ()
     interval: float | None = Field(default=None, gt=0, le=86_400)
@@ -80,7 +83,7 @@ def load_feeds(path: Path) -> list[FeedConfig]:
 
 async def runtime_feeds(redis: Redis) -> list[FeedConfig]:
     """Return feeds added at run time (``/addfeed``); they are never trusted."""
-    raw = cast(dict[str, str], await redis.hgetall(RUNTIME_FEEDS_KEY))
+    raw = cast(dict[str, str], await redis.hgetall(keys.RUNTIME_FEEDS))
     feeds = []
     for value in raw.values():
         try:
@@ -92,23 +95,34 @@ async def runtime_feeds(redis: Redis) -> list[FeedConfig]:
 
 
 async def add_runtime_feed(redis: Redis, feed: FeedConfig) -> None:
-    """Store a feed added at run time (call workers.poller.urlguard.check_feed_url first)."""
+    """Store a feed added at run time (call core.urlguard.check_feed_url first)."""
     untrusted = feed.model_copy(update={"trusted": False})
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(RUNTIME_FEEDS_KEY, feed.id, untrusted.model_dump_json())
-        pipe.incr(FEEDS_VERSION_KEY)
+        pipe.hset(keys.RUNTIME_FEEDS, feed.id, untrusted.model_dump_json())
+        # Pollers watch this counter, so they pick the change up within seconds instead of
+        # at their next full reload.
+        pipe.incr(keys.FEEDS_VERSION)
         await pipe.execute()
 
 
+# The feed's poll state goes with it, so a feed removed and added again starts afresh: that
+# is how an admin brings back a feed the poller deactivated. Only when the feed was a run-time
+# one: an id of feeds.yaml typed by mistake keeps its state.
+_REMOVE_LUA = """
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('DEL', KEYS[3]) end
+redis.call('INCR', KEYS[2])
+return removed
+"""
+
+
 async def remove_runtime_feed(redis: Redis, feed_id: str) -> bool:
-    """Remove a feed added at run time; return whether it existed."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hdel(RUNTIME_FEEDS_KEY, feed_id)
-        pipe.incr(FEEDS_VERSION_KEY)
-        removed, _ = await pipe.execute()
+    """Remove a feed added at run time, and its poll state; return whether it existed."""
+    script_keys = (keys.RUNTIME_FEEDS, keys.FEEDS_VERSION, keys.feed_state(feed_id))
+    removed: Any = await redis.eval(_REMOVE_LUA, len(script_keys), *script_keys, feed_id)
     return bool(removed)
 
 
 async def feeds_version(redis: Redis) -> str:
     """Return the run-time feed set's change counter (empty before the first change)."""
-    return str(await redis.get(FEEDS_VERSION_KEY) or "")
+    return str(await redis.get(keys.FEEDS_VERSION) or "")

@@ -1,8 +1,9 @@
-"""Building fast alternations: fragments grouped by their first character.
+"""Regexes of the configuration files: checking them, and fast alternations of many.
 
-Python's regex engine tries alternatives one by one at every word start, so a class of 60
-words (or a gazetteer of 400 aliases) costs 60 (400) attempts per word. Grouping the
-alternatives by their literal first character lets a single character test skip a group.
+The checks serve every file of patterns (lexicons, regions.yaml). On alternations: Python's
+regex engine tries alternatives one by one at every word start, so a class of 60 words (or a
+gazetteer of 400 aliases) costs 60 (400) attempts per word. Grouping the alternatives by their
+literal first character lets a single character test skip a group.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.redis_conn import RedisUnavailableError, find_redis_server, free_port
+from testkit.waiting import wait_until
 
 SERVICE = "mymaster"
 
@@ -130,7 +131,8 @@ class SentinelCluster:
             self.replica.start(binary)
             for node in self.sentinels:
                 node.start(binary, sentinel=True)
-            await asyncio.wait_for(self._settled(), self.start_timeout_s)
+            if not await wait_until(self._settled, timeout=self.start_timeout_s):
+                raise TimeoutError(f"servers not in sync within {self.start_timeout_s}s")
         except BaseException:
             self.stop()
             raise
@@ -149,17 +151,15 @@ class SentinelCluster:
         for node in self.nodes:
             node.stop()
 
-    async def _settled(self) -> None:
-        """Wait until the replica is in sync and every sentinel knows it and its two peers."""
-        while True:
-            for node in self.nodes:
-                why = node.exited()
-                if why is not None:
-                    raise SentinelSetupError(f"redis-server on port {node.port} {why}")
-            with contextlib.suppress(RedisError, OSError):
-                if await self._all_ready():
-                    return
-            await asyncio.sleep(0.1)
+    async def _settled(self) -> bool:
+        """True once the replica is in sync and every sentinel knows it and its two peers."""
+        for node in self.nodes:
+            why = node.exited()
+            if why is not None:
+                raise SentinelSetupError(f"redis-server on port {node.port} {why}")
+        with contextlib.suppress(RedisError, OSError):
+            return await self._all_ready()
+        return False
 
     async def _all_ready(self) -> bool:
         replica = self.replica.client()
@@ -214,26 +214,25 @@ class SentinelCluster:
 
     async def wait_failover(self, survivor: Node, timeout_s: float = 60.0) -> None:
         """Wait until every sentinel names ``survivor`` as primary and it answers as one."""
-        async def promoted() -> None:
-            while True:
-                ports = set()
-                for node in self.sentinels:
-                    client = node.client()
-                    try:
-                        ports.add(await self._master_addr(client))
-                    except (RedisError, OSError):  # a sentinel busy failing over: ask again
-                        ports.add(None)
-                    finally:
-                        await client.aclose()
-                if ports == {survivor.port}:
-                    client = survivor.client()
-                    try:
-                        if (await client.role())[0] == "master":
-                            return
-                    except (RedisError, OSError):  # still switching role
-                        pass
-                    finally:
-                        await client.aclose()
-                await asyncio.sleep(0.05)
+        async def promoted() -> bool:
+            ports = set()
+            for node in self.sentinels:
+                client = node.client()
+                try:
+                    ports.add(await self._master_addr(client))
+                except (RedisError, OSError):  # a sentinel busy failing over: ask again
+                    ports.add(None)
+                finally:
+                    await client.aclose()
+            if ports != {survivor.port}:
+                return False
+            client = survivor.client()
+            try:
+                return bool((await client.role())[0] == "master")
+            except (RedisError, OSError):  # still switching role
+                return False
+            finally:
+                await client.aclose()
 
-        await asyncio.wait_for(promoted(), timeout_s)
+        if not await wait_until(promoted, timeout=timeout_s):
+            raise TimeoutError(f"port {survivor.port} not promoted within {timeout_s}s")

@@ -1,4 +1,4 @@
-"""Story grouping against a real Redis: near-duplicates share a story, others do not."""
+"""Story ids against a real Redis: near-duplicates share a story, others do not."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from core.models import Article
-from workers.classifier.stories import (
+from workers.classifier.story_ids import (
     BAND_CAP,
     PREFIX,
-    assign_story,
+    StoryIds,
     bands,
     signature,
     similarity,
@@ -62,30 +62,41 @@ def test_signatures_estimate_similarity() -> None:
 
 
 async def test_near_duplicates_share_a_story(redis: Redis) -> None:
-    first = await assign_story(redis, A, window_s=3600)
+    ids = StoryIds(redis, window_s=3600)
+    first = await ids.assign(A)
     assert first == A.id
-    assert await assign_story(redis, B, window_s=3600) == A.id
-    assert await assign_story(redis, C, window_s=3600) == C.id
+    assert await ids.assign(B) == A.id
+    assert await ids.assign(C) == C.id
 
 
 async def test_redelivery_returns_the_same_story(redis: Redis) -> None:
-    await assign_story(redis, C, window_s=3600)
-    story_b = await assign_story(redis, B, window_s=3600)
+    ids = StoryIds(redis, window_s=3600)
+    await ids.assign(C)
+    story_b = await ids.assign(B)
     # A arrives after B: it joins B's story; delivered again it must not change.
-    story_a = await assign_story(redis, A, window_s=3600)
+    story_a = await ids.assign(A)
     assert story_a == story_b == B.id
-    assert await assign_story(redis, A, window_s=3600) == story_a
-    assert await assign_story(redis, B, window_s=3600) == story_b
+    assert await ids.assign(A) == story_a
+    assert await ids.assign(B) == story_b
+
+
+async def test_the_script_survives_a_script_flush(redis: Redis) -> None:
+    """Registered once: after Redis forgets it (a restart, a failover) it is loaded again."""
+    ids = StoryIds(redis, window_s=3600)
+    await ids.assign(A)
+    await redis.script_flush()
+    assert await ids.assign(B) == A.id
 
 
 async def test_concurrent_replicas_agree(redis: Redis) -> None:
-    await assign_story(redis, A, window_s=3600)
-    results = await asyncio.gather(*(assign_story(redis, B, window_s=3600) for _ in range(8)))
+    await StoryIds(redis, window_s=3600).assign(A)
+    replicas = [StoryIds(redis, window_s=3600) for _ in range(8)]
+    results = await asyncio.gather(*(ids.assign(B) for ids in replicas))
     assert set(results) == {A.id}
 
 
 async def test_keys_expire_with_the_window(redis: Redis) -> None:
-    await assign_story(redis, A, window_s=60)
+    await StoryIds(redis, window_s=60).assign(A)
     keys = [k async for k in redis.scan_iter(match=f"{PREFIX}*")]
     assert keys
     for key in keys:
@@ -94,10 +105,11 @@ async def test_keys_expire_with_the_window(redis: Redis) -> None:
 
 
 async def test_outside_the_window_a_new_story_starts(redis: Redis) -> None:
-    await assign_story(redis, A, window_s=3600)
+    ids = StoryIds(redis, window_s=3600)
+    await ids.assign(A)
     # Simulate the window passing for A: its record expires (TTL), bands may linger.
     await redis.delete(f"{PREFIX}art:{A.id}")
-    assert await assign_story(redis, B, window_s=3600) == B.id
+    assert await ids.assign(B) == B.id
 
 
 async def test_boilerplate_band_is_neither_read_nor_grown(redis: Redis) -> None:
@@ -108,8 +120,9 @@ async def test_boilerplate_band_is_neither_read_nor_grown(redis: Redis) -> None:
         await redis.hset(f"{PREFIX}art:{aid}", mapping={
             "sig": ",".join(f"{v:x}" for v in signature(A.title, A.summary)), "story": aid,
         })
-    assert await assign_story(redis, A, window_s=3600) == A.id
+    ids = StoryIds(redis, window_s=3600)
+    assert await ids.assign(A) == A.id
     assert await redis.scard(crowded) == BAND_CAP
     assert not await redis.sismember(crowded, A.id)
     # The other bands still work: B finds A through them.
-    assert await assign_story(redis, B, window_s=3600) == A.id
+    assert await ids.assign(B) == A.id

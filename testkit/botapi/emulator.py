@@ -18,8 +18,8 @@ from typing import Any
 from aiohttp import web
 
 from core.listen import listen
-from tests.support.botapi_methods import BotAPIMethods, Call, Counters, Fault, Sent
-from tests.support.botapi_rules import Window, html_error
+from testkit.botapi.methods import BotAPIMethods, Call, Counters, Fault, Sent
+from testkit.botapi.rules import Window, html_error
 
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"})
 FAULT_KINDS = frozenset({"429", "403", "chat_not_found", "migrate", "5xx"})
@@ -145,11 +145,14 @@ class BotAPIEmulator(BotAPIMethods):
         """Wait until ``chat_id`` holds at least ``count`` messages; return them."""
         deadline = time.monotonic() + timeout
         while len(self.messages.get(chat_id, [])) < count:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise TimeoutError(
                     f"chat {chat_id}: {len(self.messages.get(chat_id, []))} of {count} messages"
                 )
-            await asyncio.sleep(0.02)
+            self._new_message.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_message.wait(), left)
         return self.messages[chat_id]
 
     # ---------------------------------------------------------------- internals
@@ -235,11 +238,11 @@ class BotAPIEmulator(BotAPIMethods):
             return self._error(401, "Unauthorized")
         params = await self._params(request)
         if self.latency_s and method != "getUpdates":
-            await asyncio.sleep(self.latency_s)
+            await asyncio.sleep(self.latency_s)  # the emulated network: deliberate latency
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         seen[0] = chat_id
         if chat_id in self.delays:
-            await asyncio.sleep(self.delays[chat_id])
+            await asyncio.sleep(self.delays[chat_id])  # a deliberately slow call (``delays``)
         fault = self._take_fault(method, chat_id)
         if fault is not None:
             return self._fault_response(fault)

@@ -1,4 +1,4 @@
-"""Story grouping: near-duplicate articles from different outlets share one story id.
+"""Story ids: near-duplicate articles from different outlets share one story id.
 
 MinHash signatures over the words of title + summary, indexed by LSH bands in Redis. Every
 key expires after the grouping window, so a story only gathers articles seen within it.
@@ -127,16 +127,25 @@ BAND_CAP = 200
 _NEED = math.ceil(THRESHOLD * NUM_HASHES - 1e-9)
 
 
-async def assign_story(redis: Redis, article: Article, *, window_s: int) -> str:
-    """Story id of ``article``: a near-duplicate's story within ``window_s``, else its own id.
+class StoryIds:
+    """Gives each article its story id, through one Lua script registered once."""
 
-    Written once per article, so a redelivered article gets the same answer. The lookup and
-    the write run in one Lua script: candidate records are read by name inside it, which a
-    single Redis allows (a Redis Cluster would need every story key in one hash slot).
-    """
-    sig = signature(article.title, article.summary)
-    keys = [f"{PREFIX}art:{article.id}", *bands(sig)]
-    args: list[str | int] = [article.id, _encode(sig), window_s, _NEED, f"{PREFIX}art:", BAND_CAP]
-    script = redis.register_script(_ASSIGN_LUA)  # EVALSHA, loading it again after a restart
-    story = await cast(Any, script(keys=keys, args=args))
-    return str(story)
+    def __init__(self, redis: Redis, *, window_s: int) -> None:
+        """Register the script on ``redis`` (EVALSHA from then on, reloaded after a restart)."""
+        self.window_s = window_s
+        self._script = redis.register_script(_ASSIGN_LUA)
+
+    async def assign(self, article: Article) -> str:
+        """Story id of ``article``: a near-duplicate's story within the window, else its own id.
+
+        Written once per article, so a redelivered article gets the same answer. The lookup and
+        the write run in one Lua script: candidate records are read by name inside it, which a
+        single Redis allows (a Redis Cluster would need every story key in one hash slot).
+        """
+        sig = signature(article.title, article.summary)
+        script_keys = [f"{PREFIX}art:{article.id}", *bands(sig)]
+        args: list[str | int] = [
+            article.id, _encode(sig), self.window_s, _NEED, f"{PREFIX}art:", BAND_CAP,
+        ]
+        story = await cast(Any, self._script(keys=script_keys, args=args))
+        return str(story)
