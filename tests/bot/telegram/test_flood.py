@@ -21,6 +21,7 @@ from core.models import DeliveryJob, decode
 from core.redis_conn import RedisProcess
 from core.streams import read_range
 from testkit.botapi.emulator import BotAPIEmulator
+from testkit.waiting import wait_until
 from tests.bot.helpers import TOKEN, make_alert, make_settings
 
 
@@ -73,13 +74,13 @@ async def test_spent_group_budget_defers_the_job_instead_of_holding_a_sender(
             assert outcomes == ["sent", "sent", "deferred", "deferred"]
             assert await queue.waiting() == 2
             # Parked jobs come back on the stream when due and are delivered then.
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 15
-            while emu.total_sent < 4 and loop.time() < deadline:
+            async def redeliver_due() -> bool:
                 await queue.move_due()
                 for _, fields in await read_range(redis, DELIVERIES):
                     await deliverer.deliver(decode(fields, DeliveryJob))
                 await redis.delete(DELIVERIES)
-                await asyncio.sleep(0.1)
+                return emu.total_sent >= 4
+
+            assert await wait_until(redeliver_due, timeout=15)
     assert emu.total_sent == 4 and len(emu.messages[-100]) == 4
     assert emu.counters.rate_limited == 0

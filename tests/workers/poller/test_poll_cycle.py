@@ -9,10 +9,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core import keys
 from core.feeds import FeedConfig
 from core.keys import ARTICLES
 from core.models import Article
 from testkit.feeds import FeedServer
+from testkit.waiting import wait_until
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, rss_with, tuning
 from workers.poller import dedupe
 from workers.poller.dedupe import queue_new
@@ -74,7 +76,11 @@ async def test_crash_between_claim_and_publish_loses_nothing(
     # While the dead claim lives, another poll reports the ids unconfirmed, not seen.
     held = await queue_new(redis, [_article(1), _article(2)], claim_ttl_s=1)
     assert (held.queued, held.seen, held.unconfirmed) == (0, 0, 2)
-    await asyncio.sleep(1.2)  # the claim expires
+
+    async def claims_expired() -> bool:
+        return not await redis.exists(*(keys.SEEN_PREFIX + _article(n).id for n in (1, 2)))
+
+    assert await wait_until(claims_expired, timeout=10)  # the dead claims' 1 s TTL ran out
     retry = await queue_new(redis, [_article(1), _article(2)], claim_ttl_s=1)
     assert (retry.queued, retry.seen, retry.unconfirmed) == (2, 0, 0)
     again = await queue_new(redis, [_article(1), _article(2), _article(2)])
@@ -95,10 +101,8 @@ async def test_run_loop_polls_each_feed_on_schedule_and_stops(redis: Redis) -> N
         async with make_poller(redis, feeds, settings=settings) as poller:
             await poller.schedule_feeds([f.id for f in feeds])
             runner = asyncio.create_task(poller.run(stop))
-            for _ in range(100):  # bounded wait: up to 10 s
-                await asyncio.sleep(0.1)
-                if all(server.hits[f"/dyn/f{i}"] >= 2 for i in range(6)):
-                    break
+            await wait_until(lambda: all(server.hits[f"/dyn/f{i}"] >= 2 for i in range(6)),
+                             timeout=10)
             stop.set()
             await asyncio.wait_for(runner, 10)
     assert all(server.hits[f"/dyn/f{i}"] >= 2 for i in range(6)), server.hits

@@ -123,9 +123,12 @@ async def test_feed_added_at_run_time_is_polled_without_waiting_for_the_reload(
 ) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     # The full reload is an hour away: only the change counter can bring the feed in.
-    ctx = _ctx(tmp_path, redis, CollectorRegistry(), reload_s=3600, watch_s=0.2)
+    registry = CollectorRegistry()
+    ctx = _ctx(tmp_path, redis, registry, reload_s=3600, watch_s=0.2)
     task = asyncio.create_task(run(ctx))
-    await asyncio.sleep(0.5)  # started with no feeds at all
+    # Started with no feeds at all (its first refresh has counted them).
+    assert await wait_until(
+        lambda: registry.get_sample_value("cw_poller_feeds", {"state": "active"}) == 0)
     await add_runtime_feed(redis, FeedConfig(id="late", url="http://127.0.0.1:9/rss",
                                              name="Late"))
 
