@@ -24,8 +24,7 @@ from core.streams import stream_stats
 
 log = logging.getLogger(__name__)
 
-# (stream, group) pairs whose backlog readiness watches; the last is the notifier's per-chat
-# job stream (bot/delivery.py), whose jobs waiting to be retried sit in RETRY_WAITING.
+# Readiness watches the backlog and dead letters of every stream in core.keys.STREAMS.
 MAX_LAG = 10_000
 MAX_DEAD_LETTERS = 1_000
 

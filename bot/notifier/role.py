@@ -20,8 +20,8 @@ from bot.telegram.api import bot_token, initialize_checked, make_bot
 from bot.telegram.flood import FloodLimiter
 from core import keys
 from core.lifecycle import RoleContext
-from core.models import Alert, DeliveryJob, FeedEvent
-from core.streams import StreamConsumer
+from core.models import Alert, DeliveryJob, FeedEvent, M
+from core.streams import Handler, StreamConsumer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ async def run(ctx: RoleContext) -> None:
     metrics = ctx.metric_set(NotifierMetrics)
     catalog = RegionCatalog.load(ctx.settings.config_dir)
     stories = StoryStore(ctx.redis)
-    streams = ctx.settings.streams
     token = bot_token(ctx.settings)
     if token is None:
         path = ctx.settings.data_dir / "alerts.jsonl"
@@ -44,14 +43,11 @@ async def run(ctx: RoleContext) -> None:
             ctx.redis, stories, ctx.settings.data_dir, metrics, region_names=catalog.names
         )
         events = FeedEventNotifier(ctx.redis, admin_ids=ctx.settings.admin_ids, metrics=metrics)
-        alerts = StreamConsumer(
-            ctx.redis, stream=keys.ALERTS, group=keys.group(keys.ALERTS),
-            consumer=ctx.consumer_name,
-            model=Alert, handler=console.handle, settings=streams, metrics=ctx.metrics,
-        )
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(alerts.run(ctx.stop), name="notifier:console")
-            tg.create_task(_feed_events(ctx, events).run(ctx.stop), name="notifier:feed-events")
+            tg.create_task(_consumer(ctx, keys.ALERTS, Alert, console.handle).run(ctx.stop),
+                           name="notifier:console")
+            tg.create_task(_consumer(ctx, keys.FEED_EVENTS, FeedEvent, events.handle).run(ctx.stop),
+                           name="notifier:feed-events")
         return
 
     subs = SubscriptionStore(ctx.redis)
@@ -70,19 +66,12 @@ async def run(ctx: RoleContext) -> None:
             region_names=catalog.names, token=token, retries=retries, consumer=ctx.consumer_name,
         )
         fanout = TelegramFanout(ctx.redis, subs, stories, ledger, metrics)
-        alerts = StreamConsumer(
-            ctx.redis, stream=keys.ALERTS, group=keys.group(keys.ALERTS),
-            consumer=ctx.consumer_name,
-            model=Alert, handler=fanout.handle, settings=streams, metrics=ctx.metrics,
-        )
-        jobs = StreamConsumer(
-            ctx.redis, stream=keys.DELIVERIES, group=keys.group(keys.DELIVERIES),
-            consumer=ctx.consumer_name,
-            model=DeliveryJob, handler=deliverer.handle,
+        alerts = _consumer(ctx, keys.ALERTS, Alert, fanout.handle)
+        jobs = _consumer(
+            ctx, keys.DELIVERIES, DeliveryJob, deliverer.handle, concurrency=SEND_CONCURRENCY,
             # Read little more than can be sent at once: jobs read early only wait (and are
             # re-read after a restart).
-            settings=streams.model_copy(update={"batch_size": 2 * SEND_CONCURRENCY}),
-            concurrency=SEND_CONCURRENCY, metrics=ctx.metrics,
+            batch_size=2 * SEND_CONCURRENCY,
         )
         digest = DigestScheduler(
             redis=ctx.redis, bot=bot, limiter=limiter, subs=subs, stories=stories, catalog=catalog
@@ -96,13 +85,21 @@ async def run(ctx: RoleContext) -> None:
             tg.create_task(jobs.run(ctx.stop), name="notifier:deliveries")
             tg.create_task(retries.run(ctx.stop), name="notifier:retries")
             tg.create_task(digest.run(ctx.stop), name="notifier:digest")
-            tg.create_task(_feed_events(ctx, events).run(ctx.stop), name="notifier:feed-events")
+            # Admin notices: one event at a time, in order.
+            tg.create_task(_consumer(ctx, keys.FEED_EVENTS, FeedEvent, events.handle).run(ctx.stop),
+                           name="notifier:feed-events")
 
 
-def _feed_events(ctx: RoleContext, notifier: FeedEventNotifier) -> StreamConsumer[FeedEvent]:
-    """The consumer of ``feeds:events``: admin notices, one event at a time, in order."""
+def _consumer(
+    ctx: RoleContext, stream: str, model: type[M], handler: Handler[M], *,
+    concurrency: int = 1, batch_size: int | None = None,
+) -> StreamConsumer[M]:
+    """The consumer of ``stream`` for this process, in the group the registry gives it."""
+    settings = ctx.settings.streams
+    if batch_size is not None:
+        settings = settings.model_copy(update={"batch_size": batch_size})
     return StreamConsumer(
-        ctx.redis, stream=keys.FEED_EVENTS, group=keys.group(keys.FEED_EVENTS),
-        consumer=ctx.consumer_name, model=FeedEvent, handler=notifier.handle,
-        settings=ctx.settings.streams, metrics=ctx.metrics,
+        ctx.redis, stream=stream, group=keys.group(stream), consumer=ctx.consumer_name,
+        model=model, handler=handler, settings=settings, concurrency=concurrency,
+        metrics=ctx.metrics,
     )
