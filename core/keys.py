@@ -43,17 +43,12 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(DELIVERIES, "senders", "notifier", DeliveryJob),
     StreamSpec(FEED_EVENTS, "admin-notices", "notifier", FeedEvent),
 )
-BY_NAME = {s.name: s for s in STREAMS}
-
-
-def spec(name: str) -> StreamSpec:
-    """The registry entry of stream ``name``."""
-    return BY_NAME[name]
+_BY_NAME = {s.name: s for s in STREAMS}
 
 
 def group(stream: str) -> str:
     """The consumer group that works through stream ``stream``."""
-    return BY_NAME[stream].group
+    return _BY_NAME[stream].group
 
 
 def dead_letter(stream: str) -> str:
