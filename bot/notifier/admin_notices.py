@@ -165,8 +165,7 @@ class FeedEventNotifier:
                 )
         except TelegramError as exc:
             failure = classify(exc, channel.token)
-            if failure.kind == "rate_limited":
-                await channel.limiter.pause(failure.retry_after_s)
+            await channel.limiter.heed(failure)
             # A revoked token fails every send alike: retried, as the consumer gives up in time.
             if failure.retry_later or failure.kind == "bad_token":
                 log.info("feed event to admin %s failed, will retry: %s", chat_id, failure.text)

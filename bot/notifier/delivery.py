@@ -153,11 +153,10 @@ class Deliverer:
         self, job: DeliveryJob, chat_id: int, failure: TelegramFailure, delivery: Delivery | None
     ) -> Outcome:
         """Apply the policy of the module docstring to one failed attempt."""
-        if failure.kind == "rate_limited":
+        # retry_after applies to the whole bot: every sender pauses, not only this one.
+        if await self.limiter.heed(failure):
             self.metrics.retries.labels("rate_limited").inc()
             log.warning("telegram asked to slow down: retry after %.1fs", failure.retry_after_s)
-            # retry_after applies to the whole bot: every sender pauses, not only this one.
-            await self.limiter.pause(failure.retry_after_s)
             return await self._park(job, chat_id, failure.retry_after_s, "retry_later")
         if failure.kind == "transient":
             self.metrics.retries.labels("transient").inc()

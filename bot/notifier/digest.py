@@ -174,8 +174,7 @@ class DigestScheduler:
     async def _refused(self, chat_id: int, exc: TelegramError) -> bool:
         """Handle a failed digest send; True when it failed for good (today's is then done)."""
         failure = classify(exc)
-        if failure.kind == "rate_limited":
-            await self.limiter.pause(failure.retry_after_s)
+        await self.limiter.heed(failure)
         # A migrated group is not followed here (its digest queue is kept under the old id):
         # like a revoked token, it is tried again next round, as before.
         if failure.retry_later or failure.kind in ("migrated", "bad_token"):
@@ -197,6 +196,5 @@ class DigestScheduler:
                 )
         except TelegramError as exc:
             failure = classify(exc)
-            if failure.kind == "rate_limited":
-                await self.limiter.pause(failure.retry_after_s)
+            await self.limiter.heed(failure)
             log.warning("digest chart to %s skipped: %s", chat_id, failure.kind)

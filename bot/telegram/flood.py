@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from telegram.constants import FloodLimit
 
+from bot.telegram.errors import TelegramFailure
 from core import keys
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,13 @@ class FloodLimiter:
     async def pause(self, seconds: float) -> None:
         """Stop every sender of this bot for ``seconds`` (a 429 retry_after applies bot-wide)."""
         await self._pause(keys=[PAUSE_KEY], args=[max(0.0, seconds)])
+
+    async def heed(self, failure: TelegramFailure) -> bool:
+        """Pause every sender when ``failure`` is a 429; return whether it was one."""
+        if failure.kind != "rate_limited":
+            return False
+        await self.pause(failure.retry_after_s)
+        return True
 
     def _keys(self, chat_id: int) -> tuple[list[str], list[float], list[float]]:
         keys = [GLOBAL_KEY, f"{_NS}:chat:{chat_id}"]

@@ -61,8 +61,7 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                     return await callback(*args, **kwargs)
             except TelegramError as exc:
                 failure = classify(exc)
-                if failure.kind != "rate_limited" or attempt == retries:
+                if attempt == retries or not await self.limiter.heed(failure):
                     raise
-                log.info("rate limited on %s; pausing %.1fs", endpoint, failure.retry_after_s)
-                await self.limiter.pause(failure.retry_after_s)
+                log.info("rate limited on %s; paused %.1fs", endpoint, failure.retry_after_s)
         raise AssertionError("unreachable")
