@@ -16,6 +16,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
+from core import __version__
 from core.settings import PollerTuning
 from core.urlguard import GuardedResolver, UnsafeURLError, check_hop
 
@@ -35,7 +36,8 @@ _MAX_GZIP_MEMBERS = 64
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
-USER_AGENT = "ceasefire-watch/0.1 (news feed monitor; +https://github.com/ceasefire-watch)"
+# The version from the installed package: one number, in pyproject.toml.
+USER_AGENT = f"ceasefire-watch/{__version__} (news feed monitor; +https://github.com/ceasefire-watch)"
 
 
 @dataclass(frozen=True, slots=True)
