@@ -32,7 +32,7 @@ from testkit.feedgen import Generator, write_config
 from testkit.feeds import FeedServer
 from testkit.pipeline import CLI, REPO, drained, heartbeats, readyz, stop_processes
 from testkit.sentinels import SentinelCluster
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 
 PROCESSES = ("poller", "classifier", "notifier", "bot,health")
 ROLES = ("poller", "classifier", "notifier", "bot", "health")
@@ -269,7 +269,7 @@ async def run_failover(
             # expires (workers/poller/dedupe.py), so allow well over that.
             done = await wait_until(finished, timeout=150)
             # Nothing must happen now: a late duplicate would show up within this quiet time.
-            await asyncio.sleep(1.5)
+            await quiet(1.5)
             figures = await count(new_primary, load, emulator)
             first_writes: dict[str, float | None] = {}
             for stream in (ARTICLES, ALERTS, DELIVERIES):

@@ -23,3 +23,12 @@ async def wait_until(
         if result or loop.time() > deadline:
             return result
         await asyncio.sleep(POLL_S)
+
+
+async def quiet(seconds: float) -> None:
+    """Let ``seconds`` pass in which nothing more must happen (a stray repeat would show).
+
+    The one deliberate pause of the tests: what follows checks that nothing else arrived,
+    so there is no event to wait for. Keep it short; it proves absence only within it.
+    """
+    await asyncio.sleep(seconds)

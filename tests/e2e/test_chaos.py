@@ -28,7 +28,7 @@ from testkit.botapi.emulator import BotAPIEmulator
 from testkit.feedgen import write_config
 from testkit.feeds import FeedServer
 from testkit.pipeline import CLI, REPO, drained, stop_processes
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
     TOKEN,
@@ -179,7 +179,7 @@ async def test_random_kills_and_redis_restarts_lose_nothing(
             got_now = delivered_stories(emulator, alerts)
             missing = {c: len(expected[c] - set(got_now[c])) for c in expected}
             # Nothing must happen now: a stray repeat would show up within this quiet time.
-            await asyncio.sleep(1.5)
+            await quiet(1.5)
             done = done and await retrying(lambda: drained(redis, 0))()
             pending = await pending_counts(redis)
             queued = int(await redis.xlen("articles"))

@@ -14,7 +14,7 @@ from testkit.botapi.emulator import BotAPIEmulator
 from testkit.feedgen import write_config
 from testkit.feeds import FeedServer
 from testkit.pipeline import drained
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.e2e.pipeline_support import (
     FOLLOWERS,
     TOKEN,
@@ -66,7 +66,7 @@ async def test_violations_reach_each_matching_subscriber_once_per_story(
             # a quiet time in which nothing must happen, so a duplicate or a stray message
             # would have time to show.
             await wait_until(lambda: emulator.total_sent >= want, timeout=40)
-            await asyncio.sleep(1.5)
+            await quiet(1.5)
             done = done and await drained(redis, published)
             state = await describe(redis)
         finally:

@@ -15,7 +15,7 @@ from core.models import FeedEvent, FeedEventType
 from core.redis_conn import RedisProcess
 from core.streams import publish
 from testkit.botapi.emulator import BotAPIEmulator
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.bot.helpers import make_ctx, make_settings, running
 
 
@@ -79,7 +79,7 @@ async def test_each_event_reaches_every_admin_once(
     async with running(notifier_role.run, again):
         await _deactivated(redis)
         assert await wait_until(lambda: len(emulator.texts(7)) == 3)
-        await wait_until(lambda: False, timeout=0.5)
+        await quiet(0.5)
     assert len(emulator.texts(7)) == 3 and len(emulator.texts(8)) == 3
     assert await _pending(redis) == 0
 

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
 from testkit.botapi.emulator import BotAPIEmulator
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.bot.helpers import make_alert, publish_alert
 
 REPO = Path(__file__).resolve().parents[3]
@@ -51,7 +51,7 @@ async def test_sigkill_mid_fanout_then_restart_loses_nothing(
         got_all = await wait_until(
             lambda: all(emulator.messages.get(c) for c in chats), timeout=40
         )
-        await wait_until(lambda: False, timeout=1.0)
+        await quiet(1.0)
     finally:
         second.terminate()
         assert second.wait(20) == 0

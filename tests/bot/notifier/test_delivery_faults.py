@@ -16,7 +16,7 @@ from core.models import DeliveryJob, decode
 from core.redis_conn import RedisProcess
 from core.streams import read_range
 from testkit.botapi.emulator import BotAPIEmulator
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
 
 FAILED = dead_letter(DELIVERIES)
@@ -112,7 +112,7 @@ async def test_5xx_burst_delays_but_loses_nothing(
     async with running(notifier_role.run, ctx):
         await publish_alert(redis, make_alert(1))
         assert await wait_until(lambda: emulator.total_sent >= 10, timeout=40)
-        await wait_until(lambda: False, timeout=0.5)
+        await quiet(0.5)
     assert {c: len(emulator.messages[c]) for c in chats} == {c: 1 for c in chats}
     assert sum(1 for c in emulator.log if c.status == 502) == 15
     assert await redis.xlen(FAILED) == 0
@@ -148,7 +148,7 @@ async def test_failing_chat_is_parked_and_does_not_hold_up_later_alerts(
 
         assert await wait_until(recovered)
         assert await wait_until(lambda: len(emulator.texts(1)) == 2)
-        await wait_until(lambda: False, timeout=0.5)
+        await quiet(0.5)
     assert {c: len(emulator.texts(c)) for c in chats} == {c: 2 for c in chats}
     assert await redis.xlen(FAILED) == 0
     assert (ctx.registry.get_sample_value(

@@ -10,7 +10,7 @@ from bot.notifier import role as notifier_role
 from bot.store.subscriptions import SubscriptionStore
 from core.redis_conn import RedisProcess
 from testkit.botapi.emulator import BotAPIEmulator
-from testkit.waiting import wait_until
+from testkit.waiting import quiet, wait_until
 from tests.bot.helpers import make_alert, make_ctx, make_settings, publish_alert, running
 
 
@@ -32,7 +32,7 @@ async def test_alert_reaches_each_matching_subscriber_once(
         # A redelivered alert (same id) must not repeat any message.
         await publish_alert(redis, make_alert(1))
         await publish_alert(redis, make_alert(2, regions=("syria",)))
-        await wait_until(lambda: False, timeout=1.0)
+        await quiet(1.0)
     for chat in range(1, 21):
         texts = emulator.texts(chat)
         assert len(texts) == 1, (chat, texts)
@@ -78,6 +78,6 @@ async def test_300_subscribers_one_message_each_no_429(
     async with running(notifier_role.run, ctx):
         await publish_alert(redis, make_alert(7))
         assert await wait_until(lambda: emulator.total_sent >= 300, timeout=40)
-        await wait_until(lambda: False, timeout=0.5)
+        await quiet(0.5)
     assert {c: len(emulator.messages.get(c, [])) for c in chats} == {c: 1 for c in chats}
     assert emulator.counters.rate_limited == 0
