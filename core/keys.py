@@ -105,6 +105,21 @@ def classified(article_id: str) -> str:
     return f"{PREFIX}classified:{article_id}"
 
 
+# --- truces (the truce role folds alerts into each region's truce state) ---
+TRUCE_REGIONS = f"{PREFIX}truce:regions"
+TRUCE_BUILT = f"{PREFIX}truce:built"
+
+
+def truce_reports(region: str) -> str:
+    """Hash of a region's truce reports (alert id -> report)."""
+    return f"{PREFIX}truce:reports:{region}"
+
+
+def truce_state(region: str) -> str:
+    """A region's truce state, folded from its reports (JSON)."""
+    return f"{PREFIX}truce:state:{region}"
+
+
 # --- bot: subscriptions ---
 BOT = f"{PREFIX}bot:"
 SUBS = f"{BOT}subs"

@@ -39,6 +39,45 @@ class Article(StreamMessage):
     region_hints: tuple[str, ...] = ()
 
 
+# What a ceasefire or violation item reports about the truce (workers/truce/extract.py).
+TruceEventKind = Literal[
+    "call", "agreed", "starts", "extended", "holding", "expired", "collapsed", "violated"
+]
+
+
+class TruceEvent(BaseModel):
+    """What one item reports about a truce: the kind of event and the facts the text states.
+
+    Every field is what the text says, or empty/None when it says nothing: unknown stays
+    unknown. Times are UTC, resolved against the item's publication time and its region's
+    time zone ("from Saturday noon", "at 7:00 local time").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: TruceEventKind | None = None
+    starts: datetime | None = None  # when the truce starts (or started)
+    ends: datetime | None = None  # when it ends, when the text gives an end ("until Monday")
+    duration_h: float | None = Field(default=None, gt=0)  # "72-hour", "four-day", "weeklong"
+    # Violations: who accuses whom (parties of regions.yaml), where, how, and the toll stated.
+    accuser: str = ""
+    accused: str = ""
+    place: str = ""
+    attack: str = ""  # shelling, drone, air strike, rockets, small arms, ...
+    killed: int | None = Field(default=None, ge=0)
+    wounded: int | None = Field(default=None, ge=0)
+
+
+class TruceContext(BaseModel):
+    """The truce in force that made an item without any truce word a violation candidate."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    region: str
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class Alert(StreamMessage):
     """A classified article, as the classifier queues it on the ``alerts`` stream."""
 
@@ -57,6 +96,9 @@ class Alert(StreamMessage):
     parties: tuple[str, ...] = ()
     story_id: str = ""
     classified: datetime | None = None
+    event: TruceEvent = TruceEvent()
+    # Set only when the truce state, not a truce word, made this item a candidate.
+    truce: TruceContext | None = None
 
 
 class DeliveryJob(StreamMessage):

@@ -1,0 +1,336 @@
+"""The life of a truce in one region: a pure fold of the truce events that alerts report.
+
+The state of a region is ``fold(reports)``: the reports applied in (time, alert id) order,
+with the truce's scheduled start and end applied in between as time passes. Being a pure
+function of the set of reports, it is the same however often an alert is redelivered, in
+whatever order replicas handle alerts, and after a rebuild from the ``alerts`` stream.
+
+Phases: none -> talks -> agreed -> in force (since, until) -> violated -> extended (a
+transition back into force with a new end) / ended / collapsed. Every change of phase is
+kept as a Transition with its time and the story that caused it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from core.models import Alert, Label, TruceEvent, TruceEventKind
+
+Phase = Literal["none", "talks", "agreed", "in_force", "violated", "ended", "collapsed"]
+ACTIVE: frozenset[Phase] = frozenset({"in_force", "violated"})
+# A report of fighting this soon after a truce ended tells how it ended: it broke down.
+BREAKDOWN_WINDOW = timedelta(hours=48)
+# A truce in force with no stated end and no report for this long is not assumed to hold:
+# detection without a truce word needs a live truce, not one the news forgot.
+STALE_AFTER = timedelta(days=7)
+# Bounds on what one region's snapshot keeps (oldest dropped first).
+MAX_TRANSITIONS = 200
+MAX_VIOLATION_STORIES = 2000
+
+
+class Report(BaseModel):
+    """One alert's truce event, as the state machine applies it to one region."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alert_id: str
+    story_id: str
+    at: datetime  # the item's publication time: when the news said it
+    kind: TruceEventKind
+    label: Label
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    evidence: str = ""
+    event: TruceEvent = TruceEvent()
+    context: bool = False  # found through the truce state, not a truce word
+
+    @property
+    def key(self) -> str:
+        """Sort key: time, then alert id, so equal times still have one order everywhere."""
+        return f"{self.at.isoformat()}|{self.alert_id}"
+
+    @classmethod
+    def from_alert(cls, alert: Alert) -> Report | None:
+        """The report an alert makes, or None when it reports no truce event."""
+        kind = alert.event.kind
+        if kind is None:
+            if alert.label != "violation":
+                return None
+            kind = "violated"
+        return cls(
+            alert_id=alert.id,
+            story_id=alert.story_id or alert.id,
+            at=alert.article.published,
+            kind=kind,
+            label=alert.label,
+            title=alert.article.title,
+            url=alert.article.url,
+            source=alert.article.source,
+            evidence=alert.evidence,
+            event=alert.event,
+            context=alert.truce is not None,
+        )
+
+
+class Transition(BaseModel):
+    """One change of phase: when, into what, and the story (if any) that caused it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    phase: Phase
+    previous: Phase
+    cause: str  # the event kind, or "scheduled start" / "scheduled end"
+    story_id: str = ""
+    alert_id: str = ""
+    title: str = ""
+    url: str = ""
+    until: datetime | None = None
+
+
+class ViolationStory(BaseModel):
+    """One reported violation, however many outlets and reports carried it."""
+
+    story_id: str
+    first: datetime
+    last: datetime
+    reports: int = 1
+    title: str = ""
+    url: str = ""
+    accuser: str = ""
+    accused: str = ""
+    attack: str = ""
+    place: str = ""
+
+
+class TruceState(BaseModel):
+    """Where one region's truce stands, with its history."""
+
+    region: str
+    phase: Phase = "none"
+    since: datetime | None = None  # in force since (None: started before we heard of it)
+    until: datetime | None = None  # scheduled end, when one is known
+    starts: datetime | None = None  # agreed, not yet in force: the stated start
+    duration_h: float | None = None  # agreed duration, until the start makes it an end
+    last_report: datetime | None = None
+    # This truce's violations (reset when a new truce comes into force).
+    violated: int = 0
+    counted: list[str] = []  # the story ids behind ``violated``
+    first_violation: datetime | None = None
+    last_violation: datetime | None = None
+    transitions: list[Transition] = []
+    violations: list[ViolationStory] = []  # every violation story, oldest first
+    last_key: str = ""  # the sort key of the last report applied
+    applied: int = 0
+
+    def in_force_at(self, t: datetime) -> bool:
+        """True when a truce is in force at ``t`` (and, with no stated end, not gone stale)."""
+        state = advance(self, t)
+        if state.phase not in ACTIVE:
+            return False
+        if state.until is not None:
+            return True
+        return state.last_report is not None and t - state.last_report <= STALE_AFTER
+
+    def violations_between(self, start: datetime, end: datetime) -> int:
+        """Distinct violation stories first reported in [start, end)."""
+        return sum(1 for v in self.violations if start <= v.first < end)
+
+
+def _enter(
+    state: TruceState, phase: Phase, at: datetime, cause: str, report: Report | None = None
+) -> None:
+    if phase == state.phase:
+        return
+    state.transitions.append(
+        Transition(
+            at=at,
+            phase=phase,
+            previous=state.phase,
+            cause=cause,
+            story_id=report.story_id if report else "",
+            alert_id=report.alert_id if report else "",
+            title=report.title if report else "",
+            url=report.url if report else "",
+            until=state.until,
+        )
+    )
+    del state.transitions[:-MAX_TRANSITIONS]
+    if phase in ACTIVE and state.phase not in ACTIVE:
+        # A new truce: its violations are counted afresh.
+        state.violated = 0
+        state.counted = []
+        state.first_violation = state.last_violation = None
+    state.phase = phase
+
+
+def _start(
+    state: TruceState,
+    since: datetime | None,
+    at: datetime,
+    cause: str,
+    report: Report | None,
+    *,
+    ends: datetime | None = None,
+) -> None:
+    """Bring a truce into force at ``since`` (None: earlier than anything we saw)."""
+    duration = state.duration_h
+    state.since = since
+    state.starts = None
+    state.until = ends or (since + timedelta(hours=duration) if since and duration else None)
+    state.duration_h = None
+    _enter(state, "in_force", at, cause, report)
+
+
+def advance(state: TruceState, t: datetime) -> TruceState:
+    """The state at time ``t``: a scheduled start or end that has come is applied (a copy)."""
+    if not _due(state, t):
+        return state
+    state = state.model_copy(deep=True)
+    _advance(state, t)
+    return state
+
+
+def _due(state: TruceState, t: datetime) -> bool:
+    due_start = state.phase == "agreed" and state.starts is not None and state.starts <= t
+    due_end = state.phase in ACTIVE and state.until is not None and state.until <= t
+    return due_start or due_end
+
+
+def _advance(state: TruceState, t: datetime) -> None:
+    if state.phase == "agreed" and state.starts is not None and state.starts <= t:
+        _start(state, state.starts, state.starts, "scheduled start", None)
+    if state.phase in ACTIVE and state.until is not None and state.until <= t:
+        _enter(state, "ended", state.until, "scheduled end")
+
+
+def _record_violation(state: TruceState, report: Report) -> None:
+    if report.story_id not in state.counted:
+        state.counted.append(report.story_id)
+        state.violated += 1
+    state.first_violation = state.first_violation or report.at
+    state.last_violation = max(state.last_violation or report.at, report.at)
+    for story in reversed(state.violations):
+        if story.story_id == report.story_id:
+            story.reports += 1
+            story.last = max(story.last, report.at)
+            return
+    ev = report.event
+    state.violations.append(
+        ViolationStory(
+            story_id=report.story_id,
+            first=report.at,
+            last=report.at,
+            title=report.title,
+            url=report.url,
+            accuser=ev.accuser,
+            accused=ev.accused,
+            attack=ev.attack,
+            place=ev.place,
+        )
+    )
+    del state.violations[:-MAX_VIOLATION_STORIES]
+
+
+def _recently_ended(state: TruceState, at: datetime) -> bool:
+    last = state.transitions[-1] if state.transitions else None
+    return state.phase == "ended" and last is not None and at - last.at <= BREAKDOWN_WINDOW
+
+
+def apply(state: TruceState, report: Report) -> TruceState:
+    """The state after ``report`` (a new object; ``state`` is left as it was)."""
+    state = state.model_copy(deep=True)
+    apply_in_place(state, report)
+    return state
+
+
+def apply_in_place(state: TruceState, report: Report) -> None:
+    """Apply ``report`` to ``state`` itself: the fold's step (no copy of a long history)."""
+    _advance(state, report.at)
+    ev, at, kind = report.event, report.at, report.kind
+    active = state.phase in ACTIVE
+    if kind == "call":
+        if state.phase in ("none", "ended", "collapsed"):
+            _enter(state, "talks", at, kind, report)
+    elif kind == "agreed":
+        if not active:
+            state.duration_h = ev.duration_h
+            state.until = None
+            if ev.starts is not None and ev.starts <= at:
+                _start(state, ev.starts, at, kind, report, ends=ev.ends)
+            else:
+                state.starts = ev.starts
+                _enter(state, "agreed", at, kind, report)
+                if ev.ends is not None:
+                    state.until = ev.ends
+    elif kind in ("starts", "holding"):
+        if not active:
+            since = ev.starts or (at if kind == "starts" or state.phase == "agreed" else None)
+            if ev.duration_h is not None:
+                state.duration_h = ev.duration_h
+            _start(state, since, at, kind, report, ends=ev.ends)
+    elif kind == "extended":
+        base = state.until if (active or _recently_ended(state, at)) and state.until else at
+        new_until = ev.ends or (base + timedelta(hours=ev.duration_h) if ev.duration_h else None)
+        if not active:
+            _start(state, state.since if _recently_ended(state, at) else None, at, kind, report)
+        state.until = new_until
+        _note(state, at, kind, report)
+    elif kind == "expired":
+        if ev.ends is not None and ev.ends > at and (active or state.phase == "agreed"):
+            state.until = ev.ends  # announced end, still ahead
+        elif active or state.phase == "agreed":
+            _enter(state, "ended", at, kind, report)
+    elif kind == "collapsed":
+        if state.phase in ("in_force", "violated", "agreed") or _recently_ended(state, at):
+            _enter(state, "collapsed", at, kind, report)
+        if report.label == "violation":
+            _record_violation(state, report)
+    elif kind == "violated":
+        if _recently_ended(state, at):
+            _enter(state, "collapsed", at, "violated after the end", report)
+        elif not active:
+            # A breach implies a truce in force: one whose start we did not hear about.
+            _start(
+                state,
+                ev.starts if state.phase != "agreed" else (state.starts or at),
+                at,
+                "violated",
+                report,
+            )
+        if state.phase in ACTIVE:
+            _enter(state, "violated", at, kind, report)
+        _record_violation(state, report)
+    state.last_report = max(state.last_report or at, at)
+    state.last_key = max(state.last_key, report.key)
+    state.applied += 1
+
+
+def _note(state: TruceState, at: datetime, cause: str, report: Report) -> None:
+    """Keep a change of end as a transition too (the phase may stay the same)."""
+    state.transitions.append(
+        Transition(
+            at=at,
+            phase=state.phase,
+            previous=state.phase,
+            cause=cause,
+            story_id=report.story_id,
+            alert_id=report.alert_id,
+            title=report.title,
+            url=report.url,
+            until=state.until,
+        )
+    )
+    del state.transitions[:-MAX_TRANSITIONS]
+
+
+def fold(region: str, reports: list[Report]) -> TruceState:
+    """The state of ``region`` after all ``reports``, applied in (time, alert id) order."""
+    state = TruceState(region=region)
+    for report in sorted(reports, key=lambda r: r.key):
+        apply_in_place(state, report)
+    return state
