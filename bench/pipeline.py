@@ -44,7 +44,7 @@ from testkit.pipeline import CLI, GROUPS, REPO, drained, stop_processes
 from testkit.waiting import wait_until
 
 TOKEN = "777888999:BENCHpipelineTOKENabcdefghijklmnopqr"
-ROLES = ("poller", "classifier", "notifier")
+ROLES = ("poller", "classifier", "truces", "notifier")
 _HREF = re.compile(r'href="([^"]+)"')
 
 

@@ -27,7 +27,7 @@ from core.redis_conn import embedded_redis, free_port, make_client
 from core.settings import load_settings
 from core.streams import read_range, stream_stats
 
-DEMO_ROLES = ("poller", "classifier", "notifier", "health")
+DEMO_ROLES = ("poller", "classifier", "truces", "notifier", "health")
 CONTENT_TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml"}
 
 

@@ -21,6 +21,7 @@ from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
 from core.status_page import STATUS_HEADERS, render_status
 from core.streams import stream_stats
+from core.truce_page import TrucePages
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,11 @@ def build_app(ctx: RoleContext) -> web.Application:
         page = await render_status(ctx.redis, result.roles)
         return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
 
+    truces = TrucePages(ctx.redis, ctx.settings.config_dir)
     app = web.Application()
     app.router.add_get("/status", status)
+    app.router.add_get("/truces", truces.index)
+    app.router.add_get("/truces/{region}", truces.region)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -40,15 +40,15 @@ class StreamSpec:
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(ARTICLES, "classifiers", "classifier", Article),
     StreamSpec(ALERTS, "notifiers", "notifier", Alert),
+    StreamSpec(ALERTS, "truces", "truces", Alert),
     StreamSpec(DELIVERIES, "senders", "notifier", DeliveryJob),
     StreamSpec(FEED_EVENTS, "admin-notices", "notifier", FeedEvent),
 )
-_BY_NAME = {s.name: s for s in STREAMS}
 
 
-def group(stream: str) -> str:
-    """The consumer group that works through stream ``stream``."""
-    return _BY_NAME[stream].group
+def group(stream: str, role: str | None = None) -> str:
+    """The consumer group of ``role`` (default: the stream's first) on stream ``stream``."""
+    return next(s.group for s in STREAMS if s.name == stream and role in (None, s.role))
 
 
 def dead_letter(stream: str) -> str:
@@ -108,6 +108,8 @@ def classified(article_id: str) -> str:
 # --- truces (the truce role folds alerts into each region's truce state) ---
 TRUCE_REGIONS = f"{PREFIX}truce:regions"
 TRUCE_BUILT = f"{PREFIX}truce:built"
+TRUCE_LIVE = f"{PREFIX}truce:live"  # hash: region -> its state without history (detection)
+TRUCE_VERSION = f"{PREFIX}truce:version"  # bumped on every change of TRUCE_LIVE
 
 
 def truce_reports(region: str) -> str:

@@ -33,6 +33,7 @@ T = TypeVar("T")
 ROLE_TARGETS: dict[str, str] = {
     "poller": "workers.poller.role:run",
     "classifier": "workers.classifier.role:run",
+    "truces": "workers.truce.role:run",
     "notifier": "bot.notifier.role:run",
     "bot": "bot.commands.role:run",
     "health": "core.health:run",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -61,8 +62,19 @@ class RegionSpec(BaseModel):
     aliases: tuple[str, ...] = Field(min_length=1)
     weak: tuple[tuple[str, ...], ...] = ()
     parties: tuple[str, ...] = ()
+    # IANA zone of the region's clocks: "from Saturday noon" in a report is local time there.
+    timezone: str = "UTC"
 
     _aliases_ok = field_validator("aliases")(_check_aliases)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
     @field_validator("weak")
     @classmethod

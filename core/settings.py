@@ -116,6 +116,8 @@ class SettingsFields(BaseModel):
     streams: StreamSettings = StreamSettings()
     poller: PollerTuning = PollerTuning()
     heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    # How often the classifier checks whether a region's truce state changed (one GET).
+    truce_refresh_s: float = Field(default=1.0, ge=0)
     shutdown_deadline_s: float = Field(default=10.0, gt=0)
     # Seconds between restarts of a crashed role, doubling up to the cap.
     role_restart_cap_s: float = Field(default=30.0, gt=0)

@@ -130,6 +130,7 @@ async def render_status(
         "<title>ceasefire-watch status</title>"
         f"<style>{STYLE}</style></head><body>"
         f"<h1>ceasefire-watch status</h1><p><small>generated {generated}</small></p>"
+        '<p><a href="/truces">Truces by region</a></p>'
         "<h2>Roles</h2>"
         + _table(["role / consumer", "heartbeat age"], role_rows, "no role running")
         + "<h2>Queues</h2>"

@@ -23,6 +23,10 @@ Phase = Literal["none", "talks", "agreed", "in_force", "violated", "ended", "col
 ACTIVE: frozenset[Phase] = frozenset({"in_force", "violated"})
 # A report of fighting this soon after a truce ended tells how it ended: it broke down.
 BREAKDOWN_WINDOW = timedelta(hours=48)
+# Reports of an extension this soon after the first report of one are that extension again.
+SAME_EXTENSION = timedelta(hours=36)
+# A truce agreed to start this soon after the current one ends takes over without a gap.
+SEAMLESS = timedelta(hours=6)
 # A truce in force with no stated end and no report for this long is not assumed to hold:
 # detection without a truce word needs a live truce, not one the news forgot.
 STALE_AFTER = timedelta(days=7)
@@ -117,6 +121,9 @@ class TruceState(BaseModel):
     starts: datetime | None = None  # agreed, not yet in force: the stated start
     duration_h: float | None = None  # agreed duration, until the start makes it an end
     last_report: datetime | None = None
+    ended_at: datetime | None = None  # when it last ended or collapsed
+    extended_at: datetime | None = None  # first report of the latest extension
+    extended_from: datetime | None = None  # the end that extension moved
     # This truce's violations (reset when a new truce comes into force).
     violated: int = 0
     counted: list[str] = []  # the story ids behind ``violated``
@@ -135,6 +142,10 @@ class TruceState(BaseModel):
         if state.until is not None:
             return True
         return state.last_report is not None and t - state.last_report <= STALE_AFTER
+
+    def live(self) -> TruceState:
+        """The state without its history: what detection needs, small enough to poll."""
+        return self.model_copy(update={"transitions": [], "violations": [], "counted": []})
 
     def violations_between(self, start: datetime, end: datetime) -> int:
         """Distinct violation stories first reported in [start, end)."""
@@ -165,6 +176,8 @@ def _enter(
         state.violated = 0
         state.counted = []
         state.first_violation = state.last_violation = None
+    if phase in ("ended", "collapsed"):
+        state.ended_at = at
     state.phase = phase
 
 
@@ -196,16 +209,23 @@ def advance(state: TruceState, t: datetime) -> TruceState:
 
 
 def _due(state: TruceState, t: datetime) -> bool:
-    due_start = state.phase == "agreed" and state.starts is not None and state.starts <= t
+    due_start = state.phase not in ACTIVE and state.starts is not None and state.starts <= t
     due_end = state.phase in ACTIVE and state.until is not None and state.until <= t
     return due_start or due_end
 
 
 def _advance(state: TruceState, t: datetime) -> None:
-    if state.phase == "agreed" and state.starts is not None and state.starts <= t:
-        _start(state, state.starts, state.starts, "scheduled start", None)
-    if state.phase in ACTIVE and state.until is not None and state.until <= t:
-        _enter(state, "ended", state.until, "scheduled end")
+    # Each step consumes a start or an end, so this ends (a start, then its end, at most).
+    while _due(state, t):
+        if state.phase in ACTIVE and state.until is not None:
+            end = state.until
+            _enter(state, "ended", end, "scheduled end")
+            if state.starts is not None and state.starts <= end + SEAMLESS:
+                # A truce agreed while this one ran takes over where this one ends.
+                _start(state, end, end, "scheduled start", None)
+        elif state.starts is not None:
+            ends = state.until if state.phase == "agreed" else None
+            _start(state, state.starts, state.starts, "scheduled start", None, ends=ends)
 
 
 def _record_violation(state: TruceState, report: Report) -> None:
@@ -237,8 +257,8 @@ def _record_violation(state: TruceState, report: Report) -> None:
 
 
 def _recently_ended(state: TruceState, at: datetime) -> bool:
-    last = state.transitions[-1] if state.transitions else None
-    return state.phase == "ended" and last is not None and at - last.at <= BREAKDOWN_WINDOW
+    ended = state.ended_at
+    return state.phase == "ended" and ended is not None and at - ended <= BREAKDOWN_WINDOW
 
 
 def apply(state: TruceState, report: Report) -> TruceState:
@@ -257,7 +277,11 @@ def apply_in_place(state: TruceState, report: Report) -> None:
         if state.phase in ("none", "ended", "collapsed"):
             _enter(state, "talks", at, kind, report)
     elif kind == "agreed":
-        if not active:
+        if active:
+            if ev.starts is not None and ev.starts > at:
+                # The next truce, agreed while this one runs: it starts when this one ends.
+                state.starts, state.duration_h = ev.starts, ev.duration_h
+        else:
             state.duration_h = ev.duration_h
             state.until = None
             if ev.starts is not None and ev.starts <= at:
@@ -274,12 +298,7 @@ def apply_in_place(state: TruceState, report: Report) -> None:
                 state.duration_h = ev.duration_h
             _start(state, since, at, kind, report, ends=ev.ends)
     elif kind == "extended":
-        base = state.until if (active or _recently_ended(state, at)) and state.until else at
-        new_until = ev.ends or (base + timedelta(hours=ev.duration_h) if ev.duration_h else None)
-        if not active:
-            _start(state, state.since if _recently_ended(state, at) else None, at, kind, report)
-        state.until = new_until
-        _note(state, at, kind, report)
+        _extend(state, report)
     elif kind == "expired":
         if ev.ends is not None and ev.ends > at and (active or state.phase == "agreed"):
             state.until = ev.ends  # announced end, still ahead
@@ -308,6 +327,43 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     state.last_report = max(state.last_report or at, at)
     state.last_key = max(state.last_key, report.key)
     state.applied += 1
+
+
+def _extend(state: TruceState, report: Report) -> None:
+    """Move the end by what the report says; a repeat of one extension moves it once.
+
+    Outlets report one extension for a day or two ("extended by 72 hours"): a report within
+    SAME_EXTENSION of the first report of an extension is that extension again, and is
+    measured from the end it extended, not from the end it already produced.
+    """
+    ev, at = report.event, report.at
+    active = state.phase in ACTIVE
+    ended = _recently_ended(state, at)
+    repeat = (
+        state.extended_at is not None
+        and at - state.extended_at <= SAME_EXTENSION
+        and (active or ended)
+    )
+    if repeat:
+        base = state.extended_from
+    else:
+        base = state.until if (active or ended) and state.until else at
+        state.extended_from, state.extended_at = base, at
+    new_until = ev.ends or (
+        base + timedelta(hours=ev.duration_h) if base and ev.duration_h else None
+    )
+    if repeat:
+        new_until = max(new_until, state.until) if new_until and state.until else state.until
+    if active:
+        changed = new_until != state.until
+        state.until = new_until
+        if changed:
+            _note(state, at, "extended", report)
+    else:
+        # Extended after its end, or first heard of as extended: in force again.
+        since = state.since if ended else None
+        state.until = None
+        _start(state, since, at, "extended", report, ends=new_until)
 
 
 def _note(state: TruceState, at: datetime, cause: str, report: Report) -> None:

@@ -5,7 +5,9 @@ Per region, ``cw:truce:reports:<region>`` holds every report (alert id -> Report
 is idempotent (the same alert writes the same field) and order-free: a report later than
 everything applied so far is applied to the snapshot; an earlier one (a redelivery, a replica
 that fell behind) makes the region fold again from all its reports. Either way the snapshot
-equals ``fold(reports)``. ``cw:truce:regions`` lists the regions with a state, and
+equals ``fold(reports)``. ``cw:truce:regions`` lists the regions with a state,
+``cw:truce:live`` holds each state without its history (what the classifier polls to know
+where a truce is in force), and
 ``cw:truce:built`` says the state was built from the start of the ``alerts`` stream: when it
 is missing (lost, or deleted) the truce role rebuilds everything from the stream.
 """
@@ -24,6 +26,20 @@ from core.truce import Report, TruceState, apply_in_place, fold
 
 def _decode(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _queue_state(pipe: Any, state: TruceState) -> None:
+    """Queue the writes of a region's state: snapshot, live copy, and the regions list."""
+    pipe.set(keys.truce_state(state.region), state.model_dump_json())
+    pipe.hset(keys.TRUCE_LIVE, state.region, state.live().model_dump_json())
+    pipe.sadd(keys.TRUCE_REGIONS, state.region)
+    pipe.incr(keys.TRUCE_VERSION)
+
+
+async def load_live(redis: Redis) -> dict[str, TruceState]:
+    """Every region's state without history (what detection polls), by region."""
+    raw = await cast(Any, redis.hgetall(keys.TRUCE_LIVE))
+    return {_decode(k): TruceState.model_validate_json(_decode(v)) for k, v in raw.items()}
 
 
 async def load_state(redis: Redis, region: str) -> TruceState | None:
@@ -81,8 +97,7 @@ async def add_report(redis: Redis, region: str, report: Report) -> TruceState:
                     state = fold(region, [*others_only, report])
                 cast(Any, pipe).multi()  # redis-py leaves multi() untyped
                 pipe.hset(reports_key, report.alert_id, report.model_dump_json())
-                pipe.set(state_key, state.model_dump_json())
-                pipe.sadd(keys.TRUCE_REGIONS, region)
+                _queue_state(pipe, state)
                 await pipe.execute()
                 return state
             except WatchError:
@@ -116,8 +131,7 @@ async def rebuild(redis: Redis, by_region: dict[str, list[Report]]) -> None:
                         keys.truce_reports(region),
                         mapping={k: r.model_dump_json() for k, r in merged.items()},
                     )
-                    pipe.set(keys.truce_state(region), state.model_dump_json())
-                    pipe.sadd(keys.TRUCE_REGIONS, region)
+                    _queue_state(pipe, state)
                 pipe.set(keys.TRUCE_BUILT, "1")
                 await pipe.execute()
                 return

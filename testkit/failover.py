@@ -34,8 +34,8 @@ from testkit.pipeline import CLI, REPO, drained, heartbeats, readyz, stop_proces
 from testkit.sentinels import SentinelCluster
 from testkit.waiting import quiet, wait_until
 
-PROCESSES = ("poller", "classifier", "notifier", "bot,health")
-ROLES = ("poller", "classifier", "notifier", "bot", "health")
+PROCESSES = ("poller", "classifier", "truces", "notifier", "bot,health")
+ROLES = ("poller", "classifier", "truces", "notifier", "bot", "health")
 TOKEN = "555111333:AAfailoverTOKENsecretXYZabcdefghijklm"
 _HREF = re.compile(r'href="([^"]+)"')
 FAST = {

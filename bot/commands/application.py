@@ -21,6 +21,7 @@ from bot.commands.args import COMMANDS, NotAllowedError, UsageError, usage
 from bot.commands.handlers import UserCommands
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
+from bot.commands.truces import TruceCommands
 from bot.commands.types import Ctx, Handler
 from bot.commands.updates import PerChatUpdateProcessor
 from bot.commands.views import CALLBACK_SUB, reply
@@ -74,6 +75,7 @@ def build_application(
     admin_ids: frozenset[int],
     limiter: SharedRateLimiter,
     metrics: CommandMetrics,
+    truce_page_base: str | None = None,
 ) -> AnyApp:
     """Build the Application with every handler; polling is started by the role."""
     base_url, file_url = api_urls(api_url)
@@ -88,12 +90,14 @@ def build_application(
         .build()
     )
     user = UserCommands(svc, admin_ids)
+    truces = TruceCommands(svc, truce_page_base)
     handlers: dict[str, Handler] = {
         "start": user.start, "help": user.help, "subscribe": user.subscribe,
         "unsubscribe": user.unsubscribe, "list": user.list, "regions": user.regions,
         "threshold": user.threshold, "kinds": user.kinds, "mute": user.mute,
         "unmute": user.unmute, "digest": user.digest, "timezone": user.timezone,
         "latest": user.latest, "status": user.status,
+        "ceasefires": truces.ceasefires, "ceasefire": truces.ceasefire,
         "stats": admin_only(admin_ids, admin.stats),
         "feeds": admin_only(admin_ids, admin.feeds),
         "addfeed": admin_only(admin_ids, admin.addfeed),

@@ -41,6 +41,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("digest", "Instant alerts, or one daily summary", "/digest off | daily HH:MM"),
     Command("timezone", "Time zone for the daily digest", "/timezone Europe/Kyiv"),
     Command("latest", "The last alerts", "/latest [region]"),
+    Command("ceasefires", "Truces now, region by region", "/ceasefires"),
+    Command("ceasefire", "One region's truce: state, counts, timeline", "/ceasefire region"),
     Command("status", "Pipeline health in one message", "/status"),
     Command("stats", "Subscribers and deliveries (admins)", "/stats", admin=True),
     Command("feeds", "Configured feeds (admins)", "/feeds", admin=True),

@@ -18,6 +18,7 @@ from bot.telegram.html import clip, same_text
 from core import keys
 from core.models import Alert
 from core.streams import Delivery
+from core.truce_text import accusation, fmt_time
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,16 @@ def render_first(alert: Alert, names: Mapping[str, str]) -> str:
         f"      source: {plain(alert.article.source, 80)} {plain(alert.article.url, 500)}",
         f"      why:    {why}",
     ]
+    ev = alert.event
+    if alert.label == "violation" and ev.accuser:
+        claim = accusation(ev.accuser, ev.accused, ev.attack, ev.place,
+                           killed=ev.killed, wounded=ev.wounded)
+        lines.append(f"      claim:  {plain(claim, 200)}")
+    if alert.truce is not None:
+        since = f" since {fmt_time(alert.truce.since)}" if alert.truce.since else ""
+        lines.append(
+            f"      truce:  during the truce in force{since} (no truce word in the report)"
+        )
     return "\n".join(lines)
 
 

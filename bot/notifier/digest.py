@@ -23,6 +23,9 @@ from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
 from core import keys
 from core.stopping import sleep_unless_stopped
+from core.truce import TruceState, advance
+from core.truce_store import load_states
+from core.truce_text import phase_text, sort_key, span_text
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +51,37 @@ def is_due(sub: Subscription, now: float, last_sent_day: str | None) -> bool:
     return local.strftime("%H:%M") >= sub.digest
 
 
+def truce_lines(
+    states: Sequence[TruceState], names: Mapping[str, str], now: datetime
+) -> list[str]:
+    """One line per region with a truce state: phase, since/until, violations in 24 h."""
+    lines = []
+    for state in sorted((advance(s, now) for s in states), key=sort_key):
+        if state.phase == "none":
+            continue
+        span = span_text(state, zone=False)
+        day = state.violations_between(now - timedelta(hours=24), now)
+        lines.append(
+            f"• {esc(names.get(state.region, state.region))}: {esc(phase_text(state, now))}"
+            f"{esc(span)} · violations in 24 h: {day}"
+        )
+    return lines
+
+
 def render_digest(
-    stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date
+    stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date,
+    truces: Sequence[str] = (),
 ) -> str:
-    """Return the digest text: stories grouped by region, within Telegram's limit."""
-    header = f"<b>Daily digest — {day.isoformat()}</b>"
+    """Return the digest text: truce states, then stories by region, within Telegram's limit."""
+    lines = [f"<b>Daily digest — {day.isoformat()}</b>"]
+    if truces:
+        lines += ["\n<b>Truces</b> (times UTC; /ceasefire region for the timeline)", *truces]
     if not stories:
-        return f"{header}\nNo alerts for your regions since the last digest."
+        lines.append(("\n" if truces else "") + "No alerts for your regions since the last digest.")
     by_region: dict[str, list[Sequence[StoryItem]]] = {}
     for items in stories:
         region = items[0].regions[0] if items[0].regions else "other"
         by_region.setdefault(region, []).append(items)
-    lines = [header]
     for region, group in sorted(by_region.items()):
         lines.append(f"\n<b>{esc(names.get(region, region))}</b>")
         for items in group:
@@ -70,6 +92,7 @@ def render_digest(
                 f"{max(i.score for i in items):.0%})"
             )
     text = "\n".join(lines)
+    # Stories come last, so they go first; the truce lines only if they alone are too long.
     while tg_len(text) > MAX_MESSAGE and len(lines) > 2:
         lines.pop()
         text = "\n".join([*lines, "…"])
@@ -143,9 +166,14 @@ class DigestScheduler:
         )
         stories = [items for sid in story_ids if (items := await self.stories.items(sid))]
         local_day = local_now(sub, now).date()
-        text = render_digest(stories, self.catalog.names, local_day)
+        regions = await self._regions_of(sub)
+        truces = truce_lines(
+            await load_states(self.redis, regions), self.catalog.names,
+            datetime.fromtimestamp(now, UTC),
+        )
+        text = render_digest(stories, self.catalog.names, local_day, truces)
         counts: dict[str, int] = {}
-        for region in await self._regions_of(sub):
+        for region in regions:
             raw = cast(dict[str, str], await self.redis.hgetall(keys.daily_counts(region)))
             for day, value in raw.items():
                 counts[day] = counts.get(day, 0) + int(value)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from bot.store.stories import StoryItem
 from bot.telegram.html import MAX_MESSAGE, clip, esc, safe_url, same_text, tg_len
+from core.truce_text import accusation, fmt_time
 
 _LABELS = {"violation": "🔴 Ceasefire violation reported", "ceasefire": "🕊 Ceasefire news"}
 
@@ -27,6 +29,26 @@ def _sources(items: Sequence[StoryItem]) -> list[StoryItem]:
     return out
 
 
+def claim_line(items: Sequence[StoryItem]) -> str:
+    """``Armenia accuses Azerbaijan · shelling · Tartar · killed 2``, or "" when none accuses."""
+    item = next((i for i in items if i.label == "violation" and i.accuser), None)
+    if item is None:
+        return ""
+    return accusation(item.accuser, item.accused, item.attack, item.place,
+                      killed=item.killed, wounded=item.wounded)
+
+
+def truce_line(item: StoryItem) -> str:
+    """The truce that made an item with no truce word an alert, or "" when a word did."""
+    if not item.truce_region:
+        return ""
+    since = (
+        f" since {fmt_time(datetime.fromtimestamp(item.truce_since, UTC))}"
+        if item.truce_since is not None else ""
+    )
+    return f"During the truce in force{since} (no truce word in the report)"
+
+
 def _compose(
     items: Sequence[StoryItem], names: Mapping[str, str], title_max: int, quote_max: int,
     others_max: int,
@@ -42,8 +64,12 @@ def _compose(
         f"<b>{esc(_LABELS.get(top.label, 'Report'))}</b> · confidence {top.score:.0%}",
         f"<b>{esc(clip(first.title, title_max) or '(no headline)')}</b>",
         f"📍 {esc(clip(region_text, 200))}",
-        f"📰 {esc(clip(first.source, 80))}",
     ]
+    if claim := claim_line(items):
+        lines.append(f"⚔️ {esc(clip(claim, 200))}")
+    if context := truce_line(top):
+        lines.append(f"🕊 {esc(context)}")
+    lines.append(f"📰 {esc(clip(first.source, 80))}")
     evidence = top.evidence or first.evidence
     if evidence and quote_max > 0:
         if same_text(evidence, top.title):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import cast
 
 from redis.asyncio import Redis
@@ -32,10 +32,22 @@ class StoryItem:
     evidence: str
     regions: tuple[str, ...]
     seen: float
+    # Optional, so items stored before they existed still load: what the report says of a
+    # violation (who accuses whom, how, where, the toll), and, when the item had no truce word
+    # and was found because a truce was in force, that truce's region and start (epoch s).
+    accuser: str = ""
+    accused: str = ""
+    attack: str = ""
+    place: str = ""
+    killed: int | None = None
+    wounded: int | None = None
+    truce_region: str = ""
+    truce_since: float | None = None
 
     @classmethod
     def from_alert(cls, alert: Alert, seen: float | None = None) -> StoryItem:
         """Project an alert onto what a message shows."""
+        event, truce = alert.event, alert.truce
         return cls(
             alert_id=alert.id,
             source=alert.article.source,
@@ -46,18 +58,36 @@ class StoryItem:
             evidence=alert.evidence,
             regions=tuple(alert.regions),
             seen=time.time() if seen is None else seen,
+            accuser=event.accuser,
+            accused=event.accused,
+            attack=event.attack,
+            place=event.place,
+            killed=event.killed,
+            wounded=event.wounded,
+            truce_region=truce.region if truce is not None else "",
+            truce_since=truce.since.timestamp() if truce and truce.since else None,
         )
 
     def to_json(self) -> str:
-        """Serialised form kept in Redis."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+        """Serialised form kept in Redis (optional fields only when set)."""
+        data = asdict(self)
+        # Left out when unset, so a process of the previous version can still read the item.
+        for name in _OPTIONAL:
+            if data[name] in ("", None):
+                del data[name]
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> StoryItem:
-        """Parse the serialised form."""
+        """Parse the serialised form (fields this version does not know are ignored)."""
         data = json.loads(raw)
         data["regions"] = tuple(data.get("regions", ()))
-        return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+_FIELDS = frozenset(f.name for f in fields(StoryItem))
+_OPTIONAL = ("accuser", "accused", "attack", "place", "killed", "wounded", "truce_region",
+             "truce_since")
 
 
 def story_of(alert: Alert) -> str:

@@ -31,6 +31,8 @@ def test_every_key_but_the_streams_is_under_the_one_prefix() -> None:
         keys.story_messages("s"), keys.sent("a"), keys.fanned("a"), keys.digest_queue(1),
         keys.digest_last(1), keys.daily_counts("r"), keys.console_story("s"),
         keys.console_printed("a"), keys.notice_sent("1-0"), keys.FLOOD_NS,
+        keys.TRUCE_REGIONS, keys.TRUCE_BUILT, keys.TRUCE_LIVE, keys.TRUCE_VERSION,
+        keys.truce_reports("r"), keys.truce_state("r"),
     ]
     assert all(k.startswith(keys.PREFIX) for k in made), [k for k in made if
                                                           not k.startswith(keys.PREFIX)]

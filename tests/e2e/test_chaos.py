@@ -41,7 +41,7 @@ from tests.e2e.pipeline_support import (
     subscribe,
 )
 
-ROLES = ("poller", "classifier", "notifier")
+ROLES = ("poller", "classifier", "truces", "notifier")
 KILLS = 20
 REDIS_RESTARTS = 2
 # Short takeover times so entries of a killed consumer come back within the test; a restarted

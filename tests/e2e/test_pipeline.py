@@ -53,7 +53,7 @@ async def test_violations_reach_each_matching_subscriber_once_per_story(
         )
         stop = asyncio.Event()
         service = asyncio.create_task(run_roles(
-            settings, roles(("poller", "classifier", "notifier")), stop=stop,
+            settings, roles(("poller", "classifier", "truces", "notifier")), stop=stop,
             install_signals=False,
         ))
         try:

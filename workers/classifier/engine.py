@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from core.config_files import default_config_dir
 from core.models import Label
+from workers.classifier import in_truce
 from workers.classifier.features import BREACH, RULE_OF, Extraction, FeatureExtractor
 from workers.classifier.gazetteer import Gazetteer, Tags
+from workers.classifier.in_truce import TruceWindow
 from workers.classifier.langdetect import LanguageDetector, LanguageProfile, load_model, profiles
 from workers.classifier.lexicon import load_lexicons
 from workers.classifier.model import LABELS, Scorer
@@ -44,6 +47,8 @@ class Result:
     reason: str = ""
     alert_threshold: float = 0.5  # readers' default alert threshold of the model that decided
     evidence_from: str = "headline"  # "headline" when the headline alone decides, else "text"
+    # The region whose truce in force made this item (with no truce word) a candidate.
+    truce_region: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples as lists)."""
@@ -136,13 +141,28 @@ class Classifier:
         ext.grams = ngram_vector(low)  # from the same folded text, for fitting and scoring alike
         return code, "", ext, tags
 
-    def classify(self, title: str, text: str, lang: str | None = None) -> Result:
-        """Label one headline + lede as violation / ceasefire / none, with evidence."""
+    def classify(
+        self,
+        title: str,
+        text: str,
+        lang: str | None = None,
+        *,
+        truces: Mapping[str, TruceWindow] | None = None,
+    ) -> Result:
+        """Label one headline + lede as violation / ceasefire / none, with evidence.
+
+        ``truces`` are the regions where a truce is in force at the item's time: an item with
+        no truce word that reports hostilities there is scored as a violation candidate.
+        """
         code, reason, ext, tags = self.featurize(title or "", text or "", lang)
         if reason:
             return Result(
                 "none", 0.0, 0.0, _clip(title), "unsupported_language", (), (), code, reason
             )
+        if ext is None and truces:
+            found = self._in_truce(title or "", text or "", code, truces)
+            if found is not None:
+                return found
         if ext is None:
             probs = self._no_truce
             return Result("none", probs[2], probs[0], _clip(title), "no_truce_term", (), (), code)
@@ -164,6 +184,52 @@ class Classifier:
             code,
             alert_threshold=self.scorer.alert_threshold,
             evidence_from="text" if from_text else "headline",
+        )
+
+
+    def _in_truce(
+        self, title: str, text: str, code: str, truces: Mapping[str, TruceWindow]
+    ) -> Result | None:
+        """A violation candidate with no truce word, or None.
+
+        The cheap tests come first: most items name none of the regions in force, and most
+        of the rest report no hostility. Only then the full region tagging and the score.
+        """
+        low = fold(f"{title}\n{text}")
+        if not self.gazetteer.mentions(low, frozenset(truces)):
+            return None
+        extractor = self.extractors[code]
+        if not extractor.has_class("hostile", low):
+            return None
+        tags = self.gazetteer.tag(low, folded=True)
+        inside = [r for r in tags.regions if r in truces]
+        if not inside:
+            return None
+        region = inside[0]
+        sents = extractor.sentences(title, text)
+        head_region = bool(title.strip()) and region in self.gazetteer.tag(title).regions
+        found = in_truce.score(
+            sents,
+            has_title=bool(title.strip()),
+            head_region=head_region,
+            ended=truces[region].ended,
+        )
+        if found.p < in_truce.THRESHOLD:
+            return None
+        regions = (region, *(r for r in tags.regions if r != region))
+        return Result(
+            "violation",
+            found.p,
+            found.p,
+            _clip(sents[found.sentence].text),
+            "truce_in_force",
+            regions,
+            tags.parties,
+            code,
+            reason=f"no truce word; {'+'.join(found.features)}",
+            alert_threshold=in_truce.THRESHOLD,
+            evidence_from="headline" if found.sentence == 0 and title.strip() else "text",
+            truce_region=region,
         )
 
 

@@ -81,13 +81,22 @@ class FeatureExtractor:
         """Cheap prefilter: True when the folded text contains any truce word at all."""
         return self._truce.search(low) is not None
 
+    def has_class(self, cls: str, low: str) -> bool:
+        """Cheap prefilter: True when folded ``low`` has any word of class ``cls``."""
+        rx = self._p.get(cls)
+        return rx is not None and rx.search(low) is not None
+
+    def sentences(self, title: str, text: str) -> list[Sentence]:
+        """The headline (when there is one) and the lede's sentences, ready for the rules."""
+        sents = [self._sentence(title)] if title.strip() else []
+        return sents + [self._sentence(s) for s in split_sentences(text)]
+
     def _sentence(self, text: str) -> Sentence:
         return Sentence(text, self._p)
 
     def extract(self, title: str, text: str, *, has_region: bool) -> Extraction:
         """Split, tag and compute every feature of one headline + lede."""
-        sents = [self._sentence(title)] if title.strip() else []
-        sents += [self._sentence(s) for s in split_sentences(text)]
+        sents = self.sentences(title, text)
         x = dict.fromkeys(FEATURES, 0.0)
         where: dict[str, int] = {}
 

@@ -100,6 +100,11 @@ class Gazetteer:
         self._rx_parties = _scanner([a for aliases in spec.parties.values() for a in aliases])
         self._cache: dict[str, tuple[str, ...]] = {}
         self.regions = tuple(r.id for r in spec.regions)
+        self._aliases = {
+            r.id: [*r.aliases, *(a for g in r.weak for a in g)] for r in spec.regions
+        }
+        # Scanners for a few regions only (those with a truce in force), built on first use.
+        self._subset_rx: dict[frozenset[str], re.Pattern[str]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> Gazetteer:
@@ -122,6 +127,18 @@ class Gazetteer:
             if len(self._cache) < 50_000:  # bounded: matched strings are few in practice
                 self._cache[key] = found
         return found
+
+    def mentions(self, low: str, regions: frozenset[str]) -> bool:
+        """True when folded ``low`` names any alias of ``regions`` (a cheap prefilter of tag)."""
+        rx = self._subset_rx.get(regions)
+        if rx is None:
+            aliases = [a for r in sorted(regions) for a in self._aliases.get(r, ())]
+            if not aliases:
+                return False
+            if len(self._subset_rx) > 64:  # truces come and go; keep the cache small
+                self._subset_rx.clear()
+            rx = self._subset_rx[regions] = _scanner(aliases)
+        return rx.search(low) is not None
 
     def tag(self, text: str, *, folded: bool = False) -> Tags:
         """Regions named in ``text`` and the parties of those regions named too.

@@ -11,11 +11,13 @@ from redis.asyncio import Redis
 
 from core import keys
 from core.lifecycle import RoleContext
-from core.models import Alert, Article
+from core.models import Alert, Article, TruceContext, TruceEvent
 from core.settings import Settings
 from core.streams import Delivery, StreamConsumer, queue_publish
 from workers.classifier.engine import Classifier, Result
 from workers.classifier.story_ids import StoryIds
+from workers.truce.context import TruceWatch
+from workers.truce.extract import EventExtractor
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,13 @@ def alert_regions(found: tuple[str, ...], hints: tuple[str, ...]) -> tuple[str, 
     return hints if len(hints) == 1 else ()
 
 
-def build_alert(article: Article, result: Result, story_id: str) -> Alert:
+def build_alert(
+    article: Article,
+    result: Result,
+    story_id: str,
+    event: TruceEvent | None = None,
+    truce: TruceContext | None = None,
+) -> Alert:
     """Return the alert for ``article``; its id is the article's, so redelivery stays one alert."""
     return Alert(
         id=article.id,
@@ -73,6 +81,8 @@ def build_alert(article: Article, result: Result, story_id: str) -> Alert:
         parties=result.parties,
         story_id=story_id,
         classified=datetime.now(UTC),
+        event=event or TruceEvent(),
+        truce=truce,
     )
 
 
@@ -80,13 +90,22 @@ class ArticleHandler:
     """Classifies one article and, unless it is ``none``, writes its alert exactly once."""
 
     def __init__(
-        self, redis: Redis, classifier: Classifier, metrics: ClassifierMetrics, stories: StoryIds
+        self,
+        redis: Redis,
+        classifier: Classifier,
+        metrics: ClassifierMetrics,
+        stories: StoryIds,
+        *,
+        events: EventExtractor,
+        watch: TruceWatch,
     ) -> None:
         """Hold what the handler needs; nothing runs until it is called."""
         self.redis = redis
         self.classifier = classifier
         self.metrics = metrics
         self.stories = stories
+        self.events = events
+        self.watch = watch
 
     async def __call__(self, article: Article, delivery: Delivery) -> None:
         """Classify ``article``; publish its alert and a done-marker in one transaction."""
@@ -94,14 +113,34 @@ class ArticleHandler:
         if delivery.deliveries > 1 and await self.redis.exists(done_key):
             log.info("article %s already classified; skipping redelivery", article.id)
             return
+        truces = await self.watch.windows(article.published)
         with self.metrics.seconds.time():
-            result = self.classifier.classify(article.title, article.summary, article.lang or None)
+            result = self.classifier.classify(
+                article.title, article.summary, article.lang or None, truces=truces
+            )
         self.metrics.classified.labels(result.label, result.lang or "unknown").inc()
         if result.label == "none":
             log.debug("article %s: none (%s)", article.id, result.reason or result.rule)
             return
+        regions = alert_regions(result.regions, article.region_hints)
+        event = self.events.extract(
+            title=article.title,
+            text=article.summary,
+            lang=result.lang,
+            label=result.label,
+            regions=regions,
+            published=article.published,
+        )
         story_id = await self.stories.assign(article)
-        alert = build_alert(article, result, story_id)
+        if event.accuser and event.accused and regions:
+            story_id = await self.stories.merge_accusation(story_id, regions[0], event)
+        window = truces.get(result.truce_region) if result.truce_region else None
+        context = (
+            TruceContext(region=window.region, since=window.since, until=window.until)
+            if window is not None
+            else None
+        )
+        alert = build_alert(article, result, story_id, event, context)
         # The alert and the marker land together or not at all: a crash before this line
         # redoes the work, a crash after it finds the marker.
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -122,11 +161,13 @@ class ArticleHandler:
 def check_config(settings: Settings) -> None:
     """Load lexicons, regions and parameters once, so a bad file stops start-up clearly."""
     Classifier.from_config(settings.config_dir)
+    EventExtractor.from_config(settings.config_dir)
 
 
 async def run(ctx: RoleContext) -> None:
     """Consume ``articles`` in group ``classifiers`` until stop."""
     classifier = await asyncio.to_thread(Classifier.from_config, ctx.settings.config_dir)
+    events = await asyncio.to_thread(EventExtractor.from_config, ctx.settings.config_dir)
     metrics = ctx.metric_set(ClassifierMetrics)
     consumer = StreamConsumer(
         ctx.redis,
@@ -135,7 +176,12 @@ async def run(ctx: RoleContext) -> None:
         consumer=ctx.consumer_name,
         model=Article,
         handler=ArticleHandler(
-            ctx.redis, classifier, metrics, StoryIds(ctx.redis, window_s=STORY_WINDOW_S)
+            ctx.redis,
+            classifier,
+            metrics,
+            StoryIds(ctx.redis, window_s=STORY_WINDOW_S),
+            events=events,
+            watch=TruceWatch(ctx.redis, refresh_s=ctx.settings.truce_refresh_s),
         ),
         settings=ctx.settings.streams,
         metrics=ctx.metrics,

@@ -18,7 +18,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from core import keys
-from core.models import Article
+from core.models import Article, TruceEvent
 from workers.classifier.text import fold
 
 PREFIX = keys.STORY_PREFIX
@@ -133,6 +133,7 @@ class StoryIds:
     def __init__(self, redis: Redis, *, window_s: int) -> None:
         """Register the script on ``redis`` (EVALSHA from then on, reloaded after a restart)."""
         self.window_s = window_s
+        self._redis = redis
         self._script = redis.register_script(_ASSIGN_LUA)
 
     async def assign(self, article: Article) -> str:
@@ -149,3 +150,21 @@ class StoryIds:
         ]
         story = await cast(Any, self._script(keys=script_keys, args=args))
         return str(story)
+
+    async def merge_accusation(self, story_id: str, region: str, event: TruceEvent) -> str:
+        """The story of the other side's accusation over the same incident, else ``story_id``.
+
+        "Armenia accuses Azerbaijan of shelling" and "Azerbaijan accuses Armenia of shelling"
+        share few words, so MinHash keeps them apart; but when both sides trade accusations
+        of one kind of attack in one region within the window, it is one incident and one
+        story. The first accusation of a pair claims the key; the answer is the same when an
+        article is redelivered.
+        """
+        pair = "|".join(sorted((event.accuser, event.accused)))
+        key = f"{PREFIX}pair:{region}:{pair}:{event.attack or '-'}"
+        mine = f"{story_id}\t{event.accuser}"
+        if await self._redis.set(key, mine, nx=True, ex=self.window_s):
+            return story_id
+        stored = await self._redis.get(key)
+        other_story, _, other_accuser = str(stored or mine).partition("\t")
+        return other_story if other_accuser != event.accuser else story_id

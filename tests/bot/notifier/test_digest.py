@@ -1,27 +1,31 @@
-"""Daily digest: queued instead of instant, sent once at the chat's hour with a PNG chart."""
+"""Daily digest: queued, sent once at the chat's hour with a PNG chart and the truce states."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.notifier.digest import DigestScheduler, is_due
+from bot.notifier.digest import DigestScheduler, is_due, render_digest
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
 from bot.store.messages import MessageLedger
 from bot.store.regions import RegionCatalog
-from bot.store.stories import StoryStore
+from bot.store.stories import StoryItem, StoryStore
 from bot.store.subscriptions import Subscription, SubscriptionStore
 from bot.telegram.flood import FloodLimiter
+from bot.telegram.html import MAX_MESSAGE, tg_len
 from core import keys
 from core.config_files import default_config_dir
 from core.keys import DELIVERIES
-from core.models import DeliveryJob, decode
+from core.models import DeliveryJob, TruceEvent, TruceEventKind, decode
 from core.redis_conn import RedisProcess
+from core.truce import Report
+from core.truce_store import add_report
 from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import make_alert, make_settings
 
@@ -68,3 +72,48 @@ async def test_digest_chat_gets_one_summary_and_a_chart(
     assert "AP, Reuters" in text.text and "2 sources" in text.text and "Gaza" in text.text
     assert photo.photo_bytes > 1000
     assert not await redis.zcard(keys.digest_queue(77))
+
+
+def _report(n: int, at: datetime, kind: TruceEventKind, title: str = "") -> Report:
+    return Report(alert_id=f"al{n}", story_id=f"s{n}", at=at, kind=kind,
+                  label="violation" if kind == "violated" else "ceasefire",
+                  title=title or f"Report {n}", event=TruceEvent(kind=kind))
+
+
+async def test_digest_gives_the_truce_state_of_each_followed_region(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    from bot.telegram.api import make_bot
+
+    now = datetime.now(UTC)
+    day = timedelta(days=1)
+    for r in (_report(1, now - 3 * day, "starts"), _report(2, now - 2 * day, "violated"),
+              _report(3, now - day / 2, "violated", title="<b>Shelling</b>")):
+        await add_report(redis, "nagorno-karabakh", r)
+    await add_report(redis, "gaza-israel", _report(4, now - day, "call"))  # not followed
+    await add_report(redis, "sudan", _report(5, now - day, "expired"))  # followed, no truce
+    subs = SubscriptionStore(redis)
+    await subs.subscribe(80, ["nagorno-karabakh", "sudan", "ukraine"])
+    await subs.update(80, digest="00:00")
+    bot = make_bot(make_settings(redis_server.url, tmp_path, emulator.url))
+    async with bot:
+        scheduler = DigestScheduler(
+            redis=redis, bot=bot, limiter=FloodLimiter(redis, "digest-test"), subs=subs,
+            stories=StoryStore(redis), catalog=RegionCatalog.load(default_config_dir()),
+        )
+        assert await scheduler.run_due(time.time()) == 1
+    text = emulator.messages[80][0].text
+    truces = text.split("<b>Truces</b>")[1].split("\n\n")[0].splitlines()[1:]
+    assert len(truces) == 1, text  # Sudan has a state but no truce; Ukraine none; Gaza unfollowed
+    assert truces[0].startswith("• Nagorno-Karabakh (Armenia–Azerbaijan): in force, violated")
+    assert " since " in truces[0] and truces[0].endswith("violations in 24 h: 1")
+    assert "No alerts for your regions" in text and "Shelling" not in text
+
+
+def test_truce_lines_stay_when_stories_must_be_cut() -> None:
+    truces = [f"• Region {n}: in force · violations in 24 h: {n}" for n in range(5)]
+    stories = [[StoryItem(f"a{n}", "AP", "https://e.org", "x" * 140, "violation", 0.9, "", ("r",),
+                          0.0)] for n in range(100)]
+    text = render_digest(stories, {}, date(2025, 1, 1), truces)
+    assert tg_len(text) <= MAX_MESSAGE and text.endswith("…")
+    assert all(line in text for line in truces)

@@ -1,13 +1,18 @@
-"""Alert rendering: escaped HTML, 4096 characters at most, never cut inside a tag or entity."""
+"""Alert rendering: escaped HTML, at most 4096, tags never cut; who accuses whom; the truce."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
+from bot.notifier.console import render_first
 from bot.notifier.render import render_story
 from bot.store.stories import StoryItem
 from bot.telegram.html import MAX_MESSAGE, safe_url, tg_len
+from core.models import TruceContext, TruceEvent
+from tests.bot.helpers import make_alert
 
 
 def item(n: int, **kw: object) -> StoryItem:
@@ -87,3 +92,56 @@ def test_huge_fields_fit_4096_without_cutting_tags_or_entities() -> None:
     html = render_story(emoji)
     assert tg_len(html) <= MAX_MESSAGE
     _check(html)
+
+
+def test_a_violation_says_who_accuses_whom_how_where_and_the_toll() -> None:
+    claim = item(1, accuser="Armenia", accused="Azerbaijan", attack="shelling", place="Tartar",
+                 killed=2)
+    text = _check(render_story([claim]))
+    assert "Armenia accuses Azerbaijan · shelling · Tartar · killed 2" in text
+    # Only the parts the report states; a later outlet's claim stands in for a first without.
+    text = _check(render_story([item(2), item(3, accuser="Armenia", place="Tartar <x>")]))
+    assert "Accusation by Armenia · Tartar <x>" in text and "killed" not in text
+    assert "accuses" not in _check(render_story([item(4, attack="shelling")]))  # no accuser
+    news = item(5, label="ceasefire", accuser="Armenia", accused="Azerbaijan")
+    assert "accuses" not in _check(render_story([news]))  # ceasefire news accuses no one
+
+
+def test_an_alert_found_through_the_truce_says_so() -> None:
+    since = datetime(2023, 9, 19, 12, tzinfo=UTC).timestamp()
+    text = _check(render_story([item(1, truce_region="gaza", truce_since=since)]))
+    assert "During the truce in force since 19 Sep 2023 12:00 UTC (no truce word in the report)" \
+        in text
+    text = _check(render_story([item(1, truce_region="gaza")]))
+    assert "During the truce in force (no truce word in the report)" in text
+    assert "During the truce" not in _check(render_story([item(1)]))
+
+
+def test_story_items_carry_the_event_and_old_items_still_load() -> None:
+    alert = make_alert(1).model_copy(update={
+        "event": TruceEvent(kind="violated", accuser="Armenia", accused="Azerbaijan", killed=0),
+        "truce": TruceContext(region="gaza", since=datetime(2023, 9, 19, tzinfo=UTC)),
+    })
+    stored = StoryItem.from_alert(alert, seen=5.0)
+    assert StoryItem.from_json(stored.to_json()) == stored
+    assert stored.killed == 0 and stored.truce_region == "gaza" and stored.truce_since
+    # What the previous version wrote and reads: no event fields at all.
+    plain = StoryItem.from_alert(make_alert(2), seen=5.0)
+    assert set(json.loads(plain.to_json())) == {
+        "alert_id", "source", "url", "title", "label", "score", "evidence", "regions", "seen"}
+    old = json.loads(plain.to_json())
+    assert StoryItem.from_json(json.dumps(old)) == plain
+    assert StoryItem.from_json(json.dumps({**old, "from_the_future": 1})) == plain
+
+
+def test_console_shows_the_claim_and_the_truce_too() -> None:
+    alert = make_alert(1, regions=("nagorno-karabakh",)).model_copy(update={
+        "event": TruceEvent(kind="violated", accuser="Armenia", accused="Azerbaijan",
+                            attack="shelling", place="Tartar\x1b[31m", killed=3),
+        "truce": TruceContext(region="nagorno-karabakh",
+                              since=datetime(2023, 9, 19, 12, tzinfo=UTC)),
+    })
+    text = render_first(alert, {})
+    assert "claim:  Armenia accuses Azerbaijan · shelling · Tartar [31m · killed 3" in text
+    assert "truce:  during the truce in force since 19 Sep 2023 12:00 UTC" in text
+    assert "claim" not in render_first(make_alert(2), {})

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core.config_files import default_config_dir
 from core.consumer import Delivery
 from core.keys import ALERTS, ARTICLES
 from core.models import Alert, Article, decode
@@ -20,6 +21,8 @@ from workers.classifier.role import (
     alert_regions,
 )
 from workers.classifier.story_ids import StoryIds
+from workers.truce.context import TruceWatch
+from workers.truce.extract import EventExtractor
 
 MIDDLE_EAST = ("gaza-israel", "yemen", "iraq")
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -53,6 +56,8 @@ def _handler(redis: Redis, clf: Classifier) -> ArticleHandler:
     return ArticleHandler(
         redis, clf, ClassifierMetrics(CollectorRegistry()),
         StoryIds(redis, window_s=STORY_WINDOW_S),
+        events=EventExtractor.from_config(default_config_dir()),
+        watch=TruceWatch(redis, refresh_s=0),
     )
 
 

@@ -1,0 +1,1 @@
+"""Truces: what items report about a truce, and the role that keeps each region's state."""
