@@ -25,6 +25,8 @@ ACTIVE: frozenset[Phase] = frozenset({"in_force", "violated"})
 BREAKDOWN_WINDOW = timedelta(hours=48)
 # Reports of an extension this soon after the first report of one are that extension again.
 SAME_EXTENSION = timedelta(hours=36)
+# A second report within this time confirms an agreement, a collapse or an unseen truce.
+CONFIRM_WITHIN = timedelta(hours=24)
 # A truce agreed to start this soon after the current one ends takes over without a gap.
 SEAMLESS = timedelta(hours=6)
 # A truce in force with no stated end and no report for this long is not assumed to hold:
@@ -111,6 +113,17 @@ class ViolationStory(BaseModel):
     place: str = ""
 
 
+class Claim(BaseModel):
+    """A report that would move the truce, waiting for a second report to confirm it."""
+
+    at: datetime
+    claim: str  # "agreed", "collapsed" or "implied" (a truce known only by its breaches)
+    alert_id: str
+    story_id: str = ""
+    label: Label = "ceasefire"
+    event: TruceEvent = TruceEvent()
+
+
 class TruceState(BaseModel):
     """Where one region's truce stands, with its history."""
 
@@ -124,6 +137,7 @@ class TruceState(BaseModel):
     ended_at: datetime | None = None  # when it last ended or collapsed
     extended_at: datetime | None = None  # first report of the latest extension
     extended_from: datetime | None = None  # the end that extension moved
+    claims: list[Claim] = []  # unconfirmed claims of the last CONFIRM_WITHIN
     # This truce's violations (reset when a new truce comes into force).
     violated: int = 0
     counted: list[str] = []  # the story ids behind ``violated``
@@ -145,7 +159,9 @@ class TruceState(BaseModel):
 
     def live(self) -> TruceState:
         """The state without its history: what detection needs, small enough to poll."""
-        return self.model_copy(update={"transitions": [], "violations": [], "counted": []})
+        return self.model_copy(
+            update={"transitions": [], "violations": [], "counted": [], "claims": []}
+        )
 
     def violations_between(self, start: datetime, end: datetime) -> int:
         """Distinct violation stories first reported in [start, end)."""
@@ -209,7 +225,7 @@ def advance(state: TruceState, t: datetime) -> TruceState:
 
 
 def _due(state: TruceState, t: datetime) -> bool:
-    due_start = state.phase not in ACTIVE and state.starts is not None and state.starts <= t
+    due_start = state.starts is not None and state.starts <= t
     due_end = state.phase in ACTIVE and state.until is not None and state.until <= t
     return due_start or due_end
 
@@ -217,15 +233,45 @@ def _due(state: TruceState, t: datetime) -> bool:
 def _advance(state: TruceState, t: datetime) -> None:
     # Each step consumes a start or an end, so this ends (a start, then its end, at most).
     while _due(state, t):
-        if state.phase in ACTIVE and state.until is not None:
+        if (
+            state.phase in ACTIVE
+            and state.until is not None
+            and state.until <= t
+            and not (state.starts is not None and state.starts < state.until)
+        ):
             end = state.until
             _enter(state, "ended", end, "scheduled end")
             if state.starts is not None and state.starts <= end + SEAMLESS:
                 # A truce agreed while this one ran takes over where this one ends.
                 _start(state, end, end, "scheduled start", None)
         elif state.starts is not None:
+            if state.phase in ACTIVE:
+                # A new truce starts before this one's end (or this one has no end): the new
+                # one replaces it from its start.
+                _renew(state, state.starts)
+                continue
             ends = state.until if state.phase == "agreed" else None
             _start(state, state.starts, state.starts, "scheduled start", None, ends=ends)
+
+
+def _renew(state: TruceState, start: datetime) -> None:
+    """Replace the truce in force by the one agreed to start at ``start``."""
+    duration = state.duration_h
+    state.transitions.append(
+        Transition(
+            at=start,
+            phase="in_force",
+            previous=state.phase,
+            cause="scheduled start",
+            until=start + timedelta(hours=duration) if duration else None,
+        )
+    )
+    del state.transitions[:-MAX_TRANSITIONS]
+    state.phase = "in_force"
+    state.since, state.starts, state.duration_h = start, None, None
+    state.until = state.transitions[-1].until
+    state.violated, state.counted = 0, []
+    state.first_violation = state.last_violation = None
 
 
 def _record_violation(state: TruceState, report: Report) -> None:
@@ -268,6 +314,30 @@ def apply(state: TruceState, report: Report) -> TruceState:
     return state
 
 
+def _confirmed(state: TruceState, report: Report, claim: str) -> Claim | None:
+    """The earlier report that confirms this one's claim, or None (this one then waits).
+
+    An agreement, a collapse, or a truce we never heard of is a big claim to rest on one
+    item: one misread headline ("Can the UN stop the war?") must not move a region's truce.
+    A second report within CONFIRM_WITHIN (another item, often another outlet) confirms it.
+    """
+    state.claims = [c for c in state.claims if timedelta(0) <= report.at - c.at <= CONFIRM_WITHIN]
+    for c in state.claims:
+        if c.claim == claim and c.alert_id != report.alert_id:
+            return c
+    state.claims.append(
+        Claim(
+            at=report.at,
+            claim=claim,
+            alert_id=report.alert_id,
+            story_id=report.story_id,
+            label=report.label,
+            event=report.event,
+        )
+    )
+    return None
+
+
 def apply_in_place(state: TruceState, report: Report) -> None:
     """Apply ``report`` to ``state`` itself: the fold's step (no copy of a long history)."""
     _advance(state, report.at)
@@ -277,22 +347,22 @@ def apply_in_place(state: TruceState, report: Report) -> None:
         if state.phase in ("none", "ended", "collapsed"):
             _enter(state, "talks", at, kind, report)
     elif kind == "agreed":
-        if active:
-            if ev.starts is not None and ev.starts > at:
-                # The next truce, agreed while this one runs: it starts when this one ends.
-                state.starts, state.duration_h = ev.starts, ev.duration_h
-        else:
-            state.duration_h = ev.duration_h
-            state.until = None
-            if ev.starts is not None and ev.starts <= at:
-                _start(state, ev.starts, at, kind, report, ends=ev.ends)
-            else:
-                state.starts = ev.starts
-                _enter(state, "agreed", at, kind, report)
-                if ev.ends is not None:
-                    state.until = ev.ends
+        _agree(state, report)
     elif kind in ("starts", "holding"):
-        if not active:
+        early = state.phase == "agreed" and state.starts is not None and state.starts > at
+        if early and ev.starts is not None and state.starts is not None:
+            state.starts = ev.starts  # a later report that gives the start corrects it
+        elif (
+            not active
+            and not early
+            and (
+                state.phase == "agreed"
+                or ev.starts is not None
+                or _confirmed(state, report, "implied")
+            )
+        ):
+            # Before an agreed start, "the truce holds" is about something else; with no
+            # agreement known, a truce in force needs a second report (or a stated start).
             since = ev.starts or (at if kind == "starts" or state.phase == "agreed" else None)
             if ev.duration_h is not None:
                 state.duration_h = ev.duration_h
@@ -302,31 +372,66 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     elif kind == "expired":
         if ev.ends is not None and ev.ends > at and (active or state.phase == "agreed"):
             state.until = ev.ends  # announced end, still ahead
-        elif active or state.phase == "agreed":
+        elif (active or state.phase == "agreed") and not (state.until and state.until > at):
+            # An end already scheduled later is not brought forward by talk of the end
+            # ("hours left before the ceasefire ends"); the scheduled end will come.
             _enter(state, "ended", at, kind, report)
     elif kind == "collapsed":
-        if state.phase in ("in_force", "violated", "agreed") or _recently_ended(state, at):
+        live = state.phase in ("in_force", "violated", "agreed") or _recently_ended(state, at)
+        if live and _confirmed(state, report, "collapsed") is not None:
             _enter(state, "collapsed", at, kind, report)
         if report.label == "violation":
             _record_violation(state, report)
     elif kind == "violated":
         if _recently_ended(state, at):
-            _enter(state, "collapsed", at, "violated after the end", report)
-        elif not active:
-            # A breach implies a truce in force: one whose start we did not hear about.
-            _start(
-                state,
-                ev.starts if state.phase != "agreed" else (state.starts or at),
-                at,
-                "violated",
-                report,
-            )
+            if _confirmed(state, report, "collapsed") is not None:
+                _enter(state, "collapsed", at, "violated after the end", report)
+        elif state.phase == "agreed":
+            # An agreed truce reported breached has started, whenever it did.
+            _start(state, state.starts or at, at, "violated", report)
+        elif state.phase == "none" and (first := _confirmed(state, report, "implied")):
+            # Breaches of a truce we never heard of: it started before we were watching.
+            # After talks, an end or a collapse, a breach report is about the truce we know.
+            _start(state, ev.starts, at, "violated", report)
+            state.counted.append(first.story_id)  # the first breach was of this truce too
+            state.violated += 1
         if state.phase in ACTIVE:
             _enter(state, "violated", at, kind, report)
         _record_violation(state, report)
     state.last_report = max(state.last_report or at, at)
     state.last_key = max(state.last_key, report.key)
     state.applied += 1
+
+
+def _announced_start(ev: TruceEvent, at: datetime) -> datetime | None:
+    """The start an agreement announces: not one more than an hour before the report."""
+    return ev.starts if ev.starts is not None and ev.starts > at - timedelta(hours=1) else None
+
+
+def _agree(state: TruceState, report: Report) -> None:
+    """An agreement: the next truce while one runs, details of the agreed one, or a new one."""
+    ev, at = report.event, report.at
+    # A stated start more than an hour before the report is not an announcement of the start
+    # (a misread "no pause before Friday"): starts and holding reports say when it began.
+    starts = _announced_start(ev, at)
+    if state.phase in ACTIVE:
+        if starts is not None and starts > at:
+            # The next truce, agreed while this one runs: it starts when this one ends.
+            state.starts, state.duration_h = starts, ev.duration_h
+    elif state.phase == "agreed":
+        # Later reports of the same agreement fill in what earlier ones left open.
+        state.starts = starts or state.starts
+        state.duration_h = ev.duration_h or state.duration_h
+    elif (first := _confirmed(state, report, "agreed")) is not None:
+        # The two reports together: what one leaves open the other may say.
+        starts = starts or _announced_start(first.event, first.at)
+        state.duration_h, state.until = ev.duration_h or first.event.duration_h, None
+        if starts is not None and starts <= at:
+            _start(state, starts, at, "agreed", report, ends=ev.ends)
+        else:
+            state.starts = starts
+            _enter(state, "agreed", at, "agreed", report)
+            state.until = ev.ends or first.event.ends
 
 
 def _extend(state: TruceState, report: Report) -> None:
@@ -344,15 +449,19 @@ def _extend(state: TruceState, report: Report) -> None:
         and at - state.extended_at <= SAME_EXTENSION
         and (active or ended)
     )
+    stated = ev.ends is not None or ev.duration_h is not None
     if repeat:
         base = state.extended_from
     else:
         base = state.until if (active or ended) and state.until else at
-        state.extended_from, state.extended_at = base, at
+        if stated:
+            state.extended_from, state.extended_at = base, at
     new_until = ev.ends or (
         base + timedelta(hours=ev.duration_h) if base and ev.duration_h else None
     )
-    if repeat:
+    if repeat or (active and not stated):
+        # A repeat moves the end at most to where it already is; an extension that states
+        # no new end leaves the known end as it is (the next report will tell).
         new_until = max(new_until, state.until) if new_until and state.until else state.until
     if active:
         changed = new_until != state.until

@@ -37,10 +37,12 @@ def gaza_pause() -> list[Alert]:
         alert(1, "call", 0),
         alert(2, "agreed", 1, starts=start, duration_h=96),
         alert(3, None, 2, label="none"),  # reports nothing about the truce
+        alert(8, "agreed", 3),  # another outlet: the agreement is confirmed
         alert(4, "violated", 60, label="violation"),
         alert(5, "extended", 110, duration_h=48),
         alert(6, "violated", 150, label="violation", regions=("gaza-israel", "lebanon")),
         alert(7, "collapsed", 220, label="violation"),
+        alert(9, "violated", 221, label="violation"),
     ]
 
 
@@ -55,12 +57,12 @@ async def test_alerts_fold_into_each_region_and_survive_losing_the_state(redis: 
     for n, a in enumerate(alerts, 1):
         entry = await publish(redis, keys.ALERTS, a)
         await handler(a, Delivery(entry, keys.ALERTS, 1))
-        if n == 4:
+        if n == 5:
             # Mid-replay, every truce key goes (a flush, a lost volume).
             assert await _scan_delete(redis, f"{keys.PREFIX}truce:*") >= 4
     reports = [r for a in alerts if (r := Report.from_alert(a)) is not None]
     assert await truce_store.load_state(redis, "gaza-israel") == fold("gaza-israel", reports)
-    assert await truce_store.load_state(redis, "lebanon") == fold("lebanon", [reports[4]])
+    assert await truce_store.load_state(redis, "lebanon") == fold("lebanon", [reports[5]])
     state = await truce_store.load_state(redis, "gaza-israel")
     assert state is not None
     assert [t.phase for t in state.transitions] == [
