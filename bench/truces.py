@@ -28,7 +28,7 @@ from core.models import Alert, Article, TruceContext
 from core.truce import Report, TruceState, apply_in_place
 from workers.classifier.engine import Classifier
 from workers.classifier.role import alert_regions
-from workers.truce.context import windows_at
+from workers.truce.context import tells_an_incident, windows_at
 from workers.truce.extract import EventExtractor
 
 
@@ -74,6 +74,10 @@ def main(corpus: Path, limit: int, since: str, candidates: Path | None) -> None:
         event = events.extract(title=article.title, text=article.summary, lang=result.lang,
                                label=result.label, regions=regions, published=at)
         window = windows.get(result.truce_region)
+        if window is not None and not tells_an_incident(event):
+            labels["violation"] -= 1
+            labels["none"] += 1
+            continue
         alert = Alert(
             id=article.id, article=article, label=result.label, score=round(result.score, 4),
             evidence=result.evidence, regions=regions, story_id=article.id, event=event,

@@ -97,6 +97,7 @@ async def check_readiness(
             continue
         ages[role] = age
     problems, stale = _judge_roles(ages, heartbeat_ttl_s, local)
+    dead_seen: set[str] = set()
     for spec in keys.STREAMS:
         stream, group = spec.name, spec.group
         stats = await stream_stats(redis, stream, group)
@@ -106,6 +107,9 @@ async def check_readiness(
             metrics.stream_lag.labels(stream, group).set(stats.lag)
             if stats.lag > MAX_LAG:
                 problems.append(f"{stream} lag {stats.lag} exceeds {MAX_LAG}")
+        if keys.dead_letter(stream) in dead_seen:
+            continue  # one dead-letter stream per stream, however many groups read it
+        dead_seen.add(keys.dead_letter(stream))
         dead = int(await redis.xlen(keys.dead_letter(stream)))
         metrics.stream_length.labels(keys.dead_letter(stream)).set(dead)
         if dead > MAX_DEAD_LETTERS:

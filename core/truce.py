@@ -134,6 +134,7 @@ class TruceState(BaseModel):
     starts: datetime | None = None  # agreed, not yet in force: the stated start
     duration_h: float | None = None  # agreed duration, until the start makes it an end
     last_report: datetime | None = None
+    alive_at: datetime | None = None  # last report that the truce runs (held, breached ...)
     ended_at: datetime | None = None  # when it last ended or collapsed
     extended_at: datetime | None = None  # first report of the latest extension
     extended_from: datetime | None = None  # the end that extension moved
@@ -155,7 +156,8 @@ class TruceState(BaseModel):
             return False
         if state.until is not None:
             return True
-        return state.last_report is not None and t - state.last_report <= STALE_AFTER
+        seen = state.alive_at or state.since
+        return seen is not None and t - seen <= STALE_AFTER
 
     def live(self) -> TruceState:
         """The state without its history: what detection needs, small enough to poll."""
@@ -344,7 +346,12 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     ev, at, kind = report.event, report.at, report.kind
     active = state.phase in ACTIVE
     if kind == "call":
+        implied = active and state.since is None and state.until is None
         if state.phase in ("none", "ended", "collapsed"):
+            _enter(state, "talks", at, kind, report)
+        elif implied and _confirmed(state, report, "call") is not None:
+            # Calls for a ceasefire where we only inferred one from breach reports: there
+            # is none in force.
             _enter(state, "talks", at, kind, report)
     elif kind == "agreed":
         _agree(state, report)
@@ -398,6 +405,8 @@ def apply_in_place(state: TruceState, report: Report) -> None:
         if state.phase in ACTIVE:
             _enter(state, "violated", at, kind, report)
         _record_violation(state, report)
+    if kind in ("starts", "holding", "extended", "violated") and state.phase in ACTIVE:
+        state.alive_at = max(state.alive_at or at, at)
     state.last_report = max(state.last_report or at, at)
     state.last_key = max(state.last_key, report.key)
     state.applied += 1

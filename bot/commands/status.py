@@ -45,7 +45,8 @@ async def delivery_stats(redis: Redis, subs: SubscriptionStore) -> str:
     counts = await subs.counts()
     # Every failure given up on lands in its stream's dead letters, Telegram's refusals of a
     # delivery included.
-    dead = [f"{esc(spec.name)} {int(await redis.xlen(spec.dead))}" for spec in keys.STREAMS]
+    streams = dict.fromkeys(spec.name for spec in keys.STREAMS)  # alerts has two groups
+    dead = [f"{esc(name)} {int(await redis.xlen(keys.dead_letter(name)))}" for name in streams]
     return "\n".join([
         "<b>Stats</b>",
         f"Chats: {counts['chats']} (active {counts['active']}, "

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from workers.classifier.sentence import Sentence
+from workers.classifier.spans import left_within
 
 # Logit weights of the context score (see the module docstring for why they are not fitted).
-BIAS = -2.0
+BIAS = -3.0
 WEIGHTS: dict[str, float] = {
     "head_hostile": 2.2,  # the headline itself reports a real hostility
-    "lede_hostile": 0.8,  # the first sentence of the lede does
+    "lede_hostile": 1.0,  # the first sentence of the lede does (an event told, not named)
     "head_region": 0.8,  # the headline names the region in force
     "resume": 1.0,  # "resumed", "renewed", "again": the war coming back
     "accuse": 0.8,  # one side accuses the other of the attack
@@ -30,8 +31,12 @@ WEIGHTS: dict[str, float] = {
     "hypo": -2.5,  # a threat, a condition, a warning: no event
     "background": -2.5,  # anniversaries, history
     "liveblog": -1.5,  # a round-up: the hostility may be anywhere
+    "aftermath": -1.5,  # "after the Hamas attack", "since the strike": an earlier event
 }
-THRESHOLD = 0.5
+# Both the headline and the lede must tell of hostilities in the region (or the war must be
+# said to come back): a headline naming an attack alone is most often about an old one.
+THRESHOLD = 0.6
+NEAR_AFTER = 25  # "after" this close before a hostility word makes it an earlier event
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,11 @@ def score(sents: list[Sentence], *, has_title: bool, head_region: bool, ended: b
             on[cls] = where
     if any(s.get("hypo") for s in chosen):
         on["hypo"] = where
+    if all(
+        all(left_within(s.get("after"), h, NEAR_AFTER) for h in s.get("hostile"))
+        for s in chosen
+    ):
+        on["aftermath"] = where
     if head is not None and head.get("background"):
         on["background"] = 0
     if head is not None and head.get("liveblog"):

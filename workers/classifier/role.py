@@ -16,7 +16,7 @@ from core.settings import Settings
 from core.streams import Delivery, StreamConsumer, queue_publish
 from workers.classifier.engine import Classifier, Result
 from workers.classifier.story_ids import StoryIds
-from workers.truce.context import TruceWatch
+from workers.truce.context import TruceWatch, tells_an_incident
 from workers.truce.extract import EventExtractor
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,9 @@ class ArticleHandler:
             regions=regions,
             published=article.published,
         )
+        if result.truce_region and not tells_an_incident(event):
+            log.debug("article %s: no incident told; not a candidate", article.id)
+            return
         story_id = await self.stories.assign(article)
         if event.accuser and event.accused and regions:
             story_id = await self.stories.merge_accusation(story_id, regions[0], event)

@@ -9,6 +9,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from core import keys, truce_store
+from core.models import TruceEvent
 from core.truce import BREAKDOWN_WINDOW, TruceState, advance
 from workers.classifier.in_truce import TruceWindow
 
@@ -18,15 +19,28 @@ def windows_at(live: dict[str, TruceState], at: datetime) -> dict[str, TruceWind
     out: dict[str, TruceWindow] = {}
     for region, state in live.items():
         now = advance(state, at)
+        if now.since is None and now.until is None:
+            # Known only from its breaches: we cannot tell it from a war that never paused,
+            # so it never turns plain war news into violations.
+            continue
         if state.in_force_at(at):
             out[region] = TruceWindow(region, now.since, now.until)
         elif (
-            now.phase == "ended"
+            now.phase in ("ended", "collapsed")
             and now.ended_at is not None
             and now.ended_at <= at <= now.ended_at + BREAKDOWN_WINDOW
         ):
             out[region] = TruceWindow(region, now.since, now.until, ended=True)
     return out
+
+
+def tells_an_incident(event: TruceEvent) -> bool:
+    """True when an item tells of one incident: a kind of attack, or a toll, is stated.
+
+    A candidate without a truce word rests on its hostility alone; "as the war rages" or
+    "the kibbutz attacked by Hamas" name the war, not an incident in breach of the truce.
+    """
+    return bool(event.attack) or event.killed is not None or event.wounded is not None
 
 
 class TruceWatch:
