@@ -358,7 +358,7 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     elif kind in ("starts", "holding"):
         early = state.phase == "agreed" and state.starts is not None and state.starts > at
         if early and ev.starts is not None and state.starts is not None:
-            state.starts = ev.starts  # a later report that gives the start corrects it
+            state.starts = _later_start(state.starts, ev.starts)
         elif (
             not active
             and not early
@@ -412,6 +412,17 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     state.applied += 1
 
 
+def _later_start(known: datetime | None, new: datetime | None) -> datetime | None:
+    """Two stated starts of one truce: the later when a day apart at most, else the new one.
+
+    A day named without an hour reads as its midnight ("from Friday"), and a start put off
+    ("no pause before Friday") moves later; either way the later, more precise time holds.
+    """
+    if known is None or new is None:
+        return new or known
+    return max(known, new) if abs(new - known) <= timedelta(hours=24) else new
+
+
 def _announced_start(ev: TruceEvent, at: datetime) -> datetime | None:
     """The start an agreement announces: not one more than an hour before the report."""
     return ev.starts if ev.starts is not None and ev.starts > at - timedelta(hours=1) else None
@@ -426,10 +437,11 @@ def _agree(state: TruceState, report: Report) -> None:
     if state.phase in ACTIVE:
         if starts is not None and starts > at:
             # The next truce, agreed while this one runs: it starts when this one ends.
-            state.starts, state.duration_h = starts, ev.duration_h
+            state.starts = _later_start(state.starts, starts)
+            state.duration_h = ev.duration_h or state.duration_h
     elif state.phase == "agreed":
         # Later reports of the same agreement fill in what earlier ones left open.
-        state.starts = starts or state.starts
+        state.starts = _later_start(state.starts, starts)
         state.duration_h = ev.duration_h or state.duration_h
     elif (first := _confirmed(state, report, "agreed")) is not None:
         # The two reports together: what one leaves open the other may say.

@@ -21,6 +21,13 @@ MAX_SENTENCES = 3
 MAX_CHARS = 900
 # Joins the segments: no word pattern crosses a blank line.
 SEP = "\n\n"
+# "no ceasefire agreed", "no Gaza pause": a negation this close before the truce word denies it
+# ("no respite as the truce collapses" does not).
+DENIAL_REACH = 12
+QUESTION_MARK = re.compile(r"[?\u061f]")  # "?" and the Arabic "؟"
+# Where a clause starts: after a sentence stop, a colon or a dash ("Gaza: can the truce hold?").
+CLAUSE_BREAK = re.compile(r"[.:;!?\u061f](?:\s|$)|[|\u2013\u2014]")
+QUOTES = "\"' "
 
 
 class Doc:
@@ -133,6 +140,34 @@ class Ctx:
                         and self.doc.low[m.end():m.end() + 1] in " -")
             out.append(Mention(m.start(), m.end(), self.doc.seg_of(m.start()), head))
         return out
+
+    @cached_property
+    def denied_segs(self) -> frozenset[int]:
+        """Segments whose every truce word is negated: "no ceasefire agreed before Eid"."""
+        neg = self.lx("negation")
+        flags: dict[int, list[bool]] = {}
+        for t in self.mentions:
+            lo = max(self.doc.bounds[t.seg][0], t.start - DENIAL_REACH)
+            denied = any(lo <= n.start() and n.end() <= t.start for n in neg)
+            flags.setdefault(t.seg, []).append(denied)
+        return frozenset(seg for seg, found in flags.items() if all(found))
+
+    def asks(self, seg: int) -> bool:
+        """True when a clause of ``seg`` asks a yes/no question ("Can the UN stop the war?").
+
+        Only a clause opened by a question word of the events file counts: "Gaza deal: what do
+        we know?" asks about an agreement that was made.
+        """
+        rx = self.vocab.rx("question")
+        start, end = self.doc.bounds[seg]
+        text = self.doc.low[start:end]
+        if rx is None or not QUESTION_MARK.search(text):
+            return False
+        for mark in QUESTION_MARK.finditer(text):
+            clause = CLAUSE_BREAK.split(text[: mark.start()])[-1].lstrip(QUOTES)
+            if rx.match(clause):
+                return True
+        return False
 
     def truce_segs(self) -> set[int]:
         """Segments with a truce word."""

@@ -3,7 +3,10 @@
 A kind word counts only near a truce word of its segment (``WINDOW`` characters), so "extends
 the war" beside "rejects a ceasefire" is no extension. A word with a call, talk, hypothetical
 or negation just before it ("close to agreeing", "pressure to extend", "did not agree") makes
-the item a call at most: unknown stays unknown, a prospect is no event.
+the item a call at most: unknown stays unknown, a prospect is no event. So do a prospect word
+next to the deal or its truce word ("tentative deal", "deal near", "pending approval"), a
+yes/no question ("Can the UN stop the war?") and a denied truce ("no ceasefire agreed").
+An end after "before"/"ahead of" is still to come; a deal after "as part of" is carried out.
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ import re
 from typing import Literal
 
 from core.models import TruceEventKind
-from workers.truce.doc import Ctx
+from workers.truce.doc import Ctx, Mention
 
 WINDOW = 70  # characters between a kind word and the truce word it is about
 LOOKBACK = 32  # characters before a kind word searched for what makes it a prospect only
 PENDING_BEFORE = 25  # "is due to take effect": characters from the pending words to the verb
 NEGATION_SPAN = 12  # "did not collapse"; but "no respite as the truce falls apart" collapsed
+PROSPECT_SPAN = 24  # "tentative deal", "deal near", "close to a truce", "gotowy do rozejmu"
+# Modal words reach further than the lexicon's: "realna szansa, że rozejm w Gazie zostanie
+# przedłużony" is a prospect, the chance word 35 characters before the verb.
+MODAL_LOOKBACK = 48
+MODAL_REACH = 10  # "could mean a truce": a modal word this close makes a truce word a prospect
+FRAME_SPAN = 40  # "as part of a temporary cease-fire agreement"
 
 # "expiring" is an intermediate verdict: due to end, still in force. The extractor makes it
 # "expired" (with the announced end) when the text gives the end, else "holding".
@@ -44,16 +53,61 @@ def _preceded(
     return any(lo <= x.start() and x.end() <= m.start() for found in classes for x in found)
 
 
-def _unreal(ctx: Ctx, m: re.Match[str]) -> bool:
-    return _preceded(ctx, m, ctx.lx("hypo"), ctx.lx("negation"), ctx.vx("modal"))
+def _unreal(ctx: Ctx, m: re.Match[str], *, modal_span: int = LOOKBACK) -> bool:
+    return _preceded(ctx, m, ctx.lx("hypo"), ctx.lx("negation")) or _preceded(
+        ctx, m, ctx.vx("modal"), span=modal_span
+    )
 
 
 def _callish(ctx: Ctx, m: re.Match[str]) -> bool:
     # Not the lexicon's hypo class: "will be extended", "sera prolongée" announce, they do
     # not speculate; the events files' modal words ("could", "if", "willing to") do.
-    return _preceded(
-        ctx, m, ctx.lx("call"), ctx.lx("talks"), ctx.lx("negation"), ctx.vx("modal"),
-        ctx.vx("deny"),
+    return (
+        _preceded(ctx, m, ctx.lx("call"), ctx.lx("talks"), ctx.lx("negation"), ctx.vx("deny"))
+        or _preceded(ctx, m, ctx.vx("modal"), span=MODAL_LOOKBACK)
+        or _prospect(ctx, m)
+    )
+
+
+def _nearest(ctx: Ctx, m: re.Match[str]) -> Mention | None:
+    """The truce word of ``m``'s segment closest to it."""
+    seg = ctx.doc.seg_of(m.start())
+    here = [t for t in ctx.mentions if t.seg == seg]
+    return min(here, key=lambda t: max(t.start - m.end(), m.start() - t.end, 0), default=None)
+
+
+def _beside(
+    found: list[re.Match[str]], start: int, end: int, *, after: bool = True,
+    span: int = PROSPECT_SPAN,
+) -> bool:
+    """True when a match of ``found`` ends within ``span`` before ``start`` or starts as near after.
+
+    The caller keeps to one segment: no match crosses the blank line between two.
+    """
+    return any(
+        0 <= start - x.end() <= span or (after and 0 <= x.start() - end <= span) for x in found
+    )
+
+
+def _prospect(ctx: Ctx, m: re.Match[str]) -> bool:
+    """A deal or an extension in prospect only, by the words around it or its truce word.
+
+    "tentative deal", "deal near", "close to a truce", "rozejm coraz bliżej"; a modal word just
+    before the truce word ("ready for a truce", "szansa, że rozejm ... przedłużony") or between
+    the deal and its truce word ("a deal could mean a truce").
+    """
+    seg = ctx.doc.seg_of(m.start())
+    prospect = ctx.doc.in_seg(ctx.vx("prospect"), seg)
+    modal = ctx.doc.in_seg(ctx.vx("modal"), seg)
+    if _beside(prospect, m.start(), m.end()):
+        return True
+    t = _nearest(ctx, m)
+    if t is None:
+        return False
+    return (
+        _beside(prospect, t.start, t.end)
+        or _beside(modal, t.start, t.end, after=False)
+        or any(m.end() <= x.start() and x.end() <= t.start for x in modal)
     )
 
 
@@ -67,9 +121,12 @@ def _expired(ctx: Ctx, seg: int) -> tuple[list[re.Match[str]], list[re.Match[str
     expired = [
         m
         for m in _near(ctx, ctx.vx("expired"), seg, talks=False)
-        if not _overlaps(m, expiring) and not _unreal(ctx, m)
+        # "flights could continue after the ceasefire ends": the modal reaches far here.
+        if not _overlaps(m, expiring) and not _unreal(ctx, m, modal_span=MODAL_LOOKBACK)
     ]
-    return expired, expiring
+    # "hours left before the ceasefire ends", "once the truce expires": still to come.
+    ahead = [m for m in expired if _preceded(ctx, m, ctx.vx("anticipate"))]
+    return [m for m in expired if m not in ahead], [*expiring, *ahead]
 
 
 def _segments(ctx: Ctx) -> list[int]:
@@ -144,8 +201,18 @@ def _start(ctx: Ctx, seg: int) -> Verdict | None:
 
 def _agreement(ctx: Ctx, seg: int) -> Verdict | None:
     for found in (_near(ctx, ctx.lx("agree"), seg, talks=False), _pending(ctx, seg)):
+        real = [m for m in found if not _callish(ctx, m)]
+        if real:
+            # "releases a hostage as part of the truce deal", "evacuating after ceasefire
+            # agreed": the deal is the frame of what is carried out, the truce is in force.
+            # Not when the start is still ahead ("set to begin as part of the deal").
+            frame = ctx.vx("framework")
+            carried = not _pending(ctx, seg) and all(
+                _preceded(ctx, m, frame, span=FRAME_SPAN) for m in real
+            )
+            return "holding" if carried else "agreed"
         if found:
-            return "call" if all(_callish(ctx, m) for m in found) else "agreed"
+            return "call"
     return None
 
 
@@ -158,6 +225,12 @@ def _talk(ctx: Ctx, seg: int) -> Verdict | None:
     talk = _near(ctx, [*ctx.lx("call"), *ctx.lx("talks")], seg, talks=True)
     if talk or any(t.talks for t in ctx.mentions if t.seg == seg):
         return "call"
+    # "could mean a truce", "ready for a ceasefire": a truce in prospect is talk of one (but
+    # "could continue after the ceasefire ends" is about the flights).
+    modal = ctx.doc.in_seg(ctx.vx("modal"), seg)
+    here = [t for t in ctx.mentions if t.seg == seg]
+    if any(_beside(modal, t.start, t.end, after=False, span=MODAL_REACH) for t in here):
+        return "call"
     return None
 
 
@@ -168,6 +241,10 @@ RULES = (_ended, _extension, _expiring, _extension_talk, _start, _agreement, _ho
 
 
 def _segment_kind(ctx: Ctx, seg: int) -> Verdict | None:
+    # "No ceasefire agreed before Eid", "Can the UN deliver a ceasefire?": talk of a truce
+    # that is not there.
+    if seg in ctx.denied_segs or ctx.asks(seg):
+        return "call"
     for rule in RULES:
         verdict = rule(ctx, seg)
         if verdict is not None:

@@ -107,6 +107,9 @@ def times(
             # Not "Hostilities began on Tuesday": the verb of the fighting, not of the truce.
             segs |= {ctx.doc.seg_of(m.start()) for m in ctx.vx(name)
                      if not any(0 <= m.start() - o.end() <= VERB_REACH for o in other)}
+    # "No pause before Friday": a denied truce has no time (unless another truce word of the
+    # sentence says when it will start).
+    segs -= ctx.denied_segs
     found: dict[Role, list[Cluster]] = {"start": [], "end": []}
     for seg in sorted(segs):
         here = clusters(ctx, seg)

@@ -41,6 +41,10 @@ WORD_CLASSES: tuple[str, ...] = (
     "agent",  # attack verbs with no attack kind (attacked, opened fire, struck, targeted)
     "prep",  # in / on / at / на / в ...: a party after one is no subject ("fire on Israel")
     "modal",  # willing to / open to / ready for: what makes an agreement only a prospect
+    "prospect",  # tentative / near / close to / pending approval: before or after the deal
+    "anticipate",  # before / ahead of / until: an end after one is still to come
+    "framework",  # as part of / under / after: a deal carried out, no new agreement
+    "question",  # can / will / czy / ли at the start of a clause that ends with "?"
 )
 
 # Canonical attack kinds: the same names in every language, for alerts and the truce page.
