@@ -43,7 +43,8 @@ def _published(item: dict[str, Any]) -> datetime:
 @click.option("--limit", type=int, default=0, help="Only the first N items (0 = all).")
 @click.option("--since", default="", help="Only items published on or after this date.")
 @click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def main(corpus: Path, limit: int, since: str, candidates: Path | None) -> None:
+@click.option("--timeline", default="", help="Print this region's transitions too.")
+def main(corpus: Path, limit: int, since: str, candidates: Path | None, timeline: str) -> None:
     """Run the replay and print its figures."""
     config = default_config_dir()
     clf = Classifier.from_config(config)
@@ -103,6 +104,8 @@ def main(corpus: Path, limit: int, since: str, candidates: Path | None) -> None:
         phases = Counter(t.phase for t in state.transitions)
         click.echo(f"  {region}: now {state.phase}, {len(state.violations)} violation stories, "
                    f"transitions {dict(phases)}")
+    for t in states[timeline].transitions if timeline in states else []:
+        click.echo(f"    {t.at:%Y-%m-%d %H:%M} {t.previous} -> {t.phase} ({t.cause}) {t.title[:80]}")
     click.echo(f"violation candidates without a truce word: {len(found)}")
     for row in found:
         click.echo(f"  {row['published'][:16]} {row['region']}{' (ended)' if row['ended'] else ''}"

@@ -27,6 +27,9 @@ BREAKDOWN_WINDOW = timedelta(hours=48)
 SAME_EXTENSION = timedelta(hours=36)
 # A second report within this time confirms an agreement, a collapse or an unseen truce.
 CONFIRM_WITHIN = timedelta(hours=24)
+# Starts this close are one truce (a start told again, put off by a day, or a day named
+# without its hour).
+SAME_TRUCE = timedelta(hours=24)
 # A truce agreed to start this soon after the current one ends takes over without a gap.
 SEAMLESS = timedelta(hours=6)
 # A truce in force with no stated end and no report for this long is not assumed to hold:
@@ -435,8 +438,10 @@ def _agree(state: TruceState, report: Report) -> None:
     # (a misread "no pause before Friday"): starts and holding reports say when it began.
     starts = _announced_start(ev, at)
     if state.phase in ACTIVE:
-        if starts is not None and starts > at:
-            # The next truce, agreed while this one runs: it starts when this one ends.
+        same = state.since is not None and starts is not None and starts - state.since <= SAME_TRUCE
+        if starts is not None and starts > at and not same:
+            # The next truce, agreed while this one runs: it starts when this one ends. A start
+            # within a day of this one's is this truce, told again (or a day late).
             state.starts = _later_start(state.starts, starts)
             state.duration_h = ev.duration_h or state.duration_h
     elif state.phase == "agreed":

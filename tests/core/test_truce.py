@@ -202,3 +202,15 @@ def test_a_truce_agreed_while_one_runs_takes_over_at_its_end() -> None:
     assert phases(state) == ["in_force", "ended", "in_force", "violated"]
     assert state.since == end and state.until == end + timedelta(days=7)
     assert state.violated == 1
+
+
+def test_the_running_truce_told_again_is_not_a_new_one() -> None:
+    start = T0 + timedelta(hours=10)
+    state = fold("gaza-israel", [
+        report(1, "agreed", 0, starts=start, duration_h=96),
+        report(2, "agreed", 1),
+        report(3, "violated", 12),
+        report(4, "agreed", 14, starts=start + timedelta(hours=20)),  # "from tomorrow", late
+    ])
+    assert phases(state) == ["agreed", "in_force", "violated"]
+    assert state.until == start + timedelta(hours=96) and state.violated == 1
