@@ -25,7 +25,8 @@ import click
 from bench.classifier import DEFAULT_CORPUS, _load, _pct
 from core.config_files import default_config_dir
 from core.models import Alert, Article, TruceContext
-from core.truce import Report, TruceState, apply_in_place
+from core.truce import apply_in_place
+from core.truce_model import Report, TruceState
 from workers.classifier.engine import Classifier
 from workers.classifier.role import alert_regions
 from workers.truce.context import tells_an_incident, windows_at
@@ -105,7 +106,8 @@ def main(corpus: Path, limit: int, since: str, candidates: Path | None, timeline
         click.echo(f"  {region}: now {state.phase}, {len(state.violations)} violation stories, "
                    f"transitions {dict(phases)}")
     for t in states[timeline].transitions if timeline in states else []:
-        click.echo(f"    {t.at:%Y-%m-%d %H:%M} {t.previous} -> {t.phase} ({t.cause}) {t.title[:80]}")
+        click.echo(f"    {t.at:%Y-%m-%d %H:%M} {t.previous} -> {t.phase} ({t.cause}) "
+                   f"{t.title[:70]}")
     click.echo(f"violation candidates without a truce word: {len(found)}")
     for row in found:
         click.echo(f"  {row['published'][:16]} {row['region']}{' (ended)' if row['ended'] else ''}"

@@ -24,7 +24,8 @@ from redis.asyncio import Redis
 from core.config_files import default_config_dir
 from core.redis_conn import RECONNECT_ERRORS
 from core.regions import REGIONS_FILE, load_regions
-from core.truce import ACTIVE, TruceState, advance
+from core.truce import advance
+from core.truce_model import ACTIVE, TruceState
 from core.truce_store import load_state, load_states
 from core.truce_text import (
     PHASE_WORDS,
@@ -95,11 +96,13 @@ def chart_svg(days: list[date], counts: list[int]) -> str:
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max([*counts, 1])
     slot = plot_w / len(days)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             'aria-label="violations per day" xmlns="http://www.w3.org/2000/svg">',
-             f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-             f'y2="{top + plot_h}"/>',
-             f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}"/>']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="violations per day" xmlns="http://www.w3.org/2000/svg">',
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
+        f'y2="{top + plot_h}"/>',
+        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}"/>',
+    ]
     for value in sorted({0, peak, peak // 2} if peak >= 4 else {0, peak}):
         y = top + plot_h - plot_h * value / peak
         parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{value}</text>')
@@ -114,10 +117,14 @@ def chart_svg(days: list[date], counts: list[int]) -> str:
         last = n == len(days) - 1
         if last or (n % 7 == 0 and n < len(days) - 4):  # a week apart, none overlapping
             anchor = "end" if last else "middle" if n else "start"
-            parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 13}" '
-                         f'text-anchor="{anchor}">{day.strftime("%d %b")}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" text-anchor="middle">'
-                 "day (UTC) · distinct violation stories</text></svg>")
+            parts.append(
+                f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 13}" '
+                f'text-anchor="{anchor}">{day.strftime("%d %b")}</text>'
+            )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" text-anchor="middle">'
+        "day (UTC) · distinct violation stories</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -146,23 +153,30 @@ def render_index(states: Iterable[TruceState], names: dict[str, str], now: datet
             f" · last report {fmt_time(state.last_report)}</small></li>"
         )
     listing = f"<ul>{''.join(items)}</ul>" if items else "<p>No truce reported yet.</p>"
-    return _page("Truces — ceasefire-watch", "<h1>Truces by region</h1>"
-                 f"<p><small>generated {fmt_time(now)}</small></p>{listing}")
+    return _page(
+        "Truces — ceasefire-watch",
+        f"<h1>Truces by region</h1><p><small>generated {fmt_time(now)}</small></p>{listing}",
+    )
 
 
 def _state_rows(state: TruceState, now: datetime) -> str:
     day, week = recent_counts(state, now)
     active = state.phase in ACTIVE
     past = state.phase in ("ended", "collapsed") and state.since is not None
-    rows = [("In force since", since_text(state) if active else ""),
-            ("Last truce from", since_text(state) if past else ""),
-            ("Until", fmt_time(state.until) if state.until else ""),
-            ("Starts", fmt_time(state.starts) if state.starts else ""),
-            ("Violations of this truce" if active else "Violations of the last truce",
-             str(state.violated) if active or state.violated else ""),
-            ("Violations, last 24 h", str(day)), ("Violations, last 7 days", str(week)),
-            ("Last violation", fmt_time(state.last_violation) if state.last_violation else ""),
-            ("Last report", fmt_time(state.last_report))]
+    rows = [
+        ("In force since", since_text(state) if active else ""),
+        ("Last truce from", since_text(state) if past else ""),
+        ("Until", fmt_time(state.until) if state.until else ""),
+        ("Starts", fmt_time(state.starts) if state.starts else ""),
+        (
+            "Violations of this truce" if active else "Violations of the last truce",
+            str(state.violated) if active or state.violated else "",
+        ),
+        ("Violations, last 24 h", str(day)),
+        ("Violations, last 7 days", str(week)),
+        ("Last violation", fmt_time(state.last_violation) if state.last_violation else ""),
+        ("Last report", fmt_time(state.last_report)),
+    ]
     return "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in rows if v)
 
 
@@ -181,16 +195,22 @@ def _timeline(state: TruceState) -> list[tuple[datetime, str]]:
             claim = accusation(story.accuser, story.accused, story.attack, story.place)
             detail += f" · {claim}" if claim else ""
         link = f"<br>{_link(t.url, t.title)}" if t.title else ""
-        entries.append((t.at, f'<b class="{escape(t.phase)}">{escape(words)}</b> · '
-                              f"{escape(detail)}{link}"))
+        entries.append(
+            (t.at, f'<b class="{escape(t.phase)}">{escape(words)}</b> · {escape(detail)}{link}')
+        )
     for v in state.violations:
         if v.story_id in merged:
             continue
         claim = accusation(v.accuser, v.accused, v.attack, v.place)
         reports = f" · {v.reports} reports" if v.reports > 1 else ""
-        entries.append((v.first, f'<b class="violated">violation</b>'
-                                 f"{escape(' · ' + claim if claim else '')}{reports}"
-                                 f"<br>{_link(v.url, v.title or '(no headline)')}"))
+        entries.append(
+            (
+                v.first,
+                f'<b class="violated">violation</b>'
+                f"{escape(' · ' + claim if claim else '')}{reports}"
+                f"<br>{_link(v.url, v.title or '(no headline)')}",
+            )
+        )
     return sorted(entries, key=lambda e: utc(e[0]), reverse=True)
 
 
@@ -203,8 +223,9 @@ def render_region(state: TruceState | None, name: str, now: datetime) -> str:
     days = chart_days(state, now)
     counts = daily_counts(state, days)
     entries = _timeline(state)
-    items = "".join(f"<li><time>{fmt_time(at)}</time> {text}</li>"
-                    for at, text in entries[:MAX_TIMELINE])
+    items = "".join(
+        f"<li><time>{fmt_time(at)}</time> {text}</li>" for at, text in entries[:MAX_TIMELINE]
+    )
     older = len(entries) - MAX_TIMELINE
     more = f"<p><small>{older} older entries not shown.</small></p>" if older > 0 else ""
     body = (
@@ -261,13 +282,14 @@ class TrucePages:
         except RECONNECT_ERRORS as exc:
             return _html(_page("Truces", f"<p>redis unreachable: {type(exc).__name__}</p>"), 503)
         if region not in names and state is None:
-            body = (f"<h1>Unknown region</h1><p>No region has the id “{escape(region[:80])}”. "
-                    'Regions with a truce are listed at <a href="/truces">/truces</a>; every '
-                    "id is in config/regions.yaml.</p>")
+            body = (
+                f"<h1>Unknown region</h1><p>No region has the id “{escape(region[:80])}”. "
+                'Regions with a truce are listed at <a href="/truces">/truces</a>; every '
+                "id is in config/regions.yaml.</p>"
+            )
             return _html(_page("Unknown region — ceasefire-watch", body), 404)
         return _html(render_region(state, names.get(region, region), self._now()))
 
 
 def _html(page: str, status: int = 200) -> web.Response:
-    return web.Response(text=page, content_type="text/html", status=status,
-                        headers=PAGE_HEADERS)
+    return web.Response(text=page, content_type="text/html", status=status, headers=PAGE_HEADERS)

@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from core import keys
-from core.truce import Report, TruceState, apply_in_place, fold
+from core.truce import apply_in_place, fold
+from core.truce_model import Report, TruceState
 
 
 def _decode(raw: Any) -> str:

@@ -7,17 +7,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.truce import ACTIVE, TruceState
+from core.truce import in_force_at
+from core.truce_model import ACTIVE, TruceState
 
 PHASE_WORDS = {
-    "none": "no truce", "talks": "talks", "agreed": "agreed, not yet in force",
-    "in_force": "in force", "violated": "in force, violated", "ended": "ended",
+    "none": "no truce",
+    "talks": "talks",
+    "agreed": "agreed, not yet in force",
+    "in_force": "in force",
+    "violated": "in force, violated",
+    "ended": "ended",
     "collapsed": "collapsed",
 }
 CAUSE_WORDS = {
-    "call": "call for a truce", "agreed": "truce agreed", "starts": "truce starts",
-    "holding": "reported holding", "extended": "extended", "expired": "reported expired",
-    "collapsed": "reported collapsed", "violated": "violation reported",
+    "call": "call for a truce",
+    "agreed": "truce agreed",
+    "starts": "truce starts",
+    "holding": "reported holding",
+    "extended": "extended",
+    "expired": "reported expired",
+    "collapsed": "reported collapsed",
+    "violated": "violation reported",
     "violated after the end": "fighting after the end",
 }
 # Listing order: truces in force first, then what may come into force, then the past.
@@ -39,7 +49,7 @@ def fmt_time(t: datetime | None, *, zone: bool = True) -> str:
 def phase_text(state: TruceState, now: datetime) -> str:
     """The phase of an advanced state in words, noting an open-ended truce gone quiet."""
     words = PHASE_WORDS.get(state.phase, state.phase)
-    if state.phase in ACTIVE and not state.in_force_at(now) and state.last_report is not None:
+    if state.phase in ACTIVE and not in_force_at(state, now) and state.last_report is not None:
         days = (now - state.last_report).days
         words += f" (no report for {days} days)"
     return words
@@ -72,14 +82,23 @@ def cause_text(cause: str) -> str:
 
 
 def accusation(
-    accuser: str, accused: str, attack: str = "", place: str = "", *,
-    killed: int | None = None, wounded: int | None = None,
+    accuser: str,
+    accused: str,
+    attack: str = "",
+    place: str = "",
+    *,
+    killed: int | None = None,
+    wounded: int | None = None,
 ) -> str:
     """``Armenia accuses Azerbaijan · shelling · Tartar · killed 2``: the parts stated."""
-    claim = f"{accuser} accuses {accused}" if accuser and accused else (
-        f"Accusation by {accuser}" if accuser else "")
-    toll = [f"{word} {n}" for word, n in (("killed", killed), ("wounded", wounded))
-            if n is not None]
+    claim = (
+        f"{accuser} accuses {accused}"
+        if accuser and accused
+        else (f"Accusation by {accuser}" if accuser else "")
+    )
+    toll = [
+        f"{word} {n}" for word, n in (("killed", killed), ("wounded", wounded)) if n is not None
+    ]
     return " · ".join(p for p in (claim, attack, place, ", ".join(toll)) if p)
 
 
@@ -91,5 +110,7 @@ def sort_key(state: TruceState) -> tuple[int, float]:
 
 def recent_counts(state: TruceState, now: datetime) -> tuple[int, int]:
     """Distinct violation stories first reported in the last 24 hours and 7 days."""
-    return (state.violations_between(now - timedelta(hours=24), now),
-            state.violations_between(now - timedelta(days=7), now))
+    return (
+        state.violations_between(now - timedelta(hours=24), now),
+        state.violations_between(now - timedelta(days=7), now),
+    )

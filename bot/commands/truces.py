@@ -13,7 +13,8 @@ from bot.commands.services import Services
 from bot.commands.types import Ctx
 from bot.commands.views import reply
 from bot.telegram.html import MAX_MESSAGE, clip, esc, safe_url, tg_len
-from core.truce import ACTIVE, Transition, TruceState, advance
+from core.truce import advance
+from core.truce_model import ACTIVE, Transition, TruceState
 from core.truce_store import load_state, load_states
 from core.truce_text import (
     PHASE_WORDS,

@@ -23,7 +23,8 @@ from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
 from core import keys
 from core.stopping import sleep_unless_stopped
-from core.truce import TruceState, advance
+from core.truce import advance
+from core.truce_model import TruceState
 from core.truce_store import load_states
 from core.truce_text import phase_text, sort_key, span_text
 

@@ -21,7 +21,8 @@ from core.lifecycle import run_roles
 from core.models import TruceEvent, TruceEventKind
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings
-from core.truce import Report, fold
+from core.truce import fold
+from core.truce_model import Report
 from core.truce_page import CHART_DAYS, render_region
 from core.truce_store import add_report
 from testkit.waiting import wait_until
@@ -46,8 +47,10 @@ def history(now: datetime) -> list[Report]:
     """Agreed 5 days ago, in force 4 days ago, violations 3 and 1 days ago (one story twice)."""
     day = timedelta(days=1)
     return [
-        report(1, now - 5 * day, "agreed", title="Truce agreed"),
-        report(2, now - 4 * day, "starts", title="Truce starts at noon", ends=now + 3 * day),
+        report(7, now - 5 * day - timedelta(hours=1), "agreed", title="Truce deal reported"),
+        report(1, now - 5 * day, "agreed", title="Truce agreed"),  # confirms it
+        report(2, now - 4 * day, "starts", title="Truce starts at noon", ends=now + 3 * day,
+               starts=now - 4 * day),
         report(3, now - 3 * day, "violated", title="Shelling near Tartar", accuser="Armenia",
                accused="Azerbaijan", attack="shelling", place="Tartar"),
         report(4, now - day, "violated", title="Drone strike"),

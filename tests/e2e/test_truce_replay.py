@@ -24,7 +24,8 @@ from core.models import Alert
 from core.redis_conn import RedisProcess
 from core.settings import load_settings
 from core.streams import stream_stats
-from core.truce import Report, fold
+from core.truce import fold
+from core.truce_model import Report
 from testkit.feedgen import write_config
 from testkit.feeds import FeedItem, FeedServer
 from testkit.waiting import wait_until

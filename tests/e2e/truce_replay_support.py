@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from core.truce import Report, TruceState, advance, fold
+from core.truce import advance, fold
+from core.truce_model import Report, TruceState
 
 EXPECTED = Path(__file__).with_name("truce_replay_expected.yaml")
 # A scheduled transition is on time within this much of the expected time.

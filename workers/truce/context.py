@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from core import keys, truce_store
 from core.models import TruceEvent
-from core.truce import BREAKDOWN_WINDOW, TruceState, advance
+from core.truce import advance, in_force_at
+from core.truce_model import BREAKDOWN_WINDOW, TruceState
 from workers.classifier.in_truce import TruceWindow
 
 
@@ -23,7 +24,7 @@ def windows_at(live: dict[str, TruceState], at: datetime) -> dict[str, TruceWind
             # Known only from its breaches: we cannot tell it from a war that never paused,
             # so it never turns plain war news into violations.
             continue
-        if state.in_force_at(at):
+        if in_force_at(state, at):
             out[region] = TruceWindow(region, now.since, now.until)
         elif (
             now.phase in ("ended", "collapsed")

@@ -21,7 +21,7 @@ from core.lifecycle import RoleContext
 from core.models import Alert, MalformedEntryError, decode
 from core.stopping import sleep_unless_stopped
 from core.streams import Delivery, StreamConsumer
-from core.truce import Report
+from core.truce_model import Report
 
 log = logging.getLogger(__name__)
 REBUILD_PAGE = 1000

@@ -13,7 +13,8 @@ from bot.commands.truces import render_overview, render_timeline
 from bot.telegram.html import MAX_MESSAGE, tg_len
 from core.models import TruceEvent, TruceEventKind
 from core.redis_conn import RedisProcess
-from core.truce import Report, TruceState, fold
+from core.truce import fold
+from core.truce_model import Report, TruceState
 from core.truce_store import add_report
 from testkit.botapi.emulator import BotAPIEmulator
 from testkit.botapi.rules import html_error
@@ -38,8 +39,10 @@ async def seed(redis: Redis, now: datetime) -> None:
     """Karabakh: agreed, in force, violated 3 days and 23 and 22 hours ago; Gaza: talks."""
     hour, day = timedelta(hours=1), timedelta(days=1)
     for r in [
-        report(1, now - 5 * day, "agreed", title="Truce agreed in Brussels"),
-        report(2, now - 4 * day, "starts", title="Truce starts", ends=now + 3 * day),
+        report(7, now - 5 * day - hour, "agreed", title="Truce deal reported"),
+        report(1, now - 5 * day, "agreed", title="Truce agreed in Brussels"),  # confirms it
+        report(2, now - 4 * day, "starts", title="Truce starts", ends=now + 3 * day,
+               starts=now - 4 * day),
         report(3, now - 3 * day, "violated", title="Shelling near Tartar", accuser="Armenia",
                accused="Azerbaijan", attack="shelling", place="Tartar"),
         report(4, now - 23 * hour, "violated", title="Drone hits positions"),
@@ -94,7 +97,7 @@ def test_few_states_are_all_listed_and_many_only_with_a_truce() -> None:
     now = datetime(2025, 6, 1, tzinfo=UTC)
     quiet = [TruceState(region=f"r{n}", last_report=now) for n in range(3)]
     assert render_overview(quiet, {}, now).count("no truce") == 3
-    active = fold("r9", [report(1, now, "starts")])
+    active = fold("r9", [report(1, now, "starts", starts=now)])
     many = render_overview([*quiet, *quiet, active], {"r9": "Nine"}, now)
     assert "Nine" in many and "no truce" not in many
     assert render_overview([], {}, now).startswith("No truce has been reported")
@@ -105,7 +108,7 @@ def test_long_timeline_drops_its_oldest_entries_and_says_so() -> None:
     reports = []
     for n in range(80):  # truces agreed and expiring in turn: two transitions each
         at = start + timedelta(days=2 * n)
-        reports += [report(2 * n, at, "starts", title=f"Start {n} " + "&<>" * 60),
+        reports += [report(2 * n, at, "starts", title=f"Start {n} " + "&<>" * 60, starts=at),
                     report(2 * n + 1, at + timedelta(days=1), "expired", title=f"End {n}")]
     state = fold(KARABAKH, reports)
     text = render_timeline(state, "Karabakh", start + timedelta(days=200), "https://ops.example/x")
@@ -117,12 +120,16 @@ def test_long_timeline_drops_its_oldest_entries_and_says_so() -> None:
 
 def test_many_regions_fit_one_message_headlines_going_first() -> None:
     now = datetime(2025, 6, 1, tzinfo=UTC)
-    states = [fold(f"r{n}", [report(n, now, "violated", title=HOSTILE * 20)]) for n in range(12)]
+    def breached(n: int, title: str = "") -> TruceState:
+        started = report(100 + n, now - timedelta(hours=1), "starts", starts=now - timedelta(hours=1))
+        return fold(f"r{n}", [started, report(n, now, "violated", title=title)])
+
+    states = [breached(n, HOSTILE * 20) for n in range(12)]
     names = {f"r{n}": f"Region {n}" for n in range(40)}
     text = render_overview(states, names, now)
     assert tg_len(text) <= MAX_MESSAGE and html_error(text) is None
     assert all(f"Region {n}</b>" in text for n in range(12)) and "&lt;script&gt;" in text
-    states += [fold(f"r{n}", [report(n, now, "violated")]) for n in range(12, 40)]
+    states += [breached(n) for n in range(12, 40)]
     text = render_overview(states, names, now)
     assert tg_len(text) <= MAX_MESSAGE and html_error(text) is None
     assert "&lt;script&gt;" not in text and text.endswith("more regions.")

@@ -24,7 +24,7 @@ from core.config_files import default_config_dir
 from core.keys import DELIVERIES
 from core.models import DeliveryJob, TruceEvent, TruceEventKind, decode
 from core.redis_conn import RedisProcess
-from core.truce import Report
+from core.truce_model import Report
 from core.truce_store import add_report
 from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import make_alert, make_settings

@@ -12,7 +12,8 @@ from core import keys, truce_store
 from core.consumer import Delivery
 from core.models import Alert, Article, Label, TruceEvent, TruceEventKind
 from core.streams import publish
-from core.truce import Report, fold
+from core.truce import fold
+from core.truce_model import Report
 from workers.truce.role import AlertHandler, TruceMetrics
 
 T0 = datetime(2023, 11, 22, 6, 0, tzinfo=UTC)
