@@ -120,8 +120,10 @@ def test_long_timeline_drops_its_oldest_entries_and_says_so() -> None:
 
 def test_many_regions_fit_one_message_headlines_going_first() -> None:
     now = datetime(2025, 6, 1, tzinfo=UTC)
+    hour_ago = now - timedelta(hours=1)
+
     def breached(n: int, title: str = "") -> TruceState:
-        started = report(100 + n, now - timedelta(hours=1), "starts", starts=now - timedelta(hours=1))
+        started = report(100 + n, hour_ago, "starts", starts=hour_ago)
         return fold(f"r{n}", [started, report(n, now, "violated", title=title)])
 
     states = [breached(n, HOSTILE * 20) for n in range(12)]
