@@ -133,22 +133,29 @@ def apply_in_place(state: TruceState, report: Report) -> None:
             not active
             and not early
             and (
-                state.phase == "agreed"
+                (state.phase == "agreed" and kind == "starts")
                 or ev.starts is not None
-                or _confirmed(state, report, "implied")
+                or _confirmed(state, report, "implied") is not None
             )
         ):
-            # Before an agreed start, "the truce holds" is about something else; with no
-            # agreement known, a truce in force needs a second report (or a stated start).
+            # Before an agreed start, "the truce holds" is about something else; otherwise
+            # "it holds" (or "it began", with no agreement known) needs a second report, or
+            # a stated start.
             since = ev.starts or (at if kind == "starts" or state.phase == "agreed" else None)
             if ev.duration_h is not None:
                 state.duration_h = ev.duration_h
             start(state, since, at, kind, report, ends=ev.ends)
     elif kind == "extended":
         _extend(state, report)
+        if ev.ends is not None or ev.duration_h is not None:
+            # A stated extension is news after the "it broke down" reports before it: they
+            # no longer confirm, nor are confirmed by, a collapse.
+            state.claims = [c for c in state.claims if c.claim != "collapsed"]
     elif kind == "expired":
         if ev.ends is not None and ev.ends > at and (active or state.phase == "agreed"):
-            state.until = ev.ends  # announced end, still ahead
+            # An announced end, still ahead, where none was known; a known end moves only by
+            # an extension.
+            state.until = state.until or ev.ends
         elif (active or state.phase == "agreed") and not (state.until and state.until > at):
             # An end already scheduled later is not brought forward by talk of the end
             # ("hours left before the ceasefire ends"); the scheduled end will come.
@@ -249,9 +256,10 @@ def _extend(state: TruceState, report: Report) -> None:
         base = state.until if (active or ended) and state.until else at
         if stated:
             state.extended_from, state.extended_at = base, at
-    new_until = ev.ends or (
-        base + timedelta(hours=ev.duration_h) if base and ev.duration_h else None
-    )
+    # The length it states ("for two more days") counts from the end it moves; an end the
+    # same report names may be the old one ("initially due to end Tuesday").
+    by_length = base + timedelta(hours=ev.duration_h) if base and ev.duration_h else None
+    new_until = by_length or ev.ends
     if repeat or (active and not stated):
         # A repeat moves the end at most to where it already is; an extension that states
         # no new end leaves the known end as it is (the next report will tell).
