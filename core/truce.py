@@ -41,8 +41,8 @@ def advance(state: TruceState, t: datetime) -> TruceState:
 def in_force_at(state: TruceState, t: datetime) -> bool:
     """True when a truce is in force at ``t`` (and, with no stated end, not gone stale)."""
     now = advance(state, t)
-    if now.phase not in ACTIVE:
-        return False
+    if now.phase not in ACTIVE or (now.since is not None and t < now.since):
+        return False  # an item older than the truce's start was published before it
     if now.until is not None:
         return True
     seen = now.alive_at or now.since

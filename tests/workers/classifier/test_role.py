@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 from core.config_files import default_config_dir
 from core.consumer import Delivery
 from core.keys import ALERTS, ARTICLES
-from core.models import Alert, Article, decode
+from core.models import Alert, Article, TruceEvent, decode
+from core.truce_model import Report
+from core.truce_store import add_report
 from workers.classifier.engine import Classifier
 from workers.classifier.role import (
     STORY_WINDOW_S,
@@ -91,3 +93,34 @@ async def test_hint_stands_in_only_for_a_one_region_feed(redis: Redis, clf: Clas
     assert one.label == many.label == "violation"
     assert one.regions == ("ukraine",)
     assert many.regions == ()
+
+
+async def _truce_in_gaza(redis: Redis) -> None:
+    """A truce in force in Gaza since an hour before NOW (two reports: it is confirmed)."""
+    start = NOW - timedelta(hours=1)
+    for n in (1, 2):
+        await add_report(redis, "gaza-israel", Report(
+            alert_id=f"t{n}", story_id=f"t{n}", at=start, kind="starts", label="ceasefire",
+            event=TruceEvent(kind="starts", starts=start, duration_h=96),
+        ))
+
+
+async def test_hostilities_without_a_truce_word_during_a_truce_alert_as_such(
+    redis: Redis, clf: Classifier
+) -> None:
+    handler = _handler(redis, clf)
+    title = "Israeli air strike kills three in Khan Younis"
+    summary = "Medics said an air strike hit a house in Khan Younis on Monday."
+    await handler(_article(title, summary, MIDDLE_EAST, 1), Delivery("1-0", ARTICLES, 1))
+    assert await _alerts(redis) == []  # no truce word, no truce known: not an alert
+    await _truce_in_gaza(redis)
+    await handler(_article(title, summary, MIDDLE_EAST, 2), Delivery("2-0", ARTICLES, 1))
+    [alert] = await _alerts(redis)
+    assert alert.label == "violation" and alert.rule == "truce_in_force"
+    assert alert.truce is not None and alert.truce.region == "gaza-israel"
+    assert alert.truce.since == NOW - timedelta(hours=1)
+    assert alert.event.attack and alert.event.killed == 3
+    # The war named, no incident told: still nothing.
+    await handler(_article("Gaza war rages as diplomats meet", "The war in Gaza goes on.",
+                           MIDDLE_EAST, 3), Delivery("3-0", ARTICLES, 1))
+    assert len(await _alerts(redis)) == 1
