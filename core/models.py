@@ -57,6 +57,8 @@ class TruceEvent(BaseModel):
 
     kind: TruceEventKind | None = None
     starts: datetime | None = None  # when the truce starts (or started)
+    # The text names the start's day, not its hour: ``starts`` is that day's local midnight.
+    starts_day_only: bool = False
     ends: datetime | None = None  # when it ends, when the text gives an end ("until Monday")
     duration_h: float | None = Field(default=None, gt=0)  # "72-hour", "four-day", "weeklong"
     # Violations: who accuses whom (parties of regions.yaml), where, how, and the toll stated.

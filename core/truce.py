@@ -76,7 +76,15 @@ def _advance(state: TruceState, t: datetime) -> None:
                 renew(state, state.starts)
                 continue
             ends = state.until if state.phase == "agreed" else None
-            start(state, state.starts, state.starts, "scheduled start", None, ends=ends)
+            start(
+                state,
+                state.starts,
+                state.starts,
+                "scheduled start",
+                None,
+                ends=ends,
+                day_only=state.starts_day_only,
+            )
 
 
 def apply(state: TruceState, report: Report) -> TruceState:
@@ -128,7 +136,7 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     elif kind in ("starts", "holding"):
         early = state.phase == "agreed" and state.starts is not None and state.starts > at
         if early and ev.starts is not None and state.starts is not None:
-            state.starts = _later_start(state.starts, ev.starts)
+            _set_start(state, ev.starts, ev.starts_day_only)
         elif (
             not active
             and not early
@@ -189,15 +197,35 @@ def apply_in_place(state: TruceState, report: Report) -> None:
     state.applied += 1
 
 
-def _later_start(known: datetime | None, new: datetime | None) -> datetime | None:
-    """Two stated starts of one truce: the later when a day apart at most, else the new one.
+def _set_start(state: TruceState, new: datetime | None, day_only: bool) -> None:
+    """Take a stated start of the pending truce; of two within a day, the more precise.
 
-    A day named without an hour reads as its midnight ("from Friday"), and a start put off
-    ("no pause before Friday") moves later; either way the later, more precise time holds.
+    A day named without its hour ("from Monday") reads as its midnight, so an hour a later
+    report gives ("at 9.45 pm") replaces it; of two equally precise, the later holds (a start
+    put off: "no pause before Friday").
     """
-    if known is None or new is None:
-        return new or known
-    return max(known, new) if abs(new - known) <= timedelta(hours=24) else new
+    known = state.starts
+    if new is None:
+        return
+    if known is not None and abs(new - known) <= SAME_TRUCE:
+        if day_only and not state.starts_day_only:
+            return
+        if day_only == state.starts_day_only:
+            new = max(known, new)
+    state.starts, state.starts_day_only = new, day_only
+
+
+def _retime(state: TruceState, new: datetime, report: Report) -> None:
+    """The truce we started at a day's midnight starts at the hour a report now gives."""
+    if state.since is None:
+        return
+    shift = new - state.since
+    state.until = state.until + shift if state.until is not None else None
+    state.since, state.since_day_only = new, False
+    if new > report.at:
+        # Not in force yet after all: agreed, starting at that hour.
+        state.starts, state.starts_day_only = new, False
+        enter(state, "agreed", report.at, "start corrected", report)
 
 
 def _announced_start(ev: TruceEvent, at: datetime) -> datetime | None:
@@ -213,23 +241,27 @@ def _agree(state: TruceState, report: Report) -> None:
     starts = _announced_start(ev, at)
     if state.phase in ACTIVE:
         same = state.since is not None and starts is not None and starts - state.since <= SAME_TRUCE
-        if starts is not None and starts > at and not same:
+        if same and starts is not None and state.since_day_only and not ev.starts_day_only:
+            if state.violated == 0 and starts != state.since:
+                _retime(state, starts, report)
+        elif starts is not None and starts > at and not same:
             # The next truce, agreed while this one runs: it starts when this one ends. A start
             # within a day of this one's is this truce, told again (or a day late).
-            state.starts = _later_start(state.starts, starts)
+            _set_start(state, starts, ev.starts_day_only)
             state.duration_h = ev.duration_h or state.duration_h
     elif state.phase == "agreed":
         # Later reports of the same agreement fill in what earlier ones left open.
-        state.starts = _later_start(state.starts, starts)
+        _set_start(state, starts, ev.starts_day_only)
         state.duration_h = ev.duration_h or state.duration_h
     elif (first := _confirmed(state, report, "agreed")) is not None:
         # The two reports together: what one leaves open the other may say.
+        day_only = ev.starts_day_only if starts is not None else first.event.starts_day_only
         starts = starts or _announced_start(first.event, first.at)
         state.duration_h, state.until = ev.duration_h or first.event.duration_h, None
         if starts is not None and starts <= at:
-            start(state, starts, at, "agreed", report, ends=ev.ends)
+            start(state, starts, at, "agreed", report, ends=ev.ends, day_only=day_only)
         else:
-            state.starts = starts
+            state.starts, state.starts_day_only = starts, day_only
             enter(state, "agreed", at, "agreed", report)
             state.until = ev.ends or first.event.ends
 

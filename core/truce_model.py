@@ -128,6 +128,8 @@ class TruceState(BaseModel):
     since: datetime | None = None  # in force since (None: started before we heard of it)
     until: datetime | None = None  # scheduled end, when one is known
     starts: datetime | None = None  # agreed, not yet in force: the stated start
+    starts_day_only: bool = False  # ... named by its day only (its midnight stands in)
+    since_day_only: bool = False  # the truce in force started at such a midnight
     duration_h: float | None = None  # agreed duration, until the start makes it an end
     last_report: datetime | None = None
     alive_at: datetime | None = None  # last report that the truce runs (held, breached ...)

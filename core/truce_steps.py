@@ -58,11 +58,15 @@ def start(
     report: Report | None,
     *,
     ends: datetime | None = None,
+    day_only: bool = False,
 ) -> None:
-    """Bring a truce into force at ``since`` (None: earlier than anything we saw)."""
+    """Bring a truce into force at ``since`` (None: earlier than anything we saw).
+
+    ``day_only``: ``since`` is the midnight of a day named without its hour.
+    """
     duration = state.duration_h
-    state.since = since
-    state.starts = None
+    state.since, state.since_day_only = since, day_only
+    state.starts, state.starts_day_only = None, False
     state.until = ends or (since + timedelta(hours=duration) if since and duration else None)
     state.duration_h = None
     enter(state, "in_force", at, cause, report)
@@ -83,6 +87,7 @@ def renew(state: TruceState, start: datetime) -> None:
     del state.transitions[:-MAX_TRANSITIONS]
     state.phase = "in_force"
     state.since, state.starts, state.duration_h = start, None, None
+    state.since_day_only, state.starts_day_only = state.starts_day_only, False
     state.until = state.transitions[-1].until
     state.violated, state.counted = 0, []
     state.first_violation = state.last_violation = None

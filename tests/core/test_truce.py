@@ -215,3 +215,22 @@ def test_the_running_truce_told_again_is_not_a_new_one() -> None:
     ])
     assert phases(state) == ["agreed", "in_force", "violated"]
     assert state.until == start + timedelta(hours=96) and state.violated == 1
+
+
+def test_a_start_named_by_its_day_gives_way_to_the_hour_a_later_report_gives() -> None:
+    monday = T0 + timedelta(hours=10)  # the day's midnight stands in for its hour
+    evening = monday + timedelta(hours=19, minutes=45)
+    agreed = [
+        report(1, "agreed", 0, starts=monday, starts_day_only=True, duration_h=168),
+        report(2, "agreed", 1, starts=monday, starts_day_only=True),
+    ]
+    # The hour comes before the day: it is kept, the midnight does not replace it.
+    early = fold("sudan", [*agreed, report(3, "agreed", 5, starts=evening)])
+    assert early.starts == evening and not early.starts_day_only
+    # The hour comes once the day began: the truce we started at midnight is not in force
+    # yet after all; it starts at that hour and runs its week from there.
+    late = advance(fold("sudan", [*agreed, report(3, "agreed", 15, starts=evening)]),
+                   evening + timedelta(hours=1))
+    assert phases(late) == ["agreed", "in_force", "agreed", "in_force"]
+    assert late.since == evening and late.until == evening + timedelta(days=7)
+    assert [t.cause for t in late.transitions][2] == "start corrected"

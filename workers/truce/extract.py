@@ -72,10 +72,11 @@ class EventExtractor:
         verdict = violation_kind(ctx) if label == "violation" else ceasefire_kind(ctx)
         tz = self.names.timezones.get(regions[0], "UTC") if regions else "UTC"
         mode: Mode = "next" if verdict in ANNOUNCED else "nearest"
-        starts, ends = times(ctx, tz=tz, published=published, mode=mode)
+        starts, ends, day_only = times(ctx, tz=tz, published=published, mode=mode)
         # Due to end: an announced end makes it "expired" with that end (still ahead).
         kind = event_kind(verdict, has_end=ends is not None)
         times_ = {"kind": kind, "starts": starts, "ends": ends,
+                  "starts_day_only": day_only and starts is not None,
                   "duration_h": duration_h(ctx, kind)}
         if label != "violation":
             return TruceEvent.model_validate(times_)

@@ -87,7 +87,19 @@ def _tokens(ctx: Ctx, seg: int) -> list[Tok]:
         zone = next((z for rx, z in v.zones if rx.fullmatch(m.group(0))), "local")
         toks.append(Tok(m.start(), m.end(), "zone", zone=zone))
     for m in CLOCK.finditer(text, lo, hi):
-        toks.append(Tok(m.start(), m.end(), "clock", float(m.group(1)), minute=int(m.group(2))))
+        hour, end = float(m.group(1)), m.end()
+        # "9.45pm": the suffix is written onto the minutes, where no word boundary finds it.
+        for name in ("pm_suffix", "am_suffix"):
+            rx = v.rx(name)
+            suffix = rx.match(text, end) if rx is not None else None
+            if suffix is not None and suffix.group(0)[:1] not in " \t":
+                if name == "pm_suffix" and hour < 12:
+                    hour += 12
+                elif name == "am_suffix" and hour == 12:
+                    hour = 0
+                end = suffix.end()
+                break
+        toks.append(Tok(m.start(), end, "clock", hour, minute=int(m.group(2))))
     for m in YEAR.finditer(text, lo, hi):
         toks.append(Tok(m.start(), m.end(), "year", float(m.group(0))))
     for m in NUMBER.finditer(text, lo, hi):

@@ -92,12 +92,16 @@ def _roles(ctx: Ctx, found: list[Cluster]) -> None:
 
 def times(
     ctx: Ctx, *, tz: str, published: datetime, mode: Mode
-) -> tuple[datetime | None, datetime | None]:
-    """The start and the end the item states (UTC), each None when it states none."""
+) -> tuple[datetime | None, datetime | None, bool]:
+    """The start and the end the item states (UTC), each None when it states none.
+
+    The third value is True when the start names its day but no hour ("from Thursday"):
+    its midnight is a placeholder, which a later report's hour ("at 9.45 pm") corrects.
+    """
     if not DIGIT.search(ctx.doc.low) and not any(
         ctx.vx(name) for name in ("weekday", "relday", "hour_name", "midnight")
     ):
-        return None, None  # no digit and no day or time word: no time to read
+        return None, None, False  # no digit and no day or time word: no time to read
     # Sentences about the truce: with a truce word, a reference to it, or (when the item has
     # a truce word) a verb of its start or end ("Оно начало действовать в 18:00").
     segs = ctx.truce_segs() | {ctx.doc.seg_of(m.start()) for m in ctx.lx("truce_ref")}
@@ -120,7 +124,19 @@ def times(
     return (
         _pick(ctx, found["start"], tz, published, mode),
         _pick(ctx, found["end"], tz, published, mode),
+        _day_only(found["start"]),
     )
+
+
+def _day_only(found: list[Cluster]) -> bool:
+    """True when the start read names a day and no hour, midnight or named-zone time."""
+    if not found:
+        return False
+    first = _chosen(found)
+    if any(t.kind == "zone" and t.zone != "local" for c in found[:2] for t in c.toks):
+        return False
+    _, hour, _, midnight = _parts(first)
+    return hour is None and not midnight
 
 
 def _pick(
@@ -128,9 +144,7 @@ def _pick(
 ) -> datetime | None:
     if not found:
         return None
-    first = found[0]
-    if len(found) > 1:
-        first = _complete(first, found[1])
+    first = _chosen(found)
     when = resolve(ctx, first, tz, published, mode)
     twin = found[1] if len(found) > 1 and found[1].start - first.end <= 3 else None
     if twin is None or not any(t.kind == "zone" and t.zone != "local" for t in twin.toks):
@@ -142,6 +156,24 @@ def _pick(
     options = [resolve(ctx, twin, tz, when + timedelta(days=d), "nearest") for d in (-1, 0, 1)]
     near = [o for o in options if o is not None and abs(o - when) <= TWIN_SPREAD]
     return min(near, key=lambda o: abs(o - when)) if near else when
+
+
+def _chosen(found: list[Cluster]) -> Cluster:
+    """The first time read, completed by its neighbour, or by a later hour of the text.
+
+    "Due to come into effect on Monday evening ... it would come into force at 9.45pm": a day
+    named without its hour takes the hour a later sentence gives for the same start.
+    """
+    first = _complete(found[0], found[1]) if len(found) > 1 else found[0]
+    dates, times_ = {"wd", "rel", "month"}, {"clock", "midnight"}
+    if first.kinds() & times_ or not first.kinds() & dates:
+        return first
+    for other in found[1:]:
+        kinds = other.kinds()
+        # Only a plain time of day ("at 9.45pm", "19:45 GMT"): a bare number could be a date.
+        if "clock" in kinds and kinds <= {"clock", "am", "pm", "zone", "hb", "ha"}:
+            return Cluster(toks=[*first.toks, *other.toks], role=first.role, seg=first.seg)
+    return first
 
 
 def _complete(first: Cluster, other: Cluster) -> Cluster:
