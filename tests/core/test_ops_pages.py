@@ -17,16 +17,13 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 
 from core import keys
-from core.health import run as health_role
 from core.keys import ALERTS
-from core.lifecycle import run_roles
 from core.listen import listen
 from core.models import Alert
-from core.redis_conn import RedisProcess, free_port
-from core.settings import Settings
+from core.redis_conn import RedisProcess
 from core.streams import publish
 from testkit.messages import article
-from testkit.waiting import wait_until
+from tests.core.helpers import fetch, health_role_running
 
 HOSTILE = '<script>document.title="pwned"</script> Shelling & "truce" <b>'
 CHROMIUM_FLAGS = [
@@ -56,30 +53,8 @@ async def ops(redis: Redis, redis_server: RedisProcess, tmp_path: Path) -> Async
     await publish(redis, ALERTS, alert)
     await redis.hset(keys.feed_state("demo-wire"), mapping={
         "last_success": "1", "error_streak": "2", "last_error": "timeout <after 30s>"})
-    settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, health_port=free_port())
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_roles(settings, [("health", health_role)], stop=stop, install_signals=False)
-    )
-    base = f"http://127.0.0.1:{settings.health_port}"
-
-    async def up() -> bool:
-        try:
-            async with aiohttp.ClientSession() as http, http.get(base + "/readyz") as resp:
-                return resp.status == 200
-        except aiohttp.ClientError:
-            return False
-
-    assert await wait_until(up)
-    yield Ops(base)
-    stop.set()
-    await task
-
-
-async def fetch(url: str) -> tuple[int, str, str]:
-    """GET ``url``; return status, content type and body."""
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
-        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+    async with health_role_running(redis_server.url, tmp_path, up_path="/readyz") as base:
+        yield Ops(base)
 
 
 async def test_metrics_pass_promtool(ops: Ops) -> None:

@@ -16,16 +16,14 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from core.health import run as health_role
-from core.lifecycle import run_roles
 from core.models import TruceEvent, TruceEventKind
-from core.redis_conn import RedisProcess, free_port
-from core.settings import Settings
+from core.redis_conn import RedisProcess
 from core.truce import fold
 from core.truce_model import Report
 from core.truce_page import CHART_DAYS, render_region
 from core.truce_store import add_report
 from testkit.waiting import wait_until
+from tests.core.helpers import fetch, health_role_running
 
 HOSTILE = '<script>document.title="pwned"</script> Shelling & "truce" <b>'
 KARABAKH = "nagorno-karabakh"
@@ -108,29 +106,8 @@ async def ops(redis: Redis, redis_server: RedisProcess, tmp_path: Path) -> Async
     for r in history(now):
         await add_report(redis, KARABAKH, r)
     await add_report(redis, "gaza-israel", report(9, now, "call", title=HOSTILE))
-    settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, health_port=free_port())
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_roles(settings, [("health", health_role)], stop=stop, install_signals=False)
-    )
-    base = f"http://127.0.0.1:{settings.health_port}"
-
-    async def up() -> bool:
-        try:
-            return (await fetch(base + "/healthz"))[0] == 200
-        except aiohttp.ClientError:
-            return False
-
-    assert await wait_until(up)
-    yield base
-    stop.set()
-    await task
-
-
-async def fetch(url: str) -> tuple[int, str, str]:
-    """GET ``url``: status, content type, body."""
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
-        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+    async with health_role_running(redis_server.url, tmp_path) as base:
+        yield base
 
 
 async def test_pages_are_served_linked_and_escaped(ops: str) -> None:
