@@ -21,11 +21,10 @@ from core.truce_model import (
 )
 
 
-def enter(
-    state: TruceState, phase: Phase, at: datetime, cause: str, report: Report | None = None
+def record(
+    state: TruceState, at: datetime, phase: Phase, cause: str, report: Report | None = None
 ) -> None:
-    if phase == state.phase:
-        return
+    """Keep a transition into ``phase`` (the phase itself is set by the caller)."""
     state.transitions.append(
         Transition(
             at=at,
@@ -40,11 +39,23 @@ def enter(
         )
     )
     del state.transitions[:-MAX_TRANSITIONS]
+
+
+def _count_afresh(state: TruceState) -> None:
+    """A new truce: its violations are counted afresh."""
+    state.violated, state.counted = 0, []
+    state.first_violation = state.last_violation = None
+
+
+def enter(
+    state: TruceState, phase: Phase, at: datetime, cause: str, report: Report | None = None
+) -> None:
+    """Move into ``phase`` (nothing when already there), keeping the transition."""
+    if phase == state.phase:
+        return
+    record(state, at, phase, cause, report)
     if phase in ACTIVE and state.phase not in ACTIVE:
-        # A new truce: its violations are counted afresh.
-        state.violated = 0
-        state.counted = []
-        state.first_violation = state.last_violation = None
+        _count_afresh(state)
     if phase in ("ended", "collapsed"):
         state.ended_at = at
     state.phase = phase
@@ -75,22 +86,12 @@ def start(
 def renew(state: TruceState, start: datetime) -> None:
     """Replace the truce in force by the one agreed to start at ``start``."""
     duration = state.duration_h
-    state.transitions.append(
-        Transition(
-            at=start,
-            phase="in_force",
-            previous=state.phase,
-            cause="scheduled start",
-            until=start + timedelta(hours=duration) if duration else None,
-        )
-    )
-    del state.transitions[:-MAX_TRANSITIONS]
+    state.until = start + timedelta(hours=duration) if duration else None
+    record(state, start, "in_force", "scheduled start")
     state.phase = "in_force"
     state.since, state.starts, state.duration_h = start, None, None
     state.since_day_only, state.starts_day_only = state.starts_day_only, False
-    state.until = state.transitions[-1].until
-    state.violated, state.counted = 0, []
-    state.first_violation = state.last_violation = None
+    _count_afresh(state)
 
 
 def record_violation(state: TruceState, report: Report) -> None:
@@ -122,23 +123,11 @@ def record_violation(state: TruceState, report: Report) -> None:
 
 
 def recently_ended(state: TruceState, at: datetime) -> bool:
+    """True when the truce ended (on schedule or on a report) within the breakdown window."""
     ended = state.ended_at
     return state.phase == "ended" and ended is not None and at - ended <= BREAKDOWN_WINDOW
 
 
 def note(state: TruceState, at: datetime, cause: str, report: Report) -> None:
     """Keep a change of end as a transition too (the phase may stay the same)."""
-    state.transitions.append(
-        Transition(
-            at=at,
-            phase=state.phase,
-            previous=state.phase,
-            cause=cause,
-            story_id=report.story_id,
-            alert_id=report.alert_id,
-            title=report.title,
-            url=report.url,
-            until=state.until,
-        )
-    )
-    del state.transitions[:-MAX_TRANSITIONS]
+    record(state, at, state.phase, cause, report)

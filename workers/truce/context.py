@@ -24,7 +24,7 @@ def windows_at(live: dict[str, TruceState], at: datetime) -> dict[str, TruceWind
             # Known only from its breaches: we cannot tell it from a war that never paused,
             # so it never turns plain war news into violations.
             continue
-        if in_force_at(state, at):
+        if in_force_at(now, at):
             out[region] = TruceWindow(region, now.since, now.until)
         elif (
             now.phase in ("ended", "collapsed")
