@@ -26,7 +26,15 @@ from core.truce_model import (
     Report,
     TruceState,
 )
-from core.truce_steps import enter, note, recently_ended, record_violation, renew, start
+from core.truce_steps import (
+    enter,
+    note,
+    recently_ended,
+    record,
+    record_violation,
+    renew,
+    start,
+)
 
 
 def advance(state: TruceState, t: datetime) -> TruceState:
@@ -274,6 +282,7 @@ def _extend(state: TruceState, report: Report) -> None:
     measured from the end it extended, not from the end it already produced.
     """
     ev, at = report.event, report.at
+    _undo_collapse(state, report)
     active = state.phase in ACTIVE
     ended = recently_ended(state, at)
     repeat = (
@@ -306,6 +315,27 @@ def _extend(state: TruceState, report: Report) -> None:
         since = state.since if ended else None
         state.until = None
         start(state, since, at, "extended", report, ends=new_until)
+
+
+def _undo_collapse(state: TruceState, report: Report) -> None:
+    """A truce extended within a day of its reported collapse had not collapsed: it runs on.
+
+    "The latest ceasefire breaks down" in the morning, "diplomacy succeeded in extending the
+    cease-fire" that afternoon: the headlines named heavy fighting, and the truce went on. Its
+    start, end and count of violations are the ones it had before the collapse.
+    """
+    last = state.transitions[-1] if state.transitions else None
+    if (
+        state.phase != "collapsed"
+        or state.ended_at is None
+        or report.at - state.ended_at > SAME_TRUCE
+        or last is None
+        or last.phase != "collapsed"
+        or last.previous not in ACTIVE
+    ):
+        return
+    record(state, report.at, last.previous, "extended after a reported collapse", report)
+    state.phase, state.ended_at = last.previous, None
 
 
 def fold(region: str, reports: list[Report]) -> TruceState:

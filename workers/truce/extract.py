@@ -20,7 +20,13 @@ from core.regions import REGIONS_FILE, load_regions
 from workers.classifier.lexicon import Lexicon, load_lexicons
 from workers.truce.doc import Ctx, Doc
 from workers.truce.duration import duration_h
-from workers.truce.kind import Verdict, ceasefire_kind, event_kind, violation_kind
+from workers.truce.kind import (
+    Verdict,
+    ceasefire_kind,
+    event_kind,
+    extension_below,
+    violation_kind,
+)
 from workers.truce.names import Names
 from workers.truce.timex import Mode, times
 from workers.truce.vocab import EVENTS_DIR, EventVocab, load_vocabs
@@ -70,6 +76,10 @@ class EventExtractor:
         lang = lang if lang in self.vocabs and lang in self.lexicons else FALLBACK_LANG
         ctx = Ctx(Doc(title, text), self.lexicons[lang], self.vocabs[lang])
         verdict = violation_kind(ctx) if label == "violation" else ceasefire_kind(ctx)
+        if verdict == "call" and extension_below(ctx) and duration_h(ctx, "extended"):
+            # "Army suspends ceasefire talks" over "had agreed to extend the truce by a further
+            # five days": the talks lead, but an extension stated with its length is the event.
+            verdict = "extended"
         tz = self.names.timezones.get(regions[0], "UTC") if regions else "UTC"
         mode: Mode = "next" if verdict in ANNOUNCED else "nearest"
         starts, ends, day_only = times(ctx, tz=tz, published=published, mode=mode)

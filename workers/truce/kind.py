@@ -163,6 +163,18 @@ def ceasefire_kind(ctx: Ctx) -> Verdict | None:
     return None
 
 
+def extension_below(ctx: Ctx) -> bool:
+    """True when a sentence below a headline silent on extending reports an extension.
+
+    A headline that speaks of extending ("Israel may extend the truce") frames what follows
+    as that prospect, whatever a later sentence seems to say.
+    """
+    segs = _segments(ctx)
+    if not segs or ctx.doc.in_seg(ctx.both("extend", "extend"), segs[0]):
+        return False
+    return any(_extension(ctx, seg) for seg in segs[1:])
+
+
 def _ended(ctx: Ctx, seg: int) -> Verdict | None:
     expired, _ = _expired(ctx, seg)
     return "expired" if expired else None
