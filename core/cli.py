@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 EXTRA_COMMANDS = (
     "workers.classifier.cli:classify_cmd",
     "workers.classifier.cli:eval_cmd",
+    "workers.classifier.feedback_cli:feedback_group",
     "workers.poller.cli:feeds_group",
     "core.demo:demo_command",
+    "core.export_cli:export_command",
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import Alert, Article, DeliveryJob, FeedEvent, StreamMessage
+from core.models import Alert, Article, DeliveryJob, Escalation, FeedEvent, StreamMessage
 
 PREFIX = "cw:"
 
@@ -19,6 +19,7 @@ ARTICLES = "articles"
 ALERTS = "alerts"
 DELIVERIES = "bot:deliveries"
 FEED_EVENTS = "feeds:events"
+ESCALATIONS = "escalations"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(ALERTS, "truces", "truces", Alert),
     StreamSpec(DELIVERIES, "senders", "notifier", DeliveryJob),
     StreamSpec(FEED_EVENTS, "admin-notices", "notifier", FeedEvent),
+    StreamSpec(ESCALATIONS, "escalation-notices", "notifier", Escalation),
 )
 
 
@@ -122,6 +124,52 @@ def truce_state(region: str) -> str:
     return f"{PREFIX}truce:state:{region}"
 
 
+# --- escalations (the truces role tests each region's violation stories per 6 h) ---
+def escalation_stories(region: str) -> str:
+    """Sorted set of a region's distinct violation stories (story id -> first report time)."""
+    return f"{PREFIX}escalation:stories:{region}"
+
+
+def escalation_story(story_id: str) -> str:
+    """Hash of a violation story's first report (title, url, source) for escalation lists."""
+    return f"{PREFIX}escalation:story:{story_id}"
+
+
+def escalation_last(region: str) -> str:
+    """The time (epoch s) of the region's last escalation: at most one per window."""
+    return f"{PREFIX}escalation:last:{region}"
+
+
+# --- feedback (readers' votes on alerts, core/feedback.py): labelled data, never expires ---
+FEEDBACK_INDEX = f"{PREFIX}feedback:index"  # sorted set: story id -> time of its last vote
+FEEDBACK_TALLY = f"{PREFIX}feedback:tally"  # hash: "<dim>:<value>|<vote>" -> chats
+
+
+def feedback_votes(story_id: str) -> str:
+    """Hash of a story's votes (chat id -> JSON vote, user, time)."""
+    return f"{PREFIX}feedback:votes:{story_id}"
+
+
+def feedback_item(story_id: str) -> str:
+    """The voted story's lead report as it was at the first vote (JSON)."""
+    return f"{PREFIX}feedback:item:{story_id}"
+
+
+def feedback_ref(digest: str) -> str:
+    """A story id too long for a button's callback data, under its short digest."""
+    return f"{PREFIX}feedback:ref:{digest}"
+
+
+# --- story archive (the truces role keeps violation stories for the export, core/export.py) ---
+ARCHIVE_INDEX = f"{PREFIX}archive:stories"  # sorted set: story id -> first report (epoch s)
+ARCHIVE_BACKFILLED = f"{PREFIX}archive:backfilled"  # flag: the alerts stream was read in once
+
+
+def archive_story(story_id: str) -> str:
+    """Hash of an archived violation story's reports (alert id -> report)."""
+    return f"{PREFIX}archive:story:{story_id}"
+
+
 # --- bot: subscriptions ---
 BOT = f"{PREFIX}bot:"
 SUBS = f"{BOT}subs"
@@ -158,6 +206,11 @@ def sent(alert_id: str) -> str:
 def fanned(alert_id: str) -> str:
     """Flag: this alert's delivery jobs are queued."""
     return f"{BOT}fanned:{alert_id}"
+
+
+def escalation_notice(escalation_id: str) -> str:
+    """An escalation as the notifier received it (JSON), for its delivery jobs and digests."""
+    return f"{BOT}escalation:{escalation_id}"
 
 
 def digest_queue(chat_id: int) -> str:

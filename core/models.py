@@ -94,6 +94,8 @@ class Alert(StreamMessage):
     alert_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     evidence: str = ""
     rule: str = ""
+    # The language the classifier read the item in (the feed's, or detected when it gave none).
+    lang: str = ""
     regions: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
     story_id: str = ""
@@ -129,6 +131,36 @@ class FeedEvent(StreamMessage):
     name: str = ""
     reason: str = ""
     kind: str = ""
+
+
+class EscalationStory(BaseModel):
+    """One distinct violation story behind an escalation, as first reported."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    story_id: str
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    first_seen: datetime
+
+
+class Escalation(StreamMessage):
+    """A region's violation stories in ``window_h`` clearly above its 14-day baseline.
+
+    Queued by the truces role on ``escalations`` (core/escalation.py has the test): at most one
+    per region per window; ``expected`` is the baseline's count per window, ``count`` the
+    stories in the window, ``stories`` those that made it (oldest first, capped).
+    """
+
+    id: str
+    region: str
+    at: datetime
+    window_h: float
+    count: int = Field(ge=0)
+    expected: float = Field(ge=0.0)
+    p_value: float = Field(ge=0.0, le=1.0)
+    stories: tuple[EscalationStory, ...] = ()
 
 
 M = TypeVar("M", bound=StreamMessage)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.config_files import load_yaml
+from core.config_files import default_config_dir, load_yaml
 from core.regexutil import check_lowercase_safe, check_patterns
 
 REGIONS_FILE = "regions.yaml"
@@ -64,6 +64,12 @@ class RegionSpec(BaseModel):
     parties: tuple[str, ...] = ()
     # IANA zone of the region's clocks: "from Saturday noon" in a report is local time there.
     timezone: str = "UTC"
+    # Where the export places the region's stories (WGS84; lat and lon come together), and the
+    # country of that point. Optional so a small regions file needs none; every shipped one has
+    # them (tests/core/test_export.py).
+    country: str = ""
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
     _aliases_ok = field_validator("aliases")(_check_aliases)
 
@@ -75,6 +81,12 @@ class RegionSpec(BaseModel):
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _point_whole(self) -> Self:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError(f"region {self.id!r}: give both lat and lon, or neither")
+        return self
 
     @field_validator("weak")
     @classmethod
@@ -113,3 +125,9 @@ class RegionsFile(BaseModel):
 def load_regions(path: Path) -> RegionsFile:
     """Load and validate a regions file; ConfigError names the file, the key and the value."""
     return load_yaml(path, RegionsFile)
+
+
+def load_config_regions(config_dir: Path) -> RegionsFile:
+    """The regions file of ``config_dir``, or the packaged one when the folder has none."""
+    path = config_dir / REGIONS_FILE
+    return load_regions(path if path.exists() else default_config_dir() / REGIONS_FILE)

@@ -12,6 +12,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from core import keys
+from core.feedback import FeedbackStore, format_share
 from core.models import Alert, MalformedEntryError, decode
 from core.streams import read_range, stream_stats
 
@@ -123,6 +124,11 @@ async def render_status(
             escape(alert.evidence),
         ])
     retrying = int(await redis.zcard(keys.retry_queue(keys.DELIVERIES)))
+    feedback_rows = [
+        [escape(dim), escape(name), str(p.votes), format_share(p.label_precision),
+         format_share(p.region_precision)]
+        for dim, name, p in (await FeedbackStore(redis).precision()).rows()
+    ]
     generated = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -143,5 +149,9 @@ async def render_status(
         + "<h2>Last alerts</h2>"
         + _table(["published", "label", "regions", "headline", "evidence"], alert_rows,
                  "no alert yet")
+        + "<h2>Reader feedback</h2><p><small>label precision: votes saying correct or wrong "
+        "region; region precision: votes saying correct</small></p>"
+        + _table(["by", "slice", "votes", "label precision", "region precision"],
+                 feedback_rows, "no vote yet")
         + "</body></html>"
     )

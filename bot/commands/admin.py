@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.commands.args import UsageError, check_args, usage
+from bot.commands.feedback import feedback_summary
 from bot.commands.services import Services
 from bot.commands.status import delivery_stats
 from bot.commands.types import Ctx, Handler
@@ -89,8 +90,9 @@ class AdminCommands:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def stats(self, update: Update, context: Ctx) -> None:
-        """Show subscriber and delivery figures."""
-        await reply(update, await delivery_stats(self.svc.redis, self.svc.subs))
+        """Show subscriber and delivery figures, and the precision readers' votes give."""
+        figures = await delivery_stats(self.svc.redis, self.svc.subs)
+        await reply(update, f"{figures}\n\n{await feedback_summary(self.svc.redis)}")
 
     async def feeds(self, update: Update, context: Ctx) -> None:
         """List feeds from feeds.yaml and those added with /addfeed."""

@@ -18,6 +18,8 @@ from telegram.ext import (
 
 from bot.commands.admin import AdminCommands, admin_only
 from bot.commands.args import COMMANDS, NotAllowedError, UsageError, usage
+from bot.commands.export import ExportCommands
+from bot.commands.feedback import FeedbackButtons
 from bot.commands.handlers import UserCommands
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
@@ -28,6 +30,7 @@ from bot.commands.views import CALLBACK_SUB, reply
 from bot.telegram.api import api_urls
 from bot.telegram.errors import TelegramError
 from bot.telegram.rate_limiter import SharedRateLimiter
+from bot.telegram.votes import CALLBACK_VOTE
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ def build_application(
     limiter: SharedRateLimiter,
     metrics: CommandMetrics,
     truce_page_base: str | None = None,
+    feedback: FeedbackButtons | None = None,
 ) -> AnyApp:
     """Build the Application with every handler; polling is started by the role."""
     base_url, file_url = api_urls(api_url)
@@ -103,12 +107,17 @@ def build_application(
         "addfeed": admin_only(admin_ids, admin.addfeed),
         "removefeed": admin_only(admin_ids, admin.removefeed),
         "broadcast": admin_only(admin_ids, admin.broadcast),
+        "export": admin_only(admin_ids, ExportCommands(svc, admin.config_dir).export),
     }
     for name, handler in handlers.items():
         app.add_handler(CommandHandler(name, safe(name, handler, metrics)))
     app.add_handler(CallbackQueryHandler(
         safe("subscribe_button", user.subscribe_button, metrics), pattern=f"^{CALLBACK_SUB}"
     ))
+    if feedback is not None:
+        app.add_handler(CallbackQueryHandler(
+            safe("vote_button", feedback.press, metrics), pattern=f"^{CALLBACK_VOTE}"
+        ))
     # Registered last: only what no handler above took reaches them.
     app.add_handler(MessageHandler(filters.COMMAND, safe("unknown", user.unknown, metrics)))
     app.add_handler(MessageHandler(

@@ -35,7 +35,10 @@ COMMANDS: tuple[Command, ...] = (
         "Minimum confidence of alerts (above 0, up to 1; default: the classifier's)",
         "/threshold 0.8",
     ),
-    Command("kinds", "Violations only, or ceasefire news too", "/kinds violations | all"),
+    Command(
+        "kinds", "Violations only, or ceasefire news too; escalation alerts on or off",
+        "/kinds violations | all | escalation on|off",
+    ),
     Command("mute", "Pause alerts for a while", "/mute 2h (e.g. 30m, 8h, 2d)"),
     Command("unmute", "Resume alerts", "/unmute"),
     Command("digest", "Instant alerts, or one daily summary", "/digest off | daily HH:MM"),
@@ -50,6 +53,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("removefeed", "Remove a feed added with /addfeed (admins)", "/removefeed ID",
             admin=True),
     Command("broadcast", "Message every subscriber (admins)", "/broadcast text", admin=True),
+    Command("export", "Violation stories of the last days as a CSV file (admins)",
+            "/export [days] (1 to 366; default 7)", admin=True),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -23,7 +23,14 @@ from bot.commands.args import (
 from bot.commands.services import Services
 from bot.commands.status import pipeline_status
 from bot.commands.types import Ctx
-from bot.commands.views import CALLBACK_SUB, chat_of, describe, region_keyboard, reply
+from bot.commands.views import (
+    CALLBACK_SUB,
+    ESCALATION_REPLIES,
+    chat_of,
+    describe,
+    region_keyboard,
+    reply,
+)
 from bot.store.subscriptions import ALL_REGIONS, Subscription
 from bot.telegram.errors import TelegramError
 from bot.telegram.html import esc
@@ -217,9 +224,13 @@ class UserCommands:
         await self._set(update, done, threshold=value)
 
     async def kinds(self, update: Update, context: Ctx) -> None:
-        """Violations only, or ceasefire news too."""
+        """Violations only, or ceasefire news too; escalation alerts on or off."""
         await self._guard(update, context)
         args = [a.lower() for a in check_args(context.args)]
+        if len(args) == 2 and args[0] == "escalation" and args[1] in ("on", "off"):
+            on = args[1] == "on"
+            await self._set(update, ESCALATION_REPLIES[on], escalation=on)
+            return
         if args not in (["violations"], ["all"]):
             raise UsageError(usage("kinds"))
         text = "violations only" if args[0] == "violations" else "violations and ceasefire news"

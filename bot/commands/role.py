@@ -7,6 +7,7 @@ import logging
 
 from bot.commands.admin import AdminCommands
 from bot.commands.application import AnyApp, build_application, publish_commands
+from bot.commands.feedback import FeedbackButtons, FeedbackMetrics
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
 from bot.commands.webhook import WebhookConfig, WebhookServer
@@ -45,6 +46,7 @@ async def run(ctx: RoleContext) -> None:
     app = build_application(
         token=token, api_url=ctx.settings.telegram_api_url, svc=svc, admin=admin,
         admin_ids=ctx.settings.admin_ids, limiter=SharedRateLimiter(limiter), metrics=metrics,
+        feedback=FeedbackButtons(svc, token, ctx.metric_set(FeedbackMetrics)),
     )
     await initialize_checked(app.bot)
     webhook = webhook_config(ctx.settings)

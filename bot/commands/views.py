@@ -13,6 +13,11 @@ from bot.store.subscriptions import ALL_REGIONS, Subscription
 from bot.telegram.html import esc
 
 CALLBACK_SUB = "sub:"
+ESCALATION_REPLIES = {
+    True: "Escalation alerts on: you will hear when violation reports in a region you follow "
+    "rise well above its usual rate (at most once per region per 6 h).",
+    False: "Escalation alerts off (a daily digest still lists them).",
+}
 
 
 def chat_of(update: Update) -> tuple[int, str]:
@@ -49,6 +54,7 @@ def describe(sub: Subscription | None, catalog: RegionCatalog) -> str:
     lines = [
         f"<b>Following:</b> {regions}",
         f"<b>Kinds:</b> {kinds}",
+        f"<b>Escalation alerts:</b> {'on' if sub.escalation else 'off'}",
         "<b>Threshold:</b> "
         + ("the classifier's default" if sub.threshold is None else f"{sub.threshold:g}"),
         f"<b>Muted:</b> {mute}",

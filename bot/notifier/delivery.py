@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
+from bot.notifier.escalation import escalation_text, is_escalation
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.render import render_story
 from bot.notifier.retry_queue import RetryQueue
@@ -45,6 +46,7 @@ from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
 from bot.telegram.errors import TelegramError, TelegramFailure, classify
 from bot.telegram.flood import FloodLimiter, GroupBusyError
+from bot.telegram.votes import REF_MARK, VoteSigner, story_ref
 from core import keys
 from core.models import DeliveryJob, encode
 from core.streams import Delivery, dead_letter_record
@@ -108,6 +110,7 @@ class Deliverer:
         self.metrics = metrics
         self.region_names = region_names
         self._token = token
+        self._votes = VoteSigner(token)
         self.retries = retries
         self.consumer = consumer
         self.policy = policy or RetryPolicy()
@@ -208,21 +211,25 @@ class Deliverer:
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
             if await self.ledger.was_sent(job.alert_id, chat_id):
                 return "duplicate"
+            if is_escalation(job.story_id):
+                return await self._escalation(job, chat_id, delivery)
             items = await self.stories.items(job.story_id)
             if not items:
                 return await self._record(job, chat_id, "story expired before delivery", delivery)
             text = render_story(items, self.region_names)
+            markup = await self._vote_buttons(chat_id, job.story_id)
             message_id = await self.ledger.message_id(job.story_id, chat_id)
             started = time.perf_counter()
             outcome: Outcome = "sent"
             if message_id is not None:
-                outcome = await self._edit(chat_id, message_id, text)
+                outcome = await self._edit(chat_id, message_id, text, markup)
                 if outcome == "failed":
                     message_id = None
             if message_id is None:
                 sent = await self.bot.send_message(
                     chat_id, text, parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=markup,
                 )
                 message_id = sent.message_id
                 outcome = "sent"
@@ -233,12 +240,36 @@ class Deliverer:
             self.metrics.observe_delivery(job.published, job.fetched)
             return outcome
 
-    async def _edit(self, chat_id: int, message_id: int, text: str) -> Outcome:
+    async def _escalation(
+        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None
+    ) -> Outcome:
+        """Send an escalation notice (bot/notifier/escalation.py): once, no edits, no buttons."""
+        text = await escalation_text(self.redis, job.story_id, self.region_names)
+        if text is None:
+            return await self._record(job, chat_id, "escalation expired before delivery", delivery)
+        sent = await self.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        await self.ledger.mark_sent(job.alert_id, job.story_id, chat_id, sent.message_id)
+        return "sent"
+
+    async def _vote_buttons(self, chat_id: int, story_id: str) -> InlineKeyboardMarkup:
+        """The feedback buttons (bot/telegram/votes.py) of this chat's message on a story."""
+        ref = story_ref(story_id)
+        if ref != story_id:  # too long for callback data: the button carries a digest
+            await self.redis.set(keys.feedback_ref(ref.removeprefix(REF_MARK)), story_id)
+        return self._votes.keyboard(chat_id, story_id)
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Outcome:
         """Edit our story message; 'failed' means it is gone and a new one must be sent."""
         try:
+            # The markup is sent again: an edit without it would drop the feedback buttons.
             await self.bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=LinkPreviewOptions(is_disabled=True), reply_markup=markup,
             )
         except TelegramError as exc:
             kind = classify(exc, self._token).kind

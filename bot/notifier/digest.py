@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 
+from bot.notifier.escalation import escalation_lines, is_escalation
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryItem, StoryStore
 from bot.store.subscriptions import ALL_REGIONS, Subscription, SubscriptionStore
@@ -71,13 +72,16 @@ def truce_lines(
 
 def render_digest(
     stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date,
-    truces: Sequence[str] = (),
+    truces: Sequence[str] = (), escalations: Sequence[str] = (),
 ) -> str:
-    """Return the digest text: truce states, then stories by region, within Telegram's limit."""
+    """Return the digest text: truces, escalations, stories by region, within Telegram's limit."""
     lines = [f"<b>Daily digest — {day.isoformat()}</b>"]
     if truces:
         lines += ["\n<b>Truces</b> (times UTC; /ceasefire region for the timeline)", *truces]
-    if not stories:
+    if escalations:
+        lines += ["\n<b>Escalations</b> (violation reports well above the usual rate)",
+                  *escalations]
+    if not stories and not escalations:
         lines.append(("\n" if truces else "") + "No alerts for your regions since the last digest.")
     by_region: dict[str, list[Sequence[StoryItem]]] = {}
     for items in stories:
@@ -165,14 +169,20 @@ class DigestScheduler:
         story_ids = cast(
             list[str], await self.redis.zrangebyscore(keys.digest_queue(sub.chat_id), "-inf", now)
         )
-        stories = [items for sid in story_ids if (items := await self.stories.items(sid))]
+        stories = [
+            items for sid in story_ids
+            if not is_escalation(sid) and (items := await self.stories.items(sid))
+        ]
+        escalations = await escalation_lines(
+            self.redis, [sid for sid in story_ids if is_escalation(sid)], self.catalog.names
+        )
         local_day = local_now(sub, now).date()
         regions = await self._regions_of(sub)
         truces = truce_lines(
             await load_states(self.redis, regions), self.catalog.names,
             datetime.fromtimestamp(now, UTC),
         )
-        text = render_digest(stories, self.catalog.names, local_day, truces)
+        text = render_digest(stories, self.catalog.names, local_day, truces, escalations)
         counts: dict[str, int] = {}
         for region in regions:
             raw = cast(dict[str, str], await self.redis.hgetall(keys.daily_counts(region)))

@@ -9,6 +9,7 @@ from bot.notifier.admin_notices import AdminChannel, FeedEventNotifier
 from bot.notifier.console import ConsoleSink
 from bot.notifier.delivery import Deliverer
 from bot.notifier.digest import DigestScheduler
+from bot.notifier.escalation import EscalationConsole, EscalationFanout
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.retry_queue import RetryQueue
@@ -20,7 +21,7 @@ from bot.telegram.api import bot_token, initialize_checked, make_bot
 from bot.telegram.flood import FloodLimiter
 from core import keys
 from core.lifecycle import RoleContext
-from core.models import Alert, DeliveryJob, FeedEvent, M
+from core.models import Alert, DeliveryJob, Escalation, FeedEvent, M
 from core.streams import Handler, StreamConsumer
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ async def run(ctx: RoleContext) -> None:
                            name="notifier:console")
             tg.create_task(_consumer(ctx, keys.FEED_EVENTS, FeedEvent, events.handle).run(ctx.stop),
                            name="notifier:feed-events")
+            printer = EscalationConsole(ctx.redis, catalog.names)
+            tg.create_task(
+                _consumer(ctx, keys.ESCALATIONS, Escalation, printer.handle).run(ctx.stop),
+                name="notifier:escalations",
+            )
         return
 
     subs = SubscriptionStore(ctx.redis)
@@ -88,6 +94,11 @@ async def run(ctx: RoleContext) -> None:
             # Admin notices: one event at a time, in order.
             tg.create_task(_consumer(ctx, keys.FEED_EVENTS, FeedEvent, events.handle).run(ctx.stop),
                            name="notifier:feed-events")
+            escalations = EscalationFanout(ctx.redis, subs, metrics)
+            tg.create_task(
+                _consumer(ctx, keys.ESCALATIONS, Escalation, escalations.handle).run(ctx.stop),
+                name="notifier:escalations",
+            )
 
 
 def _consumer(

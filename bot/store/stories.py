@@ -17,6 +17,7 @@ from core.models import Alert
 
 STORY_TTL_S = 7 * 24 * 3600
 LATEST_KEEP = 200
+TEXT_MAX = 2000  # a lede longer than this is cut: the item is kept per story for a week
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class StoryItem:
     wounded: int | None = None
     truce_region: str = ""
     truce_since: float | None = None
+    # For readers' votes (core/feedback.py): the article's language and its lede (bounded).
+    lang: str = ""
+    text: str = ""
 
     @classmethod
     def from_alert(cls, alert: Alert, seen: float | None = None) -> StoryItem:
@@ -66,6 +70,8 @@ class StoryItem:
             wounded=event.wounded,
             truce_region=truce.region if truce is not None else "",
             truce_since=truce.since.timestamp() if truce and truce.since else None,
+            lang=alert.lang or alert.article.lang,
+            text=alert.article.summary[:TEXT_MAX],
         )
 
     def to_json(self) -> str:
@@ -87,7 +93,7 @@ class StoryItem:
 
 _FIELDS = frozenset(f.name for f in fields(StoryItem))
 _OPTIONAL = ("accuser", "accused", "attack", "place", "killed", "wounded", "truce_region",
-             "truce_since")
+             "truce_since", "lang", "text")
 
 
 def story_of(alert: Alert) -> str:

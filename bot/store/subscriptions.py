@@ -29,6 +29,7 @@ class Subscription:
     chat_id: int
     regions: frozenset[str] = frozenset()
     kinds: Kinds = "violations"
+    escalation: bool = False  # /kinds escalation on: escalation alerts (core/escalation.py)
     threshold: float | None = None  # None: the model's default (``Alert.alert_threshold``)
     mute_until: float = 0.0
     digest: str = "off"
@@ -62,11 +63,14 @@ class Subscription:
 
     def to_json(self) -> str:
         """Serialise for the subscriptions hash."""
-        return json.dumps({
+        data: dict[str, object] = {
             "regions": sorted(self.regions), "kinds": self.kinds, "threshold": self.threshold,
             "mute_until": self.mute_until, "digest": self.digest, "tz": self.tz,
             "active": self.active, "chat_type": self.chat_type, "reason": self.reason,
-        }, separators=(",", ":"))
+        }
+        if self.escalation:
+            data["escalation"] = True  # stored only when set: records stay as they were
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, chat_id: int, raw: str) -> Subscription:
@@ -85,6 +89,7 @@ class Subscription:
             chat_id=chat_id,
             regions=frozenset(str(r) for r in regions),
             kinds=kinds,
+            escalation=data.get("escalation") is True,
             threshold=_threshold(data.get("threshold")),
             mute_until=_float(data.get("mute_until"), 0.0),
             digest=str(data.get("digest") or "off"),

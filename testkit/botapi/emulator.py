@@ -166,6 +166,7 @@ class BotAPIEmulator(BotAPIMethods):
         for key, value in form.items():
             if isinstance(value, web.FileField):
                 params[key] = value.file.read()
+                params[f"{key}:filename"] = value.filename  # a document keeps its name
             else:
                 params[key] = value
         return params

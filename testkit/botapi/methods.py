@@ -28,6 +28,8 @@ class Sent:
     parse_mode: str | None = None
     reply_markup: dict[str, Any] | None = None
     photo_bytes: int = 0
+    document: bytes = b""  # sendDocument: the file as uploaded, and its name
+    document_name: str = ""
     edits: list[str] = field(default_factory=list)
 
     @property
@@ -209,6 +211,13 @@ class BotAPIMethods:
             ]
             if sent.text:
                 message["caption"] = sent.current
+        elif sent.document_name:
+            message["document"] = {
+                "file_id": f"d{sent.message_id}", "file_unique_id": f"v{sent.message_id}",
+                "file_name": sent.document_name, "file_size": len(sent.document),
+            }
+            if sent.text:
+                message["caption"] = sent.current
         else:
             message["text"] = sent.current
         return message
@@ -238,6 +247,22 @@ class BotAPIMethods:
         sent = Sent(
             message_id=next(self._ids), chat_id=chat_id, text=caption,
             parse_mode=params.get("parse_mode"), photo_bytes=size,
+        )
+        self._record(sent)
+        return self._ok(self._message(chat_id, sent))
+
+    async def _m_sendDocument(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
+        document = params.get("document")
+        if chat_id is None or not isinstance(document, bytes) or not document:
+            # Only uploads: a file_id or URL names a file this emulator never saw.
+            return self._error(400, "Bad Request: there is no document in the request")
+        caption = str(params.get("caption") or "")
+        if len(caption) > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        sent = Sent(
+            message_id=next(self._ids), chat_id=chat_id, text=caption,
+            parse_mode=params.get("parse_mode"), document=document,
+            document_name=str(params.get("document:filename") or "document"),
         )
         self._record(sent)
         return self._ok(self._message(chat_id, sent))

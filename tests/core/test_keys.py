@@ -33,6 +33,11 @@ def test_every_key_but_the_streams_is_under_the_one_prefix() -> None:
         keys.console_printed("a"), keys.notice_sent("1-0"), keys.FLOOD_NS,
         keys.TRUCE_REGIONS, keys.TRUCE_BUILT, keys.TRUCE_LIVE, keys.TRUCE_VERSION,
         keys.truce_reports("r"), keys.truce_state("r"),
+        keys.ARCHIVE_INDEX, keys.ARCHIVE_BACKFILLED, keys.archive_story("s"),
+        keys.escalation_stories("r"), keys.escalation_story("s"), keys.escalation_last("r"),
+        keys.escalation_notice("e"),
+        keys.FEEDBACK_INDEX, keys.FEEDBACK_TALLY, keys.feedback_votes("s"),
+        keys.feedback_item("s"), keys.feedback_ref("d"),
     ]
     assert all(k.startswith(keys.PREFIX) for k in made), [k for k in made if
                                                           not k.startswith(keys.PREFIX)]

@@ -77,6 +77,7 @@ def build_alert(
         alert_threshold=result.alert_threshold,
         evidence=result.evidence,
         rule=result.rule,
+        lang=result.lang or article.lang,
         regions=alert_regions(result.regions, article.region_hints),
         parties=result.parties,
         story_id=story_id,

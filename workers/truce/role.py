@@ -16,12 +16,13 @@ from typing import cast
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 
-from core import keys, truce_store
+from core import keys, story_archive, truce_store
 from core.lifecycle import RoleContext
 from core.models import Alert, MalformedEntryError, decode
 from core.stopping import sleep_unless_stopped
 from core.streams import Delivery, StreamConsumer
 from core.truce_model import Report
+from workers.truce.escalation import EscalationMetrics, EscalationWatch
 
 log = logging.getLogger(__name__)
 REBUILD_PAGE = 1000
@@ -84,13 +85,19 @@ async def rebuild(redis: Redis, metrics: TruceMetrics | None = None) -> int:
 class AlertHandler:
     """Applies one alert's truce event to the state of each of its regions."""
 
-    def __init__(self, redis: Redis, metrics: TruceMetrics) -> None:
+    def __init__(
+        self, redis: Redis, metrics: TruceMetrics, escalations: EscalationWatch | None = None
+    ) -> None:
         """Hold what the handler needs; nothing runs until it is called."""
         self.redis = redis
         self.metrics = metrics
+        self.escalations = escalations or EscalationWatch(redis)
 
     async def __call__(self, alert: Alert, delivery: Delivery) -> None:
         """Store the alert's report; rebuild first when the state was lost."""
+        # First: escalation counts every violation story, truce event or not, rebuild or not.
+        await self.escalations.record(alert)
+        await story_archive.record(self.redis, alert)  # the export's durable copy
         if not await truce_store.is_built(self.redis):
             # The stream holds this alert too: the rebuild applies it with the rest.
             await rebuild(self.redis, self.metrics)
@@ -121,13 +128,14 @@ async def run(ctx: RoleContext) -> None:
     metrics = ctx.metric_set(TruceMetrics)
     if not await truce_store.is_built(ctx.redis):
         await rebuild(ctx.redis, metrics)
+    escalations = EscalationWatch(ctx.redis, metrics=ctx.metric_set(EscalationMetrics))
     consumer = StreamConsumer(
         ctx.redis,
         stream=keys.ALERTS,
         group=keys.group(keys.ALERTS, role="truces"),
         consumer=ctx.consumer_name,
         model=Alert,
-        handler=AlertHandler(ctx.redis, metrics),
+        handler=AlertHandler(ctx.redis, metrics, escalations),
         settings=ctx.settings.streams,
         metrics=ctx.metrics,
     )
