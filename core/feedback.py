@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
 from core import keys
+from core.records import record_from_json
 
 VoteKind = Literal["correct", "false_alarm", "wrong_region"]
 VOTES: tuple[VoteKind, ...] = ("correct", "false_alarm", "wrong_region")
@@ -78,13 +79,8 @@ class FeedbackItem:
 
     @classmethod
     def from_json(cls, raw: str) -> FeedbackItem:
-        """Parse the serialised form (unknown fields ignored)."""
-        data = json.loads(raw)
-        data["regions"] = tuple(data.get("regions") or ())
-        return cls(**{k: v for k, v in data.items() if k in _ITEM_FIELDS})
-
-
-_ITEM_FIELDS = frozenset(f.name for f in fields(FeedbackItem))
+        """Parse the serialised form (fields this version does not know are ignored)."""
+        return record_from_json(cls, raw)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,11 @@ class Alert(StreamMessage):
     # Set only when the truce state, not a truce word, made this item a candidate.
     truce: TruceContext | None = None
 
+    @property
+    def story(self) -> str:
+        """The story id; a story of one outlet is named by its alert (``a:<id>``)."""
+        return self.story_id or f"a:{self.id}"
+
 
 class DeliveryJob(StreamMessage):
     """Bring ``chat_id``'s message for ``story_id`` up to date after ``alert_id`` arrived."""

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 
 from core import keys
 from core.models import Alert, MalformedEntryError, decode
+from core.records import record_from_json
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,6 @@ RETENTION_DAYS = 400  # a year and a month: one year back from any day in it
 RETENTION_S = RETENTION_DAYS * 86400
 TRIM_BATCH = 100  # stories trimmed per write at most, so a write stays short
 READ_BATCH = 500
-
-
-def story_id_of(alert: Alert) -> str:
-    """The story id, falling back to the alert id for a story of one (as the bot's stories)."""
-    return alert.story_id or f"a:{alert.id}"
 
 
 def reported_at(alert: Alert) -> datetime:
@@ -81,12 +77,7 @@ class ArchivedReport:
     @classmethod
     def from_json(cls, raw: str) -> ArchivedReport:
         """Parse the serialised form (fields this version does not know are ignored)."""
-        data = json.loads(raw)
-        data["regions"] = tuple(data.get("regions", ()))
-        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
-
-
-_FIELDS = frozenset(f.name for f in fields(ArchivedReport))
+        return record_from_json(cls, raw)
 
 
 @dataclass(frozen=True)
@@ -178,7 +169,7 @@ class StoryArchive:
         return True
 
     def _write(self, pipe: Pipeline, alert: Alert, report: ArchivedReport) -> None:
-        story = story_id_of(alert)
+        story = alert.story
         key = keys.archive_story(story)
         pipe.hsetnx(key, alert.id, report.to_json())
         pipe.zadd(keys.ARCHIVE_INDEX, {story: report.at}, lt=True)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import cast
 
 from redis.asyncio import Redis
 
 from core import keys
 from core.models import Alert
+from core.records import record_from_json
 
 STORY_TTL_S = 7 * 24 * 3600
 LATEST_KEEP = 200
@@ -86,19 +87,16 @@ class StoryItem:
     @classmethod
     def from_json(cls, raw: str) -> StoryItem:
         """Parse the serialised form (fields this version does not know are ignored)."""
-        data = json.loads(raw)
-        data["regions"] = tuple(data.get("regions", ()))
-        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+        return record_from_json(cls, raw)
 
 
-_FIELDS = frozenset(f.name for f in fields(StoryItem))
 _OPTIONAL = ("accuser", "accused", "attack", "place", "killed", "wounded", "truce_region",
              "truce_since", "lang", "text")
 
 
 def story_of(alert: Alert) -> str:
     """The story id, falling back to the alert id for a story of one."""
-    return alert.story_id or f"a:{alert.id}"
+    return alert.story
 
 
 class StoryStore:

@@ -65,7 +65,7 @@ class EscalationWatch:
         if alert.label != "violation" or not alert.regions:
             return []
         now = self.clock()
-        story_id = alert.story_id or f"a:{alert.id}"  # as bot/store/stories.py story_of
+        story_id = alert.story
         first = story_time(alert, now)
         regions = sorted({r.lower() for r in alert.regions})
         info = keys.escalation_story(story_id)
