@@ -234,3 +234,36 @@ def test_a_start_named_by_its_day_gives_way_to_the_hour_a_later_report_gives() -
     assert phases(late) == ["agreed", "in_force", "agreed", "in_force"]
     assert late.since == evening and late.until == evening + timedelta(days=7)
     assert [t.cause for t in late.transitions][2] == "start corrected"
+
+
+def test_an_extension_within_a_day_of_a_reported_collapse_undoes_it() -> None:
+    """'The ceasefire breaks down' in the morning, 'extended' that afternoon: it ran on."""
+    reports = [
+        report(1, "starts", 0, duration_h=72, starts=T0),
+        report(2, "violated", 10),
+        report(3, "collapsed", 40),
+        report(4, "collapsed", 41),  # confirmed: collapsed
+        report(5, "extended", 50),  # no new end stated: the known end stands
+        report(6, "extended", 60, duration_h=72),  # measured from that end, not from now
+    ]
+    state = fold("sudan", reports)
+    assert phases(state)[:4] == ["in_force", "violated", "collapsed", "violated"]
+    assert state.transitions[3].cause == "extended after a reported collapse"
+    assert state.phase == "violated" and state.since == T0
+    assert state.until == T0 + timedelta(hours=144)
+    assert state.violated == 3  # the breaches before the collapse still count
+
+
+def test_an_extension_days_after_a_collapse_is_a_truce_back_in_force() -> None:
+    state = fold(
+        "sudan",
+        [
+            report(1, "starts", 0, duration_h=72, starts=T0),
+            report(3, "collapsed", 20),
+            report(4, "collapsed", 21),
+            report(5, "extended", 60, duration_h=24),
+        ],
+    )
+    assert phases(state) == ["in_force", "collapsed", "in_force"]
+    assert state.until == T0 + timedelta(hours=84)  # from the report: the old end is gone
+    assert state.violated == 0

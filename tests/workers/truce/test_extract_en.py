@@ -299,3 +299,33 @@ class TestUnknownStaysUnknown:
 
     def test_unknown_language_falls_back_to_english(self, extract: Extract) -> None:
         assert extract("Israel and Hamas agree a truce", lang="xx").kind == "agreed"
+
+
+def test_a_stated_extension_below_a_headline_of_talks_is_the_event(extract: Extract) -> None:
+    event = extract(
+        "Army suspends its part in the Jeddah ceasefire talks",
+        "The two sides had agreed to extend the weeklong ceasefire by a further five days.",
+        regions=SUDAN,
+    )
+    assert event.kind == "extended"
+    assert event.duration_h == 120
+
+
+def test_a_headline_of_extending_in_prospect_frames_the_lede(extract: Extract) -> None:
+    event = extract(
+        "Israel may extend the truce with Hamas, Netanyahu says",
+        "He said the current four-day truce could be extended by a day for every ten hostages.",
+        regions=GAZA,
+    )
+    assert event.kind == "call"
+
+
+def test_an_extension_the_lede_only_mentions_without_a_length_stays_talk(
+    extract: Extract,
+) -> None:
+    event = extract(
+        "UN envoy calls for new ceasefire talks on Sudan",
+        "The truce, extended once already, is fraying.",
+        regions=SUDAN,
+    )
+    assert event.kind == "call"
