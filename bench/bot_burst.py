@@ -29,7 +29,8 @@ from bot.store.subscriptions import SubscriptionStore
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, make_client
-from core.settings import Settings, StreamSettings
+from core.settings import Settings
+from core.tuning import StreamSettings
 from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "424242:BENCHtokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123"

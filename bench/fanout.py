@@ -27,8 +27,9 @@ from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.models import Alert, Article
 from core.redis_conn import RedisProcess, make_client
-from core.settings import Settings, StreamSettings
+from core.settings import Settings
 from core.streams import publish
+from core.tuning import StreamSettings
 from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "424242:BENCHtokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123"

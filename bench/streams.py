@@ -17,8 +17,8 @@ from pathlib import Path
 from core.keys import ARTICLES
 from core.models import Article
 from core.redis_conn import RedisProcess, make_client
-from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish, publish_many
+from core.tuning import StreamSettings
 from testkit.messages import article
 
 PACED_RATE = 1_000.0

@@ -17,9 +17,9 @@ from core import keys
 from core.metrics import CoreMetrics
 from core.models import M, MalformedEntryError, decode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
-from core.settings import StreamSettings
 from core.stopping import sleep_unless_stopped
 from core.stream_admin import ensure_group, trim_safely
+from core.tuning import StreamSettings
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,70 +18,14 @@ from pydantic_settings import (
 )
 
 from core.config_files import (
+    FEEDS_YAML,
     ConfigError,
+    config_file,
     default_config_dir,
     describe_validation_error,
     read_yaml,
 )
-
-
-class StreamSettings(BaseModel):
-    """Tuning of every stream consumer and producer."""
-
-    batch_size: int = Field(default=100, ge=1, le=10_000)
-    block_ms: int = Field(default=1_000, ge=10, le=60_000)
-    # An entry idle this long in another consumer's pending list is taken over.
-    claim_idle_ms: int = Field(default=30_000, ge=100)
-    claim_interval_s: float = Field(default=5.0, gt=0)
-    # With the backoff below, 8 deliveries span about two minutes before dead-lettering.
-    max_deliveries: int = Field(default=8, ge=1, le=1_000)
-    # Approximate cap far above any backlog: trimming never reaches pending entries.
-    maxlen: int = Field(default=1_000_000, ge=10_000)
-    # A failed entry is retried after retry_backoff_s * 2^(deliveries-1), capped.
-    retry_backoff_s: float = Field(default=1.0, ge=0)
-    # An entry whose handler was started this often without ever raising is taken to crash
-    # its consumer and is dead-lettered; above max_deliveries so a slow handler that only
-    # outlived a few restarts is not mistaken for one.
-    max_crashes: int = Field(default=20, ge=1, le=1_000)
-    retry_backoff_cap_s: float = Field(default=60.0, ge=0)
-
-
-class PollerTuning(BaseModel):
-    """How hard and how often the poller fetches: every knob of the poller, one default each.
-
-    The poller takes all of its tuning from here (workers/poller builds its fetch limits and
-    schedule bounds from it); nothing below keeps a default of its own.
-    """
-
-    concurrency: int = Field(default=64, ge=1, le=10_000)  # polls in flight at once
-    # Polls dispatched per second at most, spaced evenly (100,000 feeds / 10 min = 167/s).
-    max_rate: float = Field(default=200.0, gt=0)
-    # How fast a cold start walks through feeds without a stored next poll (spread over at
-    # most max_interval_s), so a restart does not fetch every feed at once.
-    start_rate: float = Field(default=20.0, gt=0)
-    min_interval_s: float = Field(default=120.0, ge=1)
-    default_interval_s: float = Field(default=600.0, ge=1)
-    max_interval_s: float = Field(default=1_800.0, ge=1)
-    deactivate_after: int = Field(default=20, ge=1)
-    # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
-    # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).
-    parse_executor: Literal["thread", "process"] = "thread"
-    parse_workers: int = Field(default=2, ge=1, le=64)
-    max_body_mb: float = Field(default=8.0, gt=0, le=512)
-    per_host: int = Field(default=2, ge=1, le=100)
-    max_connections: int = Field(default=100, ge=1, le=10_000)
-    # One fetch, every redirect hop included, ends after fetch_timeout_s whatever happens.
-    fetch_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
-    read_timeout_s: float = Field(default=15.0, gt=0, le=600)
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    # How long an article id stays known as queued: a feed listing it again is no news.
-    seen_ttl_s: int = Field(default=30 * 86_400, ge=60)
-    # The run-time feed set is reloaded in full every reload_s, and within watch_s of a change.
-    reload_s: float = Field(default=60.0, gt=0)
-    watch_s: float = Field(default=2.0, gt=0)
-    # On stop, in-flight polls get this long to finish, then are cancelled.
-    drain_s: float = Field(default=5.0, ge=0)
+from core.tuning import PollerTuning, StreamSettings, WebSubSettings
 
 
 class SettingsFields(BaseModel):
@@ -107,14 +52,25 @@ class SettingsFields(BaseModel):
     telegram_webhook_host: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65_535)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Telegram channels that get one post per story of a region: "region=-100…,region=-100…"
+    # (a mapping or a list in YAML); region ids are checked against regions.yaml at start.
+    channels: Annotated[tuple[tuple[str, int], ...], NoDecode] = ()
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8080, ge=0, le=65_535)
     config_dir: Path = Field(default_factory=default_config_dir)
+    # Your own feeds list, whatever config_dir holds (core.config_files.config_file).
+    feeds_file: Path | None = None
     data_dir: Path = Path("data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     streams: StreamSettings = StreamSettings()
     poller: PollerTuning = PollerTuning()
+    # The URL the outside world reaches this service at (https://cw.example.org), behind a
+    # proxy that routes /websub/ to the WebSub callback server and /truces/ to the health
+    # role: WebSub callbacks are {public_base_url}/websub/{feed id}, and /ceasefire links
+    # {public_base_url}/truces/{region}. Unset: WebSub stays off and /ceasefire has no link.
+    public_base_url: str | None = None
+    websub: WebSubSettings = WebSubSettings()
     heartbeat_ttl_s: float = Field(default=15.0, gt=0)
     # How often the classifier checks whether a region's truce state changed (one GET).
     truce_refresh_s: float = Field(default=1.0, ge=0)
@@ -135,6 +91,12 @@ class SettingsFields(BaseModel):
             return frozenset({value})
         return value
 
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: Any) -> Any:
+        """Accept ``"gaza-israel=-100123,sudan=-100456"`` as well as a YAML mapping or list."""
+        return parse_channels(value)
+
     @field_validator("redis_sentinels", mode="before")
     @classmethod
     def _split_sentinels(cls, value: Any) -> Any:
@@ -149,6 +111,19 @@ class SettingsFields(BaseModel):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> Any:
+        """Blank is unset; else an absolute http(s) URL, kept without its trailing slash."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip().rstrip("/")
+        if not value:
+            return None
+        if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value):
+            raise ValueError("expected an absolute http(s) URL without query or fragment")
+        return value
 
     @field_validator(
         "telegram_bot_token", "redis_url", "telegram_api_url", "telegram_webhook_url",
@@ -165,6 +140,10 @@ class Settings(BaseSettings, SettingsFields):
     model_config = SettingsConfigDict(
         extra="ignore", case_sensitive=False, env_nested_delimiter="__"
     )
+
+    def feeds_path(self) -> Path:
+        """Return the feeds list in use: FEEDS_FILE, else CONFIG_DIR's, else the packaged one."""
+        return config_file(self.config_dir, FEEDS_YAML, self.feeds_file)
 
     @classmethod
     def settings_customise_sources(
@@ -218,7 +197,8 @@ class ConfigDirYamlSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         """Return the file's settings ({} when the file does not exist)."""
         config_dir = self.current_state.get("config_dir") or default_config_dir()
-        return SettingsYamlSource(self.settings_cls, Path(config_dir) / "settings.yaml")()
+        return SettingsYamlSource(self.settings_cls,
+                                  config_file(Path(config_dir), "settings.yaml"))()
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -228,6 +208,42 @@ def parse_host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
         raise ValueError(f"expected host:port, got {text!r}")
     return host, int(port)
+
+
+_CHANNEL_ID = re.compile(r"^-100\d{5,}$")
+
+
+def _channel_entry(entry: Any) -> tuple[str, str, bool]:
+    """(region, channel, well-formed) of one ``region=id`` text or (region, id) pair."""
+    if isinstance(entry, str):
+        region, sep, chat = entry.partition("=")
+        return region, chat, bool(sep)
+    if isinstance(entry, list | tuple) and len(entry) == 2:
+        return str(entry[0]), str(entry[1]), True
+    return "", "", False
+
+
+def parse_channels(value: Any) -> tuple[tuple[str, int], ...]:
+    """Return (region, channel id) pairs of ``region=id`` text, a mapping or a list."""
+    if isinstance(value, dict):
+        value = [(region, chat) for region, ids in value.items()
+                 for chat in (ids if isinstance(ids, list | tuple) else [ids])]
+    elif isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected region=channel_id entries")
+    pairs: list[tuple[str, int]] = []
+    for entry in value:
+        region, chat, ok = _channel_entry(entry)
+        region, chat = region.strip().lower(), chat.strip()
+        if not ok or not region:
+            raise ValueError(f"entry {entry!r}: expected region=channel_id")
+        # A numeric id only: a username can be given up and then taken by another channel.
+        if not _CHANNEL_ID.match(chat):
+            raise ValueError(f"entry {entry!r}: {chat!r} is not a channel's numeric id "
+                             "(-100…; a username cannot be used here)")
+        pairs.append((region, int(chat)))
+    return tuple(dict.fromkeys(pairs))
 
 
 def load_settings(**overrides: Any) -> Settings:

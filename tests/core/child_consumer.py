@@ -10,8 +10,9 @@ from pathlib import Path
 from core.keys import ARTICLES
 from core.lifecycle import RoleContext, run_roles
 from core.models import Article
-from core.settings import Settings, StreamSettings
+from core.settings import Settings
 from core.streams import Delivery, StreamConsumer
+from core.tuning import StreamSettings
 from testkit.waiting import wait_until
 
 

@@ -15,8 +15,8 @@ from redis.exceptions import ResponseError
 from core.keys import ARTICLES, dead_letter
 from core.models import Article
 from core.redis_conn import RECONNECT_ERRORS, RedisProcess
-from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish, read_range
+from core.tuning import StreamSettings
 from testkit.messages import article
 from testkit.pipeline import REPO
 from testkit.waiting import wait_until

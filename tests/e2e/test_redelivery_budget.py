@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from core.keys import dead_letter
 from core.models import Article
-from core.settings import StreamSettings
 from core.streams import Delivery, StreamConsumer, publish
+from core.tuning import StreamSettings
 from testkit.messages import article
 from testkit.waiting import wait_until
 
