@@ -35,7 +35,7 @@ from bench.procstat import cpu_seconds, peak_rss_mib
 from core import keys
 from core.feeds import FeedConfig
 from core.redis_conn import RedisProcess, make_client
-from core.settings import PollerTuning
+from core.tuning import PollerTuning
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.items import split_items
 from workers.poller.metrics import PollerMetrics

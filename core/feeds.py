@@ -34,6 +34,9 @@ class FeedConfig(BaseModel):
     language: str = ""
     region_hints: tuple[str, ...] = ()
     interval: float | None = Field(default=None, gt=0, le=86_400)
+    # A feed whose reports matter most (a wire service, a monitoring mission): polled every
+    # poller.priority_interval_s (30 s) or faster, instead of the news default of 60 s.
+    priority: bool = False
     enabled: bool = True
     # Feeds from the operator's file may point anywhere; those added at run time are guarded.
     trusted: bool = True

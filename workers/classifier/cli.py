@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from core.config_files import ConfigError, default_config_dir
+from core.config_files import ConfigError, default_config_dir, effective_config_dir
 from workers.classifier.engine import Classifier
 from workers.classifier.evaluation import Scores, format_scores
 from workers.classifier.model import LABELS
@@ -27,7 +27,10 @@ _CONFIG_OPTION = click.option(
 
 def _load(config_dir: Path | None) -> Classifier:
     try:
-        return Classifier.from_config(config_dir or default_config_dir())
+        # A --config-dir holding some files only overlays the packaged ones, as for `run`; the
+        # classifier reads everything at load, so the overlay folder may go right after.
+        with effective_config_dir(config_dir or default_config_dir()) as folder:
+            return Classifier.from_config(folder)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -14,9 +14,10 @@ import click
 import yaml
 
 from core.config_files import ConfigError
-from core.feeds import FEEDS_FILE, FeedConfig, add_runtime_feed, load_feeds, runtime_feeds
+from core.feeds import FeedConfig, add_runtime_feed, load_feeds, runtime_feeds
 from core.redis_conn import StartupError, open_redis
-from core.settings import PollerTuning, Settings, load_settings
+from core.settings import Settings, load_settings
+from core.tuning import PollerTuning
 from core.urlguard import UnsafeURLError, check_feed_url
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
 from workers.poller.opml import OPMLError, read_opml, write_opml
@@ -42,7 +43,7 @@ def _settings() -> Settings:
 
 
 def _configured(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
-    path = feeds_file or settings.config_dir / FEEDS_FILE
+    path = feeds_file or settings.feeds_path()  # FEEDS_FILE, else the overlay's feeds.yaml
     try:
         return load_feeds(path)
     except ConfigError as exc:

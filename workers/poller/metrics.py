@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -51,6 +54,7 @@ class PollerMetrics:
             "cw_poller_feed_newest_item_timestamp_seconds",
             "Unix time of the newest item seen in each feed.", ["feed"], registry=registry,
         )
+        self.per_feed = (self.last_success, self.newest_item)
         self.feeds = Gauge(
             "cw_poller_feeds", "Feeds known to the poller, by state (active, deactivated).",
             ["state"], registry=registry,
@@ -62,3 +66,10 @@ class PollerMetrics:
             "cw_poller_deactivations_total", "Feeds deactivated after a long failure streak.",
             registry=registry,
         )
+
+    def forget(self, feed_ids: Iterable[str]) -> None:
+        """Drop removed feeds' series: a feed no longer polled must not look stale forever."""
+        for fid in feed_ids:
+            for gauge in self.per_feed:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(fid)

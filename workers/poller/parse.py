@@ -23,6 +23,7 @@ import feedparser
 import feedparser.api
 
 from core.models import Article
+from workers.poller.fastparse import fast_parse
 from workers.poller.normalise import (
     SUMMARY_MAX,
     TITLE_MAX,
@@ -68,6 +69,7 @@ class ParseOutcome:
     truncated: bool = False  # entries past MAX_ENTRIES were cut before parsing
     skipped: int = 0  # entries that failed on their own and were left out
     skipped_error: str = ""  # why the first of them failed
+    fast: bool = False  # read by the lxml fast path (fastparse.py), not feedparser
 
 
 def _num(value: Any) -> float | None:
@@ -106,16 +108,17 @@ def _base_url(meta: Mapping[str, Any], fallback: str) -> str:
 
 def parse_feed(
     body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
-    *, bounded: bool = False,
+    *, bounded: bool = False, fast: bool = True,
 ) -> ParseOutcome:
     """Parse ``body`` (with HTTP ``headers``) into normalised articles; never raises on content.
 
     ``bounded``: the caller has cut ``body`` to MAX_ENTRIES entries already (the poller does,
-    before hashing items), so it is not scanned for the cap a second time.
+    before hashing items), so it is not scanned for the cap a second time. ``fast``: try the
+    lxml fast path first (it declines what it cannot read exactly as feedparser does).
     """
     started = time.perf_counter()
     try:
-        out = _parse(body, headers, feed, url, fetched, bounded=bounded)
+        out = _parse(body, headers, feed, url, fetched, bounded=bounded, fast=fast)
     except Exception as exc:  # a feed must never kill the poll, whatever it holds
         out = ParseOutcome(error_kind="parse", error=f"parser failed: {exc!r}"[:500])
     out.seconds = time.perf_counter() - started
@@ -124,16 +127,21 @@ def parse_feed(
 
 def _parse(
     body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
-    *, bounded: bool,
+    *, bounded: bool, fast: bool,
 ) -> ParseOutcome:
     lowered = {k.lower(): v for k, v in headers.items()}
     # Bound and repair the bytes first: feedparser's cost follows the whole document.
     prepared = prepare_body(body, lowered, None if bounded else MAX_ENTRIES)
-    parsed = feedparser.parse(
-        io.BytesIO(prepared.body), response_headers=lowered,
-        sanitize_html=False, resolve_relative_uris=False,  # we strip HTML anyway: 2x faster
-    )
-    out = ParseOutcome(version=str(parsed.get("version") or ""), truncated=prepared.truncated)
+    # A well-formed feed costs lxml a quarter of what feedparser's SAX callbacks cost.
+    parsed: Mapping[str, Any] | None = fast_parse(prepared.body, lowered) if fast else None
+    took_fast = parsed is not None
+    if parsed is None:
+        parsed = feedparser.parse(
+            io.BytesIO(prepared.body), response_headers=lowered,
+            sanitize_html=False, resolve_relative_uris=False,  # we strip HTML anyway: 2x faster
+        )
+    out = ParseOutcome(version=str(parsed.get("version") or ""), truncated=prepared.truncated,
+                       fast=took_fast)
     if parsed.get("bozo"):
         bozo_exc = parsed.get("bozo_exception")
         out.bozo = f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc else "ill-formed"

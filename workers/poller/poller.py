@@ -7,19 +7,21 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core import keys
 from core.feeds import FeedConfig
-from core.settings import PollerTuning
+from core.tuning import PollerTuning
+from workers.poller.batch import PipelineBatcher
 from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchResult
-from workers.poller.lease import FeedLeases
+from workers.poller.lease import FeedLeases, taken_state
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
 from workers.poller.schedule import (
@@ -27,12 +29,14 @@ from workers.poller.schedule import (
     Pacer,
     ScheduleBounds,
     backoff_delay,
+    furthest_next_poll,
     jittered,
     learn_interval,
     merge_times,
     spread_offsets,
 )
 from workers.poller.state import (
+    LAZY_FIELD,
     FeedState,
     load_states,
     record_event,
@@ -78,11 +82,14 @@ class Poller:
         *,
         owner: str = "",
         heartbeat_ttl_s: float = 15.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """Wire the poller; ``fetcher`` and ``parser`` must already be entered.
 
-        ``owner`` is the role's consumer name, which its leases carry (see lease.py).
+        ``owner`` is the role's consumer name, which its leases carry (see lease.py);
+        ``clock`` gives the time every schedule decision is taken on (tests control it).
         """
+        self.clock = clock
         self.redis = redis
         self.fetcher = fetcher
         self.parser = parser
@@ -90,10 +97,15 @@ class Poller:
         self.bounds = ScheduleBounds.of(tuning)
         self.metrics = metrics
         self.feeds: dict[str, FeedConfig] = {}
-        self.queue = DueQueue()
+        self.queue = DueQueue(clock)
         self.in_flight: set[str] = set()
         self.leases = FeedLeases(owner, heartbeat_ttl_s)
+        self.batcher = PipelineBatcher(redis)
         self._rng = random.Random()
+        # WebSub's hooks (websub.py): it sees each changed body for the hub it names, and
+        # holds back the next poll of a feed a hub pushes (None: polling only).
+        self.on_body: Callable[[FeedConfig, FetchResult], None] | None = None
+        self.hold: Callable[[str, float], float] | None = None
 
     def set_feeds(self, feeds: Iterable[FeedConfig]) -> tuple[list[str], list[str]]:
         """Replace the feed set; return (added ids, removed ids)."""
@@ -102,21 +114,28 @@ class Poller:
         removed = [fid for fid in self.feeds if fid not in new]
         self.feeds = new
         self.queue.discard(removed)
+        if self.metrics:
+            self.metrics.forget(removed)
         return added, removed
 
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll ``feed`` once now and record the result; never raises for feed problems."""
         started = time.monotonic()
-        pipe = self.redis.pipeline(transaction=False)
-        # The lease outlives the longest fetch, with a margin for the parse and the writes.
-        self.leases.acquire(pipe, feed.id, self.fetcher.limits.total_s + 60)
-        pipe.hgetall(keys.feed_state(feed.id))
-        got, raw = await pipe.execute()
-        if not got:  # another live poller holds it
-            return PollReport(feed.id, "skipped", next_poll=time.time() + self.leases.retry_s)
+        state_key = keys.feed_state(feed.id)
+
+        def take(pipe: Pipeline) -> None:
+            # The lease outlives the longest fetch, with a margin for the parse and the writes.
+            # Not the item hashes (up to 500 of them): a 304 has no use for them.
+            self.leases.take(pipe, feed.id, self.fetcher.limits.total_s + 60, state_key,
+                             skip=LAZY_FIELD)
+
+        (reply,) = await self.batcher.execute(take)
+        raw = taken_state(reply)
+        if raw is None:  # another live poller holds it
+            return PollReport(feed.id, "skipped", next_poll=self.clock() + self.leases.retry_s)
         state = FeedState.from_hash(raw)
         try:
-            report = await self._poll(feed, state)
+            report = await self._poll(feed, state, raw)
         except (RedisError, OSError):
             raise  # Redis trouble is the poller's, not the feed's: _run_one retries soon
         except Exception as exc:
@@ -126,15 +145,17 @@ class Poller:
             report = await self._failed(feed, state, "crash",
                                         f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.hset(keys.feed_state(feed.id), mapping=state.to_hash())  # type: ignore[arg-type]
-            self.leases.release(pipe, feed.id)
-            await pipe.execute()
+            changed = state.changes(raw)
+
+            def give_back(pipe: Pipeline) -> None:
+                self.leases.give_back(pipe, feed.id, state_key, changed)
+
+            await self.batcher.execute(give_back)
         report.seconds = time.monotonic() - started
         return report
 
-    async def _poll(self, feed: FeedConfig, state: FeedState) -> PollReport:
-        state.last_attempt = time.time()
+    async def _poll(self, feed: FeedConfig, state: FeedState, raw: dict[str, str]) -> PollReport:
+        state.last_attempt = self.clock()
         state.polls_total += 1
         fetch_started = time.monotonic()
         try:
@@ -157,6 +178,11 @@ class Poller:
         if digest == state.body_hash:
             # Same bytes as last time (a server without validators): nothing new, no parse.
             return self._succeeded(feed, state, res, "unchanged")
+        if self.on_body is not None:
+            self.on_body(feed, res)
+        # The hashes of the last body's items, which the first read left out (see poll).
+        known = str(await self.redis.hget(keys.feed_state(feed.id), LAZY_FIELD) or "")
+        raw[LAZY_FIELD] = state.item_hashes = known
         body = await process_body(
             self.redis, self.parser, feed, body=res.body, headers=res.headers, url=res.url,
             known_items=state.item_hashes, seen_ttl_s=self.tuning.seen_ttl_s,
@@ -188,23 +214,28 @@ class Poller:
         self, feed: FeedConfig, state: FeedState, res: FetchResult, outcome: Outcome,
         entry_times: list[float] | None = None,
     ) -> PollReport:
-        now = time.time()
+        now = self.clock()
         if res.status == 200 or res.etag or res.last_modified:
             state.etag = res.etag or ""
             state.last_modified = res.last_modified or ""
         recent = merge_times(state.recent_times, entry_times or [])
-        state.recent_times = " ".join(f"{t:.0f}" for t in recent)
+        if entry_times:  # a 304 or an unchanged body has no new times to store
+            state.recent_times = " ".join(f"{t:.0f}" for t in recent)
         if recent:
             state.newest_item = max(state.newest_item, recent[-1])
+        # Every response (a 304 too) restates the publisher's max-age: the latest one holds.
+        state.max_age_s = res.max_age or 0.0
+        bounds = self.bounds.for_feed(feed.priority)
+        floor = max(state.publisher_min_s, state.max_age_s)
         state.interval_s = learn_interval(
-            recent, now, state.interval_s, self.bounds,
-            publisher_min_s=state.publisher_min_s or None, fixed_s=feed.interval,
+            recent, now, state.interval_s, bounds, publisher_min_s=floor or None,
+            fixed_s=feed.interval,
         )
         state.last_success = now
         state.last_status = res.status
         state.error_streak = 0
         state.moved_to = res.permanent_url or ""
-        state.next_poll = now + jittered(state.interval_s, self.bounds, self._rng)
+        state.next_poll = now + jittered(state.interval_s, bounds, self._rng, floor)
         if self.metrics:
             self.metrics.polls.labels(outcome).inc()
             self.metrics.last_success.labels(feed.id).set(now)
@@ -216,16 +247,17 @@ class Poller:
         self, feed: FeedConfig, state: FeedState, kind: str, message: str, *,
         retry_after: float | None = None, status: int | None = None,
     ) -> PollReport:
-        now = time.time()
+        now = self.clock()
         state.error_streak += 1
         state.errors_total += 1
         state.last_error = message[:500]
         state.last_error_kind = kind
         state.last_error_at = now
         state.last_status = status or 0
-        interval = state.interval_s or feed.interval or self.bounds.default_s
-        delay = backoff_delay(state.error_streak, interval, self.bounds, retry_after,
-                              self._rng)
+        bounds = self.bounds.for_feed(feed.priority)
+        interval = state.interval_s or feed.interval or bounds.default_s
+        # Retry-After (429, 503) is a floor like <ttl>: never sooner than the server asked.
+        delay = backoff_delay(state.error_streak, interval, bounds, retry_after, self._rng)
         state.next_poll = now + delay
         log.info("feed %s failed (%s, %d in a row): %s; retry in %.0f s",
                  feed.id, kind, state.error_streak, message, delay)
@@ -247,15 +279,19 @@ class Poller:
         """Put feeds on the due queue: their stored next poll, else spread over a window."""
         if not feed_ids:
             return
-        now = time.time()
+        now = self.clock()
         states = await load_states(self.redis, feed_ids)
         cold: list[str] = []
-        horizon = now + self.bounds.backoff_cap_s
         for fid in feed_ids:
             st = states[fid]
             if st.deactivated:
                 continue
-            if now < st.next_poll <= horizon:
+            feed = self.feeds.get(fid)
+            latest = furthest_next_poll(
+                now, self.bounds.for_feed(feed is not None and feed.priority),
+                failing=st.error_streak > 0, floor_s=max(st.publisher_min_s, st.max_age_s),
+                fixed_s=feed.interval if feed is not None else None)
+            if now < st.next_poll <= latest:
                 self.queue.schedule(fid, st.next_poll)
             else:
                 cold.append(fid)
@@ -292,7 +328,7 @@ class Poller:
                 await asyncio.gather(*pending, return_exceptions=True)
 
     async def _run_one(self, feed: FeedConfig, slots: asyncio.Semaphore) -> None:
-        next_poll = time.time() + self.bounds.default_s
+        next_poll = self.clock() + self.bounds.for_feed(feed.priority).default_s
         self.in_flight.add(feed.id)
         if self.metrics:
             self.metrics.in_flight.inc()
@@ -307,7 +343,7 @@ class Poller:
             delay = self._rng.uniform(3.0, 8.0)
             log.warning("poll of %s hit a Redis problem, retrying in %.0f s: %s",
                         feed.id, delay, exc)
-            next_poll = time.time() + delay
+            next_poll = self.clock() + delay
         except Exception:
             log.exception("poll of feed %s crashed; it will be retried", feed.id)
         finally:
@@ -316,6 +352,8 @@ class Poller:
             if self.metrics:
                 self.metrics.in_flight.dec()
         if feed.id in self.feeds:
+            if self.hold is not None:
+                next_poll = self.hold(feed.id, next_poll)
             self.queue.schedule(feed.id, next_poll)
 
     async def _is_deactivated(self, feed_id: str) -> bool:

@@ -15,6 +15,7 @@ from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
 from workers.poller.poller import Poller
+from workers.poller.websub_server import running_websub
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,13 @@ async def run(ctx: RoleContext) -> None:
     tuning = ctx.settings.poller
     configured = configured_feeds(ctx)
     pool = ParsePool(tuning.parse_executor, tuning.parse_workers)
-    async with Fetcher(FetchLimits.of(tuning)) as fetcher, pool:
+    fetch_limits = FetchLimits.of(tuning)
+    async with Fetcher(fetch_limits) as fetcher, pool, contextlib.AsyncExitStack() as stack:
         poller = Poller(
             ctx.redis, fetcher, pool, tuning, metrics,
             owner=ctx.consumer_name, heartbeat_ttl_s=ctx.settings.heartbeat_ttl_s,
         )
+        await stack.enter_async_context(running_websub(ctx, poller))  # off without a URL
         await refresh(poller, configured)
         log.info("poller started: %d feeds, parsing in %d %s(s)",
                  len(poller.feeds), pool.workers, pool.kind)

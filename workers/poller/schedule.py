@@ -6,25 +6,28 @@ import asyncio
 import heapq
 import itertools
 import random
+import statistics
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
-from core.settings import PollerTuning
 from core.stopping import sleep_unless_stopped
+from core.tuning import PollerTuning
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleBounds:
     """Limits on every interval the scheduler may choose.
 
-    The first three are the operator's (:meth:`of`); the rest are the scheduling policy.
+    The first five are the operator's (:meth:`of`); the rest are the scheduling policy.
     """
 
     min_s: float
     max_s: float
     default_s: float
-    hint_cap_s: float = 6 * 3600.0  # honour <ttl>/sy:updatePeriod up to this
+    priority_min_s: float = 15.0
+    priority_max_s: float = 30.0
+    hint_cap_s: float = 6 * 3600.0  # publisher floors (<ttl>, max-age) are honoured up to this
     backoff_base_s: float = 60.0
     backoff_cap_s: float = 6 * 3600.0
     learn_window_s: float = 3 * 86_400.0
@@ -34,7 +37,29 @@ class ScheduleBounds:
     def of(cls, tuning: PollerTuning) -> ScheduleBounds:
         """The bounds the operator's poller settings set."""
         return cls(min_s=tuning.min_interval_s, max_s=tuning.max_interval_s,
-                   default_s=tuning.default_interval_s)
+                   default_s=tuning.default_interval_s,
+                   priority_min_s=tuning.priority_min_interval_s,
+                   priority_max_s=tuning.priority_interval_s)
+
+    def for_feed(self, priority: bool) -> ScheduleBounds:
+        """Return the bounds of a feed: a priority feed's own (15-30 s by default), else these.
+
+        A priority feed is never polled less often than ``priority_max_s`` (its default too),
+        nor learned below ``priority_min_s``; the operator's bounds apply only when tighter.
+        """
+        if not priority:
+            return self
+        hi = min(self.priority_max_s, self.max_s)
+        lo = min(self.priority_min_s, hi)
+        return replace(self, min_s=lo, max_s=hi, default_s=hi)
+
+
+def median_gap(times: Sequence[float]) -> float | None:
+    """Return the median gap between consecutive distinct ``times``, or None for fewer than 2."""
+    ordered = sorted(set(times))
+    if len(ordered) < 2:
+        return None
+    return statistics.median(b - a for a, b in itertools.pairwise(ordered))
 
 
 def learn_interval(
@@ -46,33 +71,61 @@ def learn_interval(
     publisher_min_s: float | None = None,
     fixed_s: float | None = None,
 ) -> float:
-    """Return the next interval from how often the feed publishes, bounded and smoothed.
+    """Return the next interval: the feed's publication rhythm, within bounds, above any floor.
 
-    Half the mean gap between recent items (so a new item waits on average a quarter of its
-    feed's rhythm), smoothed with the previous value, clamped to [min, max], and never below
-    the publisher's own ``<ttl>``/``sy:updatePeriod`` (itself capped at ``hint_cap_s``).
+    The rules, in order:
+
+    1. An operator's fixed ``interval`` is used as it is (rule 5 still applies).
+    2. With two or more item times in the last ``learn_window_s``: half the median gap
+       between them, so a new item waits on average a quarter of its feed's rhythm. The
+       median, not the mean: one quiet night does not slow a busy feed down.
+    3. Otherwise (an empty feed, one item, items older than the window, no dates): the
+       default. Never the maximum: a feed empty at its first poll is news-ready at once.
+    4. Clamped to [min, max]. Speeding up is immediate (a feed that starts publishing faster
+       is never polled slower than its rhythm allows); slowing down is smoothed, half way
+       from the previous interval, so one quiet spell does not swing it all the way.
+    5. Never below a floor the publisher set (``publisher_min_s``: ``<ttl>``,
+       ``sy:updatePeriod``, ``Cache-Control: max-age``), capped at ``hint_cap_s``, even
+       above max: a publisher that asks to be polled hourly is polled hourly.
     """
     if fixed_s is not None:
-        return max(fixed_s, 1.0)
-    recent = sorted(t for t in entry_times if now - bounds.learn_window_s <= t <= now)
-    if len(recent) >= 2 and recent[-1] > recent[0]:
-        mean_gap = (recent[-1] - recent[0]) / (len(recent) - 1)
-        # A feed silent for longer than its usual gap is slowing down: count that silence.
-        mean_gap = max(mean_gap, (now - recent[-1]) / 2)
-        target = mean_gap / 2
+        interval = max(fixed_s, 1.0)
     else:
-        target = bounds.max_s
-    target = min(max(target, bounds.min_s), bounds.max_s)
-    smoothed = target if previous <= 0 else 0.5 * previous + 0.5 * target
-    interval = min(max(smoothed, bounds.min_s), bounds.max_s)
+        recent = [t for t in entry_times if now - bounds.learn_window_s <= t <= now]
+        gap = median_gap(recent)
+        target = bounds.default_s if gap is None or gap <= 0 else gap / 2
+        target = min(max(target, bounds.min_s), bounds.max_s)
+        before = min(max(previous, bounds.min_s), bounds.max_s) if previous > 0 else target
+        interval = target if target <= before else 0.5 * before + 0.5 * target
     if publisher_min_s:
         interval = max(interval, min(publisher_min_s, bounds.hint_cap_s))
     return interval
 
 
+def furthest_next_poll(
+    now: float, bounds: ScheduleBounds, *, failing: bool, floor_s: float = 0.0,
+    fixed_s: float | None = None,
+) -> float:
+    """Return the latest a next poll stored in Redis may stand when a poller (re)starts.
+
+    A healthy feed is due within its longest interval (max or fixed, with jitter) or its
+    publisher's floor, whichever is longer: a next poll stored under slower settings (the
+    old 30-minute maximum) is pulled in instead of kept. A failing feed keeps its backoff,
+    up to ``backoff_cap_s``.
+    """
+    if failing:
+        return now + bounds.backoff_cap_s
+    longest = max(bounds.max_s, fixed_s or 0.0) * (1 + bounds.jitter)
+    return now + max(longest, min(floor_s, bounds.hint_cap_s))
+
+
 def merge_times(stored: str, new: Iterable[float], keep: int = 30) -> list[float]:
     """Return the newest ``keep`` distinct item times from ``stored`` (text) and ``new``."""
-    times = {float(t) for t in stored.split() if t.replace(".", "", 1).isdigit()}
+    try:
+        # What we stored: whole numbers, so int() parses them (twice as fast as the checks).
+        times = {float(int(t)) for t in stored.split()}
+    except ValueError:
+        times = {float(t) for t in stored.split() if t.replace(".", "", 1).isdigit()}
     times.update(round(t) for t in new)
     return sorted(times)[-keep:]
 
@@ -91,10 +144,18 @@ def backoff_delay(
     return delay
 
 
-def jittered(interval: float, bounds: ScheduleBounds, rng: random.Random | None = None) -> float:
-    """Return ``interval`` with a small random spread so feeds drift apart, not together."""
+def jittered(
+    interval: float, bounds: ScheduleBounds, rng: random.Random | None = None,
+    floor_s: float = 0.0,
+) -> float:
+    """Return ``interval`` with a small random spread so feeds drift apart, not together.
+
+    Never below ``floor_s`` (a publisher's floor, capped at ``hint_cap_s``): the spread may
+    only delay a poll that a publisher asked to wait.
+    """
     r = rng or random
-    return interval * r.uniform(1 - bounds.jitter, 1 + bounds.jitter)
+    spread = interval * r.uniform(1 - bounds.jitter, 1 + bounds.jitter)
+    return max(spread, min(floor_s, bounds.hint_cap_s))
 
 
 def spread_offsets(
@@ -113,8 +174,9 @@ def spread_offsets(
 class DueQueue:
     """Feeds ordered by due time; ``next_due`` waits for the earliest, interruptibly."""
 
-    def __init__(self) -> None:
-        """Start empty."""
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        """Start empty; due times are on ``clock`` (wall time unless a test controls it)."""
+        self.clock = clock
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}
         self._seq = itertools.count()
@@ -148,7 +210,7 @@ class DueQueue:
             wait = 3600.0
             if self._heap:
                 when, _, fid = self._heap[0]
-                wait = when - time.time()
+                wait = when - self.clock()
                 if wait <= 0:
                     heapq.heappop(self._heap)
                     del self._due[fid]

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from core.feeds import FeedConfig
 from core.keys import ARTICLES
 from core.models import Article, decode
-from core.settings import PollerTuning
+from core.tuning import PollerTuning
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool

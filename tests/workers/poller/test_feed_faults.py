@@ -17,7 +17,7 @@ from core.keys import ARTICLES
 from core.status_page import render_status
 from testkit.feeds import FeedServer
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, tuning
-from workers.poller import normalise
+from workers.poller import fastparse, normalise
 from workers.poller import parse as parse_module
 from workers.poller import poller as poller_module
 from workers.poller.parse import MAX_ENTRIES, FeedInfo, parse_feed
@@ -181,6 +181,13 @@ async def test_a_100k_entry_feed_is_cut_to_the_cap_before_feedparser(
         return real(stream, **kwargs)
 
     monkeypatch.setattr(feedparser, "parse", spy)
+    real_fast = fastparse.fast_parse
+
+    def fast_spy(body: bytes, headers: Any) -> Any:  # the lxml fast path reads it first
+        seen.append(body)
+        return real_fast(body, headers)
+
+    monkeypatch.setattr(parse_module, "fast_parse", fast_spy)
     body = huge_rss(100_000)
     assert len(body) < 8 * 1024 * 1024  # within the body cap: only the entry cap bounds it
     async with FeedServer() as server:

@@ -8,12 +8,15 @@ import random
 import time
 from datetime import UTC, datetime
 
+from core.tuning import PollerTuning
+from workers.poller.fetch import parse_max_age
 from workers.poller.parse import FeedInfo, parse_feed
 from workers.poller.schedule import (
     DueQueue,
     Pacer,
     ScheduleBounds,
     backoff_delay,
+    jittered,
     learn_interval,
     merge_times,
     spread_offsets,
@@ -30,9 +33,62 @@ def test_busy_feed_polled_often_quiet_feed_rarely_within_bounds() -> None:
     assert learn_interval(very_busy, NOW, 0, B) == B.min_s
     quiet = [NOW - i * 86_400 for i in range(3)]
     assert learn_interval(quiet, NOW, 0, B) == B.max_s
-    assert learn_interval([], NOW, 0, B) == B.max_s
-    # Smoothed: one burst does not swing a quiet feed's interval all the way down.
-    assert B.min_s < learn_interval(very_busy, NOW, 1800, B) < 1800
+    # An empty feed (or one item, or none dated) is polled at the default, never the max.
+    assert learn_interval([], NOW, 0, B) == B.default_s
+    assert learn_interval([NOW - 60], NOW, 1800, B) == B.default_s
+    # Speeding up is immediate: never slower than the feed's rhythm allows.
+    assert learn_interval(very_busy, NOW, 1800, B) == B.min_s
+    # Slowing down is smoothed: one quiet spell does not swing it all the way up.
+    assert B.min_s < learn_interval(quiet, NOW, B.min_s, B) < B.max_s
+
+
+def test_interval_follows_the_median_gap_not_one_long_silence() -> None:
+    # An item every 4 minutes all day, then one quiet night of 8 hours.
+    day = [NOW - 8 * 3600 - i * 240 for i in range(100)]
+    assert learn_interval(day, NOW, 0, B) == 120  # half the median gap, not of the mean
+    # A previous interval stored under slower settings does not hold a feed back.
+    assert learn_interval(day, NOW, 50_000, B) == 120
+
+
+def test_default_settings_poll_news_every_minute_and_priority_feeds_faster() -> None:
+    bounds = ScheduleBounds.of(PollerTuning())
+    assert (bounds.min_s, bounds.default_s, bounds.max_s) == (30, 60, 60)
+    quiet = [NOW - i * 86_400 for i in range(3)]
+    assert learn_interval(quiet, NOW, 0, bounds) == 60
+    assert learn_interval([], NOW, 0, bounds) == 60
+    assert learn_interval([NOW - i * 20 for i in range(30)], NOW, 60, bounds) == 30
+    prio = bounds.for_feed(priority=True)
+    assert (prio.min_s, prio.default_s, prio.max_s) == (15, 30, 30)
+    assert learn_interval(quiet, NOW, 0, prio) == 30
+    assert learn_interval([NOW - i * 10 for i in range(30)], NOW, 30, prio) == 15
+    assert bounds.for_feed(priority=False) is bounds
+    # Jitter stays: feeds of one rhythm drift apart.
+    rng = random.Random(5)
+    spread = {round(jittered(60, bounds, rng), 3) for _ in range(20)}
+    assert len(spread) > 10 and all(54 <= s <= 66 for s in spread)
+
+
+def test_publisher_floors_are_floors_not_ceilings() -> None:
+    bounds = ScheduleBounds.of(PollerTuning())
+    busy = [NOW - i * 20 for i in range(30)]
+    # <ttl> 5 minutes (or a max-age of 300): never sooner, even above the max.
+    assert learn_interval(busy, NOW, 0, bounds, publisher_min_s=300) == 300
+    assert learn_interval(busy, NOW, 0, bounds.for_feed(True), publisher_min_s=300) == 300
+    assert learn_interval(busy, NOW, 0, bounds, publisher_min_s=300, fixed_s=20) == 300
+    # A floor below the learned interval changes nothing: it is not a ceiling.
+    assert learn_interval([], NOW, 0, bounds, publisher_min_s=10) == 60
+    # Retry-After of a 429/503 is a floor of the retry.
+    assert backoff_delay(1, 60, bounds, retry_after=900, rng=random.Random(2)) == 900
+    assert backoff_delay(1, 60, bounds, retry_after=1, rng=random.Random(2)) >= 30
+
+
+def test_cache_control_max_age_is_read() -> None:
+    assert parse_max_age("public, max-age=300, s-maxage=600") == 300
+    assert parse_max_age("s-maxage=600") is None  # for shared caches, not for us
+    assert parse_max_age("no-cache, max-age=60") is None
+    assert parse_max_age("max-age=0") is None
+    assert parse_max_age(None) is None
+    assert parse_max_age("max-age=99999999") == 24 * 3600
 
 
 def test_publisher_ttl_and_fixed_interval_are_honoured() -> None:

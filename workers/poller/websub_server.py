@@ -1,0 +1,162 @@
+"""The WebSub callback server of the poller role: hubs verify intent and push content here.
+
+``GET /websub/{feed id}`` is a hub's verification of intent: we echo ``hub.challenge`` only
+for the topic we asked about, in the mode we asked for (404 otherwise, as the spec says).
+``POST /websub/{feed id}`` is content: a body no larger than the poller's cap, signed with
+the subscription's secret (``X-Hub-Signature``), goes through the poll path's
+``process_body`` (parse, skip known articles, queue each new one once on ``articles``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from core import keys
+from core.lifecycle import RoleContext
+from core.listen import listen
+from workers.poller.content import process_body
+from workers.poller.poller import Poller
+from workers.poller.websub import WebSub
+from workers.poller.websub_links import signature_ok
+from workers.poller.websub_metrics import WebSubMetrics
+from workers.poller.websub_store import (
+    delete_subscription,
+    load_subscription,
+    update_subscription,
+)
+
+log = logging.getLogger(__name__)
+_WEBSUB: web.AppKey[WebSub] = web.AppKey("websub", WebSub)
+
+
+def _count(websub: WebSub, kind: str, outcome: str) -> None:
+    if websub.metrics:
+        counter = websub.metrics.pushes if kind == "push" else websub.metrics.verifications
+        counter.labels(outcome).inc()
+
+
+async def _verify(request: web.Request) -> web.Response:
+    """Answer a hub's verification of intent (subscribe, unsubscribe) or its denial."""
+    websub = request.app[_WEBSUB]
+    fid = request.match_info["feed_id"]
+    query = request.query
+    mode, topic = query.get("hub.mode", ""), query.get("hub.topic", "")
+    challenge = query.get("hub.challenge", "")
+    sub = await load_subscription(websub.redis, fid)
+    if sub is None or not topic or topic != sub.topic:
+        _count(websub, "verify", "refused")
+        log.info("WebSub: refused %s for feed %s: not a topic we asked for", mode, fid)
+        return web.Response(status=404, text="no such subscription")
+    now = time.time()
+    if mode == "subscribe" and challenge and sub.state in ("pending", "verified"):
+        lease = query.get("hub.lease_seconds", "")
+        lease_s = float(lease) if lease.isdigit() and int(lease) > 0 else float(
+            websub.settings.lease_s)
+        await update_subscription(websub.redis, fid, state="verified", expires=now + lease_s,
+                                  verified_at=now, lease_s=lease_s, failures=0, retry_at=0.0,
+                                  last_error="", requested_at="")  # that request is answered
+        websub.set_live(fid, now + lease_s)
+        _count(websub, "verify", "confirmed")
+        log.info("WebSub: feed %s is pushed by %s for %.0f s", fid, sub.hub, lease_s)
+        return web.Response(text=challenge)
+    if mode == "unsubscribe" and challenge and sub.state == "unsubscribing":
+        await delete_subscription(websub.redis, fid)
+        _count(websub, "verify", "confirmed")
+        return web.Response(text=challenge)
+    if mode == "denied":
+        failures = sub.failures + 1
+        await update_subscription(
+            websub.redis, fid, state="denied", failures=failures,
+            retry_at=now + websub.retry_delay(failures),
+            last_error=f"denied by the hub: {query.get('hub.reason', '')}"[:300])
+        websub.set_live(fid, 0.0)
+        _count(websub, "verify", "denied")
+        log.warning("WebSub: hub %s denied feed %s: %s", sub.hub, fid,
+                    query.get("hub.reason", "no reason given"))
+        return web.Response(text="ok")
+    _count(websub, "verify", "refused")
+    return web.Response(status=404, text="no such pending request")
+
+
+async def _push(request: web.Request) -> web.Response:
+    """Take a hub's content for one feed: check the signature, then queue what is new."""
+    websub = request.app[_WEBSUB]
+    fid = request.match_info["feed_id"]
+    sub = await load_subscription(websub.redis, fid)
+    feed = websub.poller.feeds.get(fid)
+    if sub is None or feed is None or not sub.live(time.time()):
+        # 410 lets the hub drop a subscription we no longer hold (spec, section 7).
+        _count(websub, "push", "gone")
+        return web.Response(status=410, text="no such subscription")
+    body = await request.read()  # at most the poller's body cap (client_max_size: 413)
+    if not signature_ok(sub.secret, body, request.headers.get("X-Hub-Signature")):
+        # Ignored, but answered 2xx as the spec allows: a forger learns nothing from the
+        # status, and a hub is not made to retry. The feed is still polled (fallback).
+        _count(websub, "push", "bad_signature")
+        log.warning("WebSub: push for feed %s ignored: missing or bad signature", fid)
+        return web.Response(status=202, text="ignored")
+    poller = websub.poller
+    result = await process_body(
+        websub.redis, poller.parser, feed, body=body,
+        headers={"content-type": request.headers.get("Content-Type", "")}, url=sub.topic,
+        known_items="", seen_ttl_s=poller.tuning.seen_ttl_s,
+    )
+    pipe = websub.redis.pipeline(transaction=False)
+    pipe.hset(keys.websub_subscription(fid), "last_push", time.time())
+    pipe.hincrby(keys.websub_subscription(fid), "pushes", 1)
+    await pipe.execute()
+    if result.outcome == "error":
+        _count(websub, "push", "error")
+        log.warning("WebSub: push for feed %s unreadable (%s): %s", fid, result.error_kind,
+                    result.error)
+        return web.Response(status=202, text="unreadable")
+    _count(websub, "push", "queued" if result.queued.queued else "no_news")
+    if poller.metrics:
+        poller.metrics.articles_queued.inc(result.queued.queued)
+    log.info("WebSub: push for feed %s: %d new of %d", fid, result.queued.queued, result.parsed)
+    return web.Response(status=204)
+
+
+def callback_app(websub: WebSub) -> web.Application:
+    """The callback routes, bodies capped at the poller's feed body limit."""
+    app = web.Application(client_max_size=websub.limits.max_body_bytes)
+    app[_WEBSUB] = websub
+    app.router.add_get("/websub/{feed_id}", _verify)
+    app.router.add_post("/websub/{feed_id}", _push)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_websub(ctx: RoleContext, poller: Poller) -> AsyncIterator[WebSub | None]:
+    """Serve callbacks and keep subscriptions while the poller runs; None when WebSub is off."""
+    settings = ctx.settings
+    if settings.websub.port is None or not settings.public_base_url:
+        if settings.websub.port is not None or settings.public_base_url:
+            log.warning("WebSub off: it needs both PUBLIC_BASE_URL and WEBSUB__PORT")
+        yield None
+        return
+    metrics = ctx.metric_set(WebSubMetrics)
+    async with WebSub(ctx.redis, poller, settings.websub, settings.public_base_url,
+                      poller.fetcher.limits, metrics=metrics, owner=ctx.consumer_name) as websub:
+        runner = web.AppRunner(callback_app(websub), access_log=None, handle_signals=False,
+                               shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            websub.port = await listen(runner, settings.websub.host, settings.websub.port)
+            log.info("WebSub on: callbacks at %s/websub/<feed>, served on %s:%d",
+                     websub.base_url, settings.websub.host, websub.port)
+            task = asyncio.create_task(websub.run(ctx.stop), name="websub")
+            try:
+                yield websub
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            await runner.cleanup()
