@@ -6,16 +6,18 @@ import asyncio
 import importlib
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from core import __version__
-from core.config_files import ConfigError, effective_config_dir
+from core.config_files import ConfigError, effective_config_dir, real_config_paths
 from core.lifecycle import ROLE_TARGETS, EarlySignals, RoleFn, resolve_role, run_roles
 from core.logging_setup import configure_logging
 from core.redis_conn import StartupError, check_redis_url
 from core.settings import Settings, load_settings
+from core.settings_help import environment_variables
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +65,46 @@ def cli(ctx: click.Context) -> None:
         early.uninstall()  # only ``run`` drains on SIGTERM; the tools keep the usual Ctrl-C
 
 
-@cli.command("run")
+class RunCommand(click.Command):
+    """``run``, whose help ends with every environment variable, listed from the settings."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the variables after the options (generated, so it never drifts)."""
+        super().format_epilog(ctx, formatter)
+        with formatter.section("Environment variables"):
+            formatter.write_text(
+                "Each is also a key of settings.yaml in CONFIG_DIR, in lower case (A__B is b "
+                "under a:); where both are set the environment wins. The README's Settings "
+                "table says what each does.")
+            formatter.write_paragraph()
+            formatter.write_dl(list(environment_variables()))
+
+
+@cli.command("run", cls=RunCommand)
 @click.option(
     "--roles",
     default=",".join(ROLE_TARGETS),
     show_default=True,
     help="Comma-separated roles to run in this process.",
 )
-def run_command(roles: str) -> None:
+@click.option(
+    "--feeds", "feeds_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Feeds list to poll instead of CONFIG_DIR's feeds.yaml (as FEEDS_FILE, which it "
+         "overrides).",
+)
+def run_command(roles: str, feeds_file: Path | None) -> None:
     """Run the service: every role by default, or only those given with --roles."""
     names = _parse_roles(roles)
-    settings = build_settings()
+    settings = build_settings(**({"feeds_file": feeds_file} if feeds_file else {}))
     try:
         if settings.redis_url is not None:
             check_redis_url(settings.redis_url)  # before anything starts
-        with effective_config_dir(settings.config_dir) as config_dir:
+        with effective_config_dir(settings.config_dir, settings.feeds_file) as config_dir:
             code = _run(settings.model_copy(update={"config_dir": config_dir}), names)
+    except ConfigError as exc:
+        click.echo(f"ceasefire-watch: configuration error: {real_config_paths(str(exc))}",
+                   err=True)
+        sys.exit(2)
     except StartupError as exc:
         # It can never succeed as configured: one line, no traceback, no restart loop.
         click.echo(f"ceasefire-watch: {exc}", err=True)
@@ -108,7 +134,9 @@ def preflight(settings: Settings, roles: list[str]) -> None:
         try:
             check(settings)
         except ConfigError as exc:
-            click.echo(f"ceasefire-watch: configuration error: {exc}", err=True)
+            # Name the user's file, not its link in the overlay folder.
+            click.echo(f"ceasefire-watch: configuration error: {real_config_paths(str(exc))}",
+                       err=True)
             sys.exit(2)
 
 

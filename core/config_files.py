@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from importlib import resources
@@ -77,11 +78,38 @@ def _packaged_files() -> list[str]:
     return sorted(out)
 
 
+# The feeds list's name in a config folder (core.feeds.FEEDS_FILE; that module imports this one).
+FEEDS_YAML = "feeds.yaml"
+# Prefix of the overlay folders effective_config_dir makes; real_config_paths looks for it.
+_OVERLAY_PREFIX = "ceasefire-watch-config-"
+
+
+def config_file(config_dir: Path, rel: str, feeds_file: Path | None = None) -> Path:
+    """Return the file ``rel`` as the service reads it: ``config_dir``'s own, else the packaged one.
+
+    The one rule of the configuration overlay, used for every file: a CONFIG_DIR overrides the
+    packaged folder file by file, and FEEDS_FILE (``feeds_file``) is the feeds list whatever
+    either folder holds.
+    """
+    if feeds_file is not None and rel == FEEDS_YAML:
+        return feeds_file
+    own = config_dir / rel
+    return own if own.is_file() else default_config_dir() / rel
+
+
 def missing_config_files(config_dir: Path) -> list[str]:
     """Return the packaged configuration files that ``config_dir`` does not provide."""
     if config_dir.resolve() == default_config_dir().resolve():
         return []
     return [rel for rel in _packaged_files() if not (config_dir / rel).is_file()]
+
+
+def _own_files(config_dir: Path) -> list[str]:
+    if config_dir.resolve() == default_config_dir().resolve():
+        return []
+    return sorted(p.relative_to(config_dir).as_posix() for p in config_dir.rglob("*")
+                  if p.is_file() and not any(part.startswith((".", "__"))
+                                             for part in p.relative_to(config_dir).parts))
 
 
 def _summary(files: list[str]) -> str:
@@ -93,28 +121,51 @@ def _summary(files: list[str]) -> str:
     return ", ".join(shown + [rel for rel in files if "/" not in rel]) or "nothing"
 
 
-@contextlib.contextmanager
-def effective_config_dir(config_dir: Path) -> Iterator[Path]:
-    """Yield ``config_dir``, or a folder where each file it lacks falls back to the packaged one.
+def check_config_paths(config_dir: Path, feeds_file: Path | None = None) -> None:
+    """Raise ConfigError naming CONFIG_DIR or FEEDS_FILE when it does not exist."""
+    if not config_dir.is_dir():
+        raise ConfigError(f"{config_dir}: no such folder (CONFIG_DIR)")
+    if feeds_file is not None and not feeds_file.is_file():
+        raise ConfigError(f"{feeds_file}: file not found (FEEDS_FILE)")
 
-    A CONFIG_DIR made to change feeds.yaml alone must not lose the lexicons: the fallback is per
-    file, through links in a temporary folder that lives as long as the context, and the log
-    says which files came from where.
+
+@contextlib.contextmanager
+def effective_config_dir(config_dir: Path, feeds_file: Path | None = None) -> Iterator[Path]:
+    """Yield ``config_dir``, or a folder holding :func:`config_file`'s choice for every file.
+
+    A CONFIG_DIR made to change feeds.yaml alone must not lose the lexicons: code that reads a
+    whole folder (lexicons/, events/) sees the overlay through links in a temporary folder that
+    lives as long as the context, and the log says which files came from where.
     """
+    check_config_paths(config_dir, feeds_file)
     missing = missing_config_files(config_dir)
-    if not missing:
+    if not missing and feeds_file is None:
         yield config_dir
         return
-    with tempfile.TemporaryDirectory(prefix="ceasefire-watch-config-") as tmp:
+    own = _own_files(config_dir)
+    with tempfile.TemporaryDirectory(prefix=_OVERLAY_PREFIX) as tmp:
         root = Path(tmp)
-        own = sorted(p.relative_to(config_dir).as_posix()
-                     for p in config_dir.rglob("*") if p.is_file())
-        packaged = default_config_dir()
-        sources = {rel: config_dir / rel for rel in own} | {rel: packaged / rel for rel in missing}
-        for rel, source in sources.items():
+        for rel in sorted({*own, *_packaged_files(), *([FEEDS_YAML] if feeds_file else [])}):
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source.resolve())
-        log.info("configuration: %s from %s; packaged defaults for %s",
-                 _summary(own), config_dir, _summary(missing))
+            target.symlink_to(config_file(config_dir, rel, feeds_file).resolve())
+        if feeds_file is not None:
+            own = [rel for rel in own if rel != FEEDS_YAML]
+            missing = [rel for rel in missing if rel != FEEDS_YAML]
+            log.info("configuration: feeds from %s (FEEDS_FILE)", feeds_file)
+        if own or missing:  # else the packaged folder with FEEDS_FILE alone
+            log.info("configuration: %s from %s; packaged defaults for %s",
+                     _summary(own), config_dir, _summary(missing))
         yield root
+
+
+def real_config_paths(text: str) -> str:
+    """Return ``text`` with each path inside an overlay folder replaced by the file it links to.
+
+    So that an error about a file of the overlay names the file the user wrote.
+    """
+    def real(match: re.Match[str]) -> str:
+        path = Path(match.group())
+        return str(path.resolve()) if path.exists() else match.group()
+
+    return re.sub(r"/[^\s:'\"]*" + _OVERLAY_PREFIX + r"[^/\s]+/[^\s:'\"]+", real, text)

@@ -10,7 +10,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from core import keys
-from core.config_files import ConfigError
+from core.config_files import ConfigError, config_file
 from core.feeds import FEEDS_FILE, load_feeds, runtime_feeds
 
 
@@ -21,13 +21,20 @@ class FeedHealth:
     failing: int
     total: int
 
+    @property
+    def text(self) -> str:
+        """Return "N of M feeds failing", the line /readyz and /status lead with."""
+        return f"{self.failing} of {self.total} feeds failing"
+
 
 class FeedHealthCache:
     """Feed health for readiness, recomputed at most every ``max_age_s`` (probes come often)."""
 
-    def __init__(self, config_dir: Path, max_age_s: float = 5.0) -> None:
-        """Watch the feeds of ``config_dir/feeds.yaml`` plus those added at run time."""
-        self.path = config_dir / FEEDS_FILE
+    def __init__(
+        self, config_dir: Path, max_age_s: float = 5.0, feeds_file: Path | None = None
+    ) -> None:
+        """Watch the configured feeds (FEEDS_FILE, else feeds.yaml) and the run-time ones."""
+        self.path = config_file(config_dir, FEEDS_FILE, feeds_file)
         self.max_age_s = max_age_s
         self._configured: tuple[float, list[str]] = (-1.0, [])
         self._value: FeedHealth | None = None

@@ -40,6 +40,7 @@ class Readiness:
     # Heartbeats of processes that are gone while a live process carries on their role.
     stale: list[str] = field(default_factory=list)
     feeds: FeedHealth | None = None
+    redis_up: bool = True
 
 
 def _judge_roles(
@@ -86,16 +87,26 @@ async def check_readiness(
         await asyncio.wait_for(redis.ping(), 2.0)
         beats = cast(dict[str, str], await redis.hgetall(keys.HEARTBEATS))
     except (*RECONNECT_ERRORS, TimeoutError) as exc:
-        return Readiness(False, [f"redis unreachable: {type(exc).__name__}"], {})
+        metrics.redis_up.set(0)
+        return Readiness(False, [f"redis unreachable: {type(exc).__name__}"], {},
+                         redis_up=False)
+    metrics.redis_up.set(1)
     now = time.time()
     ages: dict[str, float] = {}
+    newest: dict[str, float] = {}
     for role, stamp in beats.items():
+        name = role.split("/", 1)[0]
+        newest[name] = max(newest.get(name, 0.0), number(stamp))
         age = now - number(stamp)
         if age > 10 * heartbeat_ttl_s:
             # A process that vanished long ago (SIGKILL, host gone): forget it.
             await redis.hdel(keys.HEARTBEATS, role)
             continue
         ages[role] = age
+    # A role whose every process is gone keeps its last stamp here, so its age grows and
+    # the heartbeat alert fires instead of the series vanishing.
+    for name, newest_stamp in newest.items():
+        metrics.heartbeat_timestamp.labels(name).set(newest_stamp)
     problems, stale = _judge_roles(ages, heartbeat_ttl_s, local)
     dead_seen: set[str] = set()
     for spec in keys.STREAMS:
@@ -116,15 +127,24 @@ async def check_readiness(
             problems.append(f"{keys.dead_letter(stream)} holds {dead} entries")
     metrics.retry_waiting.set(int(await redis.zcard(keys.retry_queue(keys.DELIVERIES))))
     feed_health = await feeds.get(redis) if feeds is not None else None
+    metrics.feeds_failing.set(feed_health.failing if feed_health else 0)
+    metrics.feeds_enabled.set(feed_health.total if feed_health else 0)
     if feed_health is not None and feed_health.failing == feed_health.total:
         # One broken feed is the poller's business; all of them means we are cut off.
-        problems.append(f"{feed_health.failing} of {feed_health.total} feeds failing")
+        problems.append(feed_health.text)
     return Readiness(not problems, problems, ages, stale, feed_health)
+
+
+def feeds_summary(result: Readiness) -> str:
+    """Return "N of M feeds failing", the line /readyz and /status lead with."""
+    if not result.redis_up:
+        return "feeds unknown (redis unreachable)"
+    return (result.feeds or FeedHealth(0, 0)).text
 
 
 def build_app(ctx: RoleContext) -> web.Application:
     """Return the aiohttp application serving the ops endpoints for this process."""
-    feed_cache = FeedHealthCache(ctx.settings.config_dir)
+    feed_cache = FeedHealthCache(ctx.settings.config_dir, feeds_file=ctx.settings.feeds_path())
 
     async def readiness() -> Readiness:
         return await check_readiness(ctx.redis, ctx.settings.heartbeat_ttl_s, ctx.metrics,
@@ -136,6 +156,8 @@ def build_app(ctx: RoleContext) -> web.Application:
     async def readyz(_: web.Request) -> web.Response:
         result = await readiness()
         body: dict[str, object] = {
+            # First, so an operator reading the raw JSON sees it before anything else.
+            "summary": feeds_summary(result),
             "ready": result.ready, "problems": result.problems,
             "roles": {k: round(v, 1) for k, v in result.roles.items()},
         }
@@ -143,8 +165,7 @@ def build_app(ctx: RoleContext) -> web.Application:
             body["stale"] = result.stale
         if result.feeds is not None:
             body["feeds"] = {"failing": result.feeds.failing, "total": result.feeds.total,
-                             "text": f"{result.feeds.failing} of {result.feeds.total} "
-                                     "feeds failing"}
+                             "text": feeds_summary(result)}
         return web.json_response(body, status=200 if result.ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
@@ -156,11 +177,11 @@ def build_app(ctx: RoleContext) -> web.Application:
 
     async def status(_: web.Request) -> web.Response:
         result = await readiness()
-        if not result.ready and result.problems[0].startswith("redis unreachable"):
+        if not result.redis_up:
             page = f"<!doctype html><title>ceasefire-watch</title><p>{result.problems[0]}</p>"
             return web.Response(text=page, content_type="text/html", status=503,
                                 headers=STATUS_HEADERS)
-        page = await render_status(ctx.redis, result.roles)
+        page = await render_status(ctx.redis, result.roles, result.feeds or FeedHealth(0, 0))
         return web.Response(text=page, content_type="text/html", headers=STATUS_HEADERS)
 
     truces = TrucePages(ctx.redis, ctx.settings.config_dir)

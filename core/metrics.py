@@ -46,3 +46,18 @@ class CoreMetrics:
         self.role_up = Gauge(
             "cw_role_up", "1 while the role runs in this process.", ["role"], registry=registry
         )
+        # Set by the health role's readiness check, for the alerting rules in ops/prometheus.
+        self.redis_up = Gauge(
+            "cw_redis_up", "1 when Redis answered the last readiness check, else 0.",
+            registry=registry,
+        )
+        self.feeds_failing = Gauge(
+            "cw_feeds_failing", "Enabled feeds failing (error streak or deactivated).",
+            registry=registry,
+        )
+        self.feeds_enabled = Gauge("cw_feeds_enabled", "Enabled feeds.", registry=registry)
+        self.heartbeat_timestamp = Gauge(
+            "cw_role_heartbeat_timestamp_seconds",
+            "Unix time of the newest heartbeat of any process of the role (kept when it stops).",
+            ["role"], registry=registry,
+        )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.config_files import default_config_dir, load_yaml
+from core.config_files import config_file, load_yaml
 from core.regexutil import check_lowercase_safe, check_patterns
 
 REGIONS_FILE = "regions.yaml"
@@ -129,5 +129,4 @@ def load_regions(path: Path) -> RegionsFile:
 
 def load_config_regions(config_dir: Path) -> RegionsFile:
     """The regions file of ``config_dir``, or the packaged one when the folder has none."""
-    path = config_dir / REGIONS_FILE
-    return load_regions(path if path.exists() else default_config_dir() / REGIONS_FILE)
+    return load_regions(config_file(config_dir, REGIONS_FILE))

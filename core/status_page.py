@@ -12,6 +12,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from core import keys
+from core.feed_health import FeedHealth
 from core.feedback import FeedbackStore, format_share
 from core.models import Alert, MalformedEntryError, decode
 from core.streams import read_range, stream_stats
@@ -90,6 +91,7 @@ async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
 async def render_status(
     redis: Redis,
     heartbeats: dict[str, float],
+    feeds: FeedHealth | None = None,
 ) -> str:
     """Return the whole status page as HTML; every value from Redis is escaped."""
     now = time.time()
@@ -130,12 +132,16 @@ async def render_status(
         for dim, name, p in (await FeedbackStore(redis).precision()).rows()
     ]
     generated = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    feeds = feeds or FeedHealth(0, 0)
+    feeds_line = (f'<p class="{"bad" if feeds.failing else "ok"}" id="feeds-failing">'
+                  f"{escape(feeds.text)}</p>")
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"refresh\" content=\"15\">"
         "<title>ceasefire-watch status</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>ceasefire-watch status</h1><p><small>generated {generated}</small></p>"
+        f"<h1>ceasefire-watch status</h1>{feeds_line}"
+        f"<p><small>generated {generated}</small></p>"
         '<p><a href="/truces">Truces by region</a></p>'
         "<h2>Roles</h2>"
         + _table(["role / consumer", "heartbeat age"], role_rows, "no role running")

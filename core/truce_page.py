@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from redis.asyncio import Redis
 
-from core.config_files import default_config_dir
+from core.config_files import config_file
 from core.redis_conn import RECONNECT_ERRORS
 from core.regions import REGIONS_FILE, load_regions
 from core.truce import advance
@@ -255,9 +255,7 @@ class TrucePages:
     async def names(self) -> dict[str, str]:
         """Region id -> name from regions.yaml (read once, off the event loop)."""
         if self._names is None:
-            path = self.config_dir / REGIONS_FILE
-            if not path.exists():
-                path = default_config_dir() / REGIONS_FILE
+            path = config_file(self.config_dir, REGIONS_FILE)
             spec = await asyncio.to_thread(load_regions, path)
             self._names = {r.id: r.name for r in spec.regions}
         return self._names

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config_files import default_config_dir
+from core.config_files import config_file
 from core.regions import REGIONS_FILE, RegionsFile, expand_alias, load_regions
 
 
@@ -64,10 +64,7 @@ class RegionCatalog:
     def load(cls, config_dir: Path) -> RegionCatalog:
         """Read ``config_dir``'s regions file strictly (ConfigError when it is broken).
 
-        A folder without one uses the packaged file, as ``core.cli`` does for every file a
-        CONFIG_DIR lacks (core.config_files.effective_config_dir).
+        A folder without one uses the packaged file (core.config_files.config_file, the
+        rule of the configuration overlay).
         """
-        path = config_dir / REGIONS_FILE
-        if not path.exists():
-            path = default_config_dir() / REGIONS_FILE
-        return cls.from_spec(load_regions(path))
+        return cls.from_spec(load_regions(config_file(config_dir, REGIONS_FILE)))
