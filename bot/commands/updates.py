@@ -93,8 +93,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if inspect.iscoroutine(coroutine):
             coroutine.close()  # never started: close it so Python does not warn
         self.dropped += 1
-        if queue.warned or not isinstance(update, Update):
-            return
+        if queue.warned or not isinstance(update, Update) or update.channel_post is not None:
+            return  # never a notice in a channel: its readers sent nothing
         queue.warned = True
         message = update.effective_message
         if message is None:

@@ -7,6 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
+from bot.notifier.channels import ChannelPosts
 from bot.notifier.metrics import NotifierMetrics
 from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore, story_of
@@ -29,13 +30,14 @@ class TelegramFanout:
 
     def __init__(
         self, redis: Redis, subs: SubscriptionStore, stories: StoryStore, ledger: MessageLedger,
-        metrics: NotifierMetrics,
+        metrics: NotifierMetrics, *, channels: ChannelPosts | None = None,
     ) -> None:
         self.redis = redis
         self.subs = subs
         self.stories = stories
         self.ledger = ledger
         self.metrics = metrics
+        self.channels = channels
 
     async def recipients(self, alert: Alert) -> tuple[list[Subscription], list[Subscription]]:
         """(instant, digest) subscribers for an alert, including chats holding its story."""
@@ -44,6 +46,10 @@ class TelegramFanout:
         # Chats already showing this story get the edit ("also reported by") even if this
         # outlet's report alone would not pass their filters.
         holders = await self.ledger.chats_with_message(story_id) - matched.keys()
+        if self.channels is not None:  # bound channels: one post per story (channels.py)
+            for target in await self.channels.recipients(alert, holders):
+                matched[target.chat_id] = target
+            holders -= matched.keys()
         for sub in await self.subs.load_many(sorted(holders)):
             if sub.active:
                 matched[sub.chat_id] = sub

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from bot.notifier.admin_notices import AdminChannel, FeedEventNotifier
+from bot.notifier.channels import ChannelPosts
 from bot.notifier.console import ConsoleSink
 from bot.notifier.delivery import Deliverer
 from bot.notifier.digest import DigestScheduler
@@ -13,6 +14,7 @@ from bot.notifier.escalation import EscalationConsole, EscalationFanout
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.retry_queue import RetryQueue
+from bot.store.channels import ChannelStore, check_channels
 from bot.store.messages import MessageLedger
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryStore
@@ -22,6 +24,7 @@ from bot.telegram.flood import FloodLimiter
 from core import keys
 from core.lifecycle import RoleContext
 from core.models import Alert, DeliveryJob, Escalation, FeedEvent, M
+from core.settings import Settings
 from core.streams import Handler, StreamConsumer
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ async def run(ctx: RoleContext) -> None:
     """Consume ``alerts`` until ctx.stop; deliver through Telegram, or print when the bot is off."""
     metrics = ctx.metric_set(NotifierMetrics)
     catalog = RegionCatalog.load(ctx.settings.config_dir)
+    check_channels(ctx.settings.channels, catalog.names)
     stories = StoryStore(ctx.redis)
     token = bot_token(ctx.settings)
     if token is None:
@@ -67,11 +71,16 @@ async def run(ctx: RoleContext) -> None:
         log.info("notifier delivering as @%s", bot.username)
         retries = RetryQueue(ctx.redis, keys.DELIVERIES)
         ledger = MessageLedger(ctx.redis)
+        channels = ChannelPosts(
+            ChannelStore(ctx.redis, ctx.settings.channels), admin_ids=ctx.settings.admin_ids,
+            notice=AdminChannel(bot=bot, limiter=limiter, token=token),
+        )
         deliverer = Deliverer(
             bot=bot, limiter=limiter, subs=subs, stories=stories, ledger=ledger, metrics=metrics,
             region_names=catalog.names, token=token, retries=retries, consumer=ctx.consumer_name,
+            channels=channels,
         )
-        fanout = TelegramFanout(ctx.redis, subs, stories, ledger, metrics)
+        fanout = TelegramFanout(ctx.redis, subs, stories, ledger, metrics, channels=channels)
         alerts = _consumer(ctx, keys.ALERTS, Alert, fanout.handle)
         jobs = _consumer(
             ctx, keys.DELIVERIES, DeliveryJob, deliverer.handle, concurrency=SEND_CONCURRENCY,
@@ -99,6 +108,11 @@ async def run(ctx: RoleContext) -> None:
                 _consumer(ctx, keys.ESCALATIONS, Escalation, escalations.handle).run(ctx.stop),
                 name="notifier:escalations",
             )
+
+
+def check_config(settings: Settings) -> None:
+    """Preflight: a CHANNELS entry naming a region regions.yaml lacks stops start-up in a line."""
+    check_channels(settings.channels, RegionCatalog.load(settings.config_dir).names)
 
 
 def _consumer(
