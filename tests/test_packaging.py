@@ -66,6 +66,14 @@ def test_wheel_holds_the_config_data_files(wheel: zipfile.ZipFile) -> None:
     assert wheel.read(bin_file) == (REPO / bin_file).read_bytes()
 
 
+def test_wheel_holds_the_bot_catalogues(wheel: zipfile.ZipFile) -> None:
+    # bot/i18n.py compiles them in memory at start: the .po files are the catalogues.
+    names = set(wheel.namelist())
+    catalogues = {p.relative_to(REPO).as_posix() for p in (REPO / "bot" / "locale").rglob("*.po")}
+    assert len(catalogues) == 11 and catalogues <= names, catalogues - names
+    assert "bot/locale/messages.pot" in names
+
+
 def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile) -> None:
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()

@@ -1,4 +1,4 @@
-"""Admin-only commands: /stats /feeds /addfeed /removefeed /broadcast."""
+"""Admin-only commands: /stats /feeds /addfeed /removefeed /reactivate /broadcast."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.commands.types import Ctx, Handler
 from bot.commands.views import reply
 from bot.telegram.errors import TelegramError, classify
 from bot.telegram.html import esc
+from core.feed_reactivate import reactivate_feed
 from core.feeds import (
     FEEDS_FILE,
     FeedConfig,
@@ -138,6 +139,22 @@ class AdminCommands:
             await reply(update, f"Removed feed <code>{esc(args[0])}</code>.")
         else:
             await reply(update, "No feed with that id was added with /addfeed (see /feeds).")
+
+    async def reactivate(self, update: Update, context: Ctx) -> None:
+        """Bring back a feed the poller deactivated: it is polled again within seconds."""
+        args = check_args(context.args)
+        if len(args) != 1:
+            raise UsageError(usage("reactivate"))
+        user = update.effective_user
+        by = f"admin {user.id}" if user is not None else ""
+        done = await reactivate_feed(self.svc.redis, self.config_dir, args[0], by=by)
+        feed = f"<code>{esc(args[0][:64])}</code>"
+        if done.outcome == "unknown":
+            await reply(update, f"No feed {feed} (see /feeds).")
+        elif done.outcome == "not_deactivated":
+            await reply(update, f"Feed {feed} is not deactivated: nothing to do.")
+        else:
+            await reply(update, f"Reactivated feed {feed}: it is polled again within seconds.")
 
     async def broadcast(self, update: Update, context: Ctx) -> None:
         """Send a text to every active chat, in the background, within the flood limits."""

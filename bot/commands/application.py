@@ -18,15 +18,19 @@ from telegram.ext import (
 
 from bot.commands.admin import AdminCommands, admin_only
 from bot.commands.args import COMMANDS, NotAllowedError, UsageError, usage
+from bot.commands.channels import ChannelCommands
 from bot.commands.export import ExportCommands
 from bot.commands.feedback import FeedbackButtons
 from bot.commands.handlers import UserCommands
+from bot.commands.language import LanguageCommands
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
 from bot.commands.truces import TruceCommands
 from bot.commands.types import Ctx, Handler
 from bot.commands.updates import PerChatUpdateProcessor
-from bot.commands.views import CALLBACK_SUB, reply
+from bot.commands.views import CALLBACK_LANG, CALLBACK_SUB, reply, translator_for
+from bot.i18n import DEFAULT, LANGUAGES, translator
+from bot.store.subscriptions import SubscriptionStore
 from bot.telegram.api import api_urls
 from bot.telegram.errors import TelegramError
 from bot.telegram.rate_limiter import SharedRateLimiter
@@ -37,7 +41,9 @@ log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def safe(name: str, handler: Handler, metrics: CommandMetrics) -> Handler:
+def safe(
+    name: str, handler: Handler, metrics: CommandMetrics, subs: SubscriptionStore | None = None
+) -> Handler:
     """Turn bad arguments into a usage message and any failure into a short apology."""
 
     async def wrapped(update: Update, context: Ctx) -> None:
@@ -45,7 +51,9 @@ def safe(name: str, handler: Handler, metrics: CommandMetrics) -> Handler:
             await handler(update, context)
         except UsageError as exc:
             metrics.commands.labels(name, "usage").inc()
-            text = str(exc)
+            # A marked message (args.py) in the chat's language; any other stays as it is.
+            t = await translator_for(update, subs) if subs is not None else translator(None)
+            text = t.lines(t.gettext(str(exc)))
             known = name in {c.name for c in COMMANDS}
             if known and not isinstance(exc, NotAllowedError) and not text.startswith("Usage"):
                 text = f"{text}\n{usage(name)}"
@@ -80,6 +88,7 @@ def build_application(
     metrics: CommandMetrics,
     truce_page_base: str | None = None,
     feedback: FeedbackButtons | None = None,
+    channels: ChannelCommands | None = None,
 ) -> AnyApp:
     """Build the Application with every handler; polling is started by the role."""
     base_url, file_url = api_urls(api_url)
@@ -94,32 +103,51 @@ def build_application(
         .build()
     )
     user = UserCommands(svc, admin_ids)
+    language = LanguageCommands(svc)
     truces = TruceCommands(svc, truce_page_base)
     handlers: dict[str, Handler] = {
         "start": user.start, "help": user.help, "subscribe": user.subscribe,
         "unsubscribe": user.unsubscribe, "list": user.list, "regions": user.regions,
         "threshold": user.threshold, "kinds": user.kinds, "mute": user.mute,
         "unmute": user.unmute, "digest": user.digest, "timezone": user.timezone,
-        "latest": user.latest, "status": user.status,
+        "latest": user.latest, "status": user.status, "language": language.language,
         "ceasefires": truces.ceasefires, "ceasefire": truces.ceasefire,
         "stats": admin_only(admin_ids, admin.stats),
         "feeds": admin_only(admin_ids, admin.feeds),
         "addfeed": admin_only(admin_ids, admin.addfeed),
         "removefeed": admin_only(admin_ids, admin.removefeed),
+        "reactivate": admin_only(admin_ids, admin.reactivate),
         "broadcast": admin_only(admin_ids, admin.broadcast),
         "export": admin_only(admin_ids, ExportCommands(svc, admin.config_dir).export),
     }
+    if channels is not None:
+        handlers |= {
+            "bindchannel": admin_only(admin_ids, channels.bind),
+            "unbindchannel": admin_only(admin_ids, channels.unbind),
+            "channels": admin_only(admin_ids, channels.list),
+        }
     for name, handler in handlers.items():
-        app.add_handler(CommandHandler(name, safe(name, handler, metrics)))
+        app.add_handler(CommandHandler(name, safe(name, handler, metrics, svc.subs)))
+    if channels is not None:
+        # A pairing code posted in a channel; it answers only in the admin's private chat.
+        app.add_handler(CommandHandler(
+            "bindchannel", channels.in_channel, filters=filters.UpdateType.CHANNEL_POST
+        ))
     app.add_handler(CallbackQueryHandler(
         safe("subscribe_button", user.subscribe_button, metrics), pattern=f"^{CALLBACK_SUB}"
+    ))
+    app.add_handler(CallbackQueryHandler(
+        safe("language_button", language.button, metrics), pattern=f"^{CALLBACK_LANG}"
     ))
     if feedback is not None:
         app.add_handler(CallbackQueryHandler(
             safe("vote_button", feedback.press, metrics), pattern=f"^{CALLBACK_VOTE}"
         ))
     # Registered last: only what no handler above took reaches them.
-    app.add_handler(MessageHandler(filters.COMMAND, safe("unknown", user.unknown, metrics)))
+    # Never in a channel: its readers must not see the bot answer its admins' posts.
+    app.add_handler(MessageHandler(
+        filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS, safe("unknown", user.unknown, metrics)
+    ))
     app.add_handler(MessageHandler(
         filters.TEXT & filters.ChatType.PRIVATE, safe("text", user.plain_text, metrics)
     ))
@@ -128,14 +156,19 @@ def build_application(
     return app
 
 
-def bot_commands(*, admin: bool = False) -> list[BotCommand]:
+def bot_commands(*, admin: bool = False, lang: str | None = None) -> list[BotCommand]:
     """Return the commands published with setMyCommands (admin ones only for admins)."""
-    return [BotCommand(c.name, c.description) for c in COMMANDS if admin or not c.admin]
+    t = translator(lang)
+    return [BotCommand(c.name, t.gettext(c.description))
+            for c in COMMANDS if admin or not c.admin]
 
 
 async def publish_commands(app: AnyApp, admin_ids: frozenset[int]) -> None:
     """Publish the public command list, and the full list in each admin's private chat."""
     await app.bot.set_my_commands(bot_commands())
+    for lang in LANGUAGES:
+        if lang != DEFAULT:  # the menu Telegram shows to users whose app is in ``lang``
+            await app.bot.set_my_commands(bot_commands(lang=lang), language_code=lang)
     for admin_id in sorted(admin_ids):
         try:
             await app.bot.set_my_commands(

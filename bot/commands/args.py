@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.i18n import N_
+
 MAX_ARGS_CHARS = 300
 MAX_ARGS = 20
 MAX_MUTE = timedelta(days=30)
@@ -15,7 +17,7 @@ MAX_MUTE = timedelta(days=30)
 
 @dataclass(frozen=True)
 class Command:
-    """A bot command: name, one-line description, usage, admin only or not."""
+    """A bot command: name, one-line description (a msgid), usage, admin only or not."""
 
     name: str
     description: str
@@ -24,43 +26,58 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", "Welcome and how to subscribe", "/start"),
-    Command("help", "What every command does", "/help"),
-    Command("subscribe", "Follow regions (no argument: pick from a list)", "/subscribe [region…]"),
-    Command("unsubscribe", "Stop following regions", "/unsubscribe region… | all"),
-    Command("list", "What this chat follows and its settings", "/list"),
-    Command("regions", "Regions you can follow", "/regions"),
+    Command("start", N_("Welcome and how to subscribe"), "/start"),
+    Command("help", N_("What every command does"), "/help"),
+    Command("subscribe", N_("Follow regions, or all of them (no argument: pick from a list)"),
+            "/subscribe [region… | all]"),
+    Command("unsubscribe", N_("Stop following regions"), "/unsubscribe region… | all"),
+    Command("list", N_("What this chat follows and its settings"), "/list"),
+    Command("regions", N_("Regions you can follow"), "/regions"),
     Command(
         "threshold",
-        "Minimum confidence of alerts (above 0, up to 1; default: the classifier's)",
+        N_("Minimum confidence of alerts (above 0, up to 1; default: the classifier's)"),
         "/threshold 0.8",
     ),
     Command(
-        "kinds", "Violations only, or ceasefire news too; escalation alerts on or off",
+        "kinds", N_("Violations only, or ceasefire news too; escalation alerts on or off"),
         "/kinds violations | all | escalation on|off",
     ),
-    Command("mute", "Pause alerts for a while", "/mute 2h (e.g. 30m, 8h, 2d)"),
-    Command("unmute", "Resume alerts", "/unmute"),
-    Command("digest", "Instant alerts, or one daily summary", "/digest off | daily HH:MM"),
-    Command("timezone", "Time zone for the daily digest", "/timezone Europe/Kyiv"),
-    Command("latest", "The last alerts", "/latest [region]"),
-    Command("ceasefires", "Truces now, region by region", "/ceasefires"),
-    Command("ceasefire", "One region's truce: state, counts, timeline", "/ceasefire region"),
-    Command("status", "Pipeline health in one message", "/status"),
+    Command("mute", N_("Pause alerts for a while"), "/mute 2h (e.g. 30m, 8h, 2d)"),
+    Command("unmute", N_("Resume alerts"), "/unmute"),
+    Command("digest", N_("Instant alerts, or one daily summary"), "/digest off | daily HH:MM"),
+    Command("timezone", N_("Time zone for the daily digest"), "/timezone Europe/Kyiv"),
+    Command("latest", N_("The last alerts"), "/latest [region]"),
+    Command("ceasefires", N_("Truces now, region by region"), "/ceasefires"),
+    Command("ceasefire", N_("One region's truce: state, counts, timeline"), "/ceasefire region"),
+    Command("status", N_("Pipeline health in one message"), "/status"),
+    Command("language", N_("The bot's language here (no argument: pick from a list)"),
+            "/language [en|pl|ru|uk|ar|fr|es|de|tr|hy|az|he]"),
     Command("stats", "Subscribers and deliveries (admins)", "/stats", admin=True),
     Command("feeds", "Configured feeds (admins)", "/feeds", admin=True),
     Command("addfeed", "Add a feed (admins)", "/addfeed URL [name]", admin=True),
     Command("removefeed", "Remove a feed added with /addfeed (admins)", "/removefeed ID",
             admin=True),
+    Command("reactivate", "Poll a deactivated feed again (admins)", "/reactivate ID",
+            admin=True),
     Command("broadcast", "Message every subscriber (admins)", "/broadcast text", admin=True),
     Command("export", "Violation stories of the last days as a CSV file (admins)",
             "/export [days] (1 to 366; default 7)", admin=True),
+    Command("bindchannel", "Post a region's stories in a channel (admins)",
+            "/bindchannel REGION CHANNEL (the channel's -100… id or @username), or "
+            "/bindchannel REGION for a one-time code to post in the channel as "
+            "/bindchannel CODE", admin=True),
+    Command("unbindchannel", "Stop posting in a channel (admins)", "/unbindchannel CHANNEL",
+            admin=True),
+    Command("channels", "Channels bound to regions (admins)", "/channels", admin=True),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 
 
 class UsageError(ValueError):
-    """Bad or overlong arguments; the message is shown to the user with the usage line."""
+    """Bad or overlong arguments; the message is shown to the user with the usage line.
+
+    A message marked with ``N_`` is shown in the chat's language (bot/commands/application.py).
+    """
 
 
 class NotAllowedError(UsageError):
@@ -76,25 +93,25 @@ def check_args(args: list[str] | None) -> list[str]:
     """Return the arguments, refusing overlong input before any parsing."""
     args = args or []
     if len(args) > MAX_ARGS or sum(len(a) + 1 for a in args) > MAX_ARGS_CHARS:
-        raise UsageError("Too many or too long arguments.")
+        raise UsageError(N_("Too many or too long arguments."))
     return args
 
 
 def parse_threshold(args: list[str]) -> float | None:
     """Return a threshold from ``0.8`` or ``80%`` (above 0, at most 1); None for ``default``."""
     if len(args) != 1:
-        raise UsageError("Give one number between 0 and 1, or default.")
+        raise UsageError(N_("Give one number between 0 and 1, or default."))
     text = args[0].strip().replace(",", ".")
     if text.lower() == "default":
         return None
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise UsageError("Give one number between 0 and 1.") from None
+        raise UsageError(N_("Give one number between 0 and 1.")) from None
     # Written so NaN fails too. 0 and -0 are refused (a threshold of 0 lets everything
     # through), and so is what rounds to 0 at the three decimals kept.
     if not (math.isfinite(value) and 0.0 < value <= 1.0 and round(value, 3) > 0.0):
-        raise UsageError("The threshold must be between 0 and 1: above 0, at most 1.")
+        raise UsageError(N_("The threshold must be between 0 and 1: above 0, at most 1."))
     return round(value, 3)
 
 
@@ -106,7 +123,7 @@ def parse_duration(args: list[str]) -> timedelta:
     """Return a duration from ``30m``, ``2h``, ``1h30m``, ``2d`` (at most 30 days)."""
     text = "".join(args).strip().lower()
     if not text or len(text) > 20:
-        raise UsageError("Give a duration such as 30m, 8h or 2d.")
+        raise UsageError(N_("Give a duration such as 30m, 8h or 2d."))
     if text.isdigit():
         text += "m"
     pos, seconds = 0, 0
@@ -116,9 +133,9 @@ def parse_duration(args: list[str]) -> timedelta:
         seconds += int(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or seconds <= 0:
-        raise UsageError("Give a duration such as 30m, 8h or 2d.")
+        raise UsageError(N_("Give a duration such as 30m, 8h or 2d."))
     if seconds > MAX_MUTE.total_seconds():
-        raise UsageError("At most 30 days.")
+        raise UsageError(N_("At most 30 days."))
     return timedelta(seconds=seconds)
 
 
@@ -133,7 +150,7 @@ def parse_digest(args: list[str]) -> str:
         match = _HHMM.match(args[1])
         if match:
             return f"{int(match.group(1)):02d}:{match.group(2)}"
-    raise UsageError("Say off, or daily followed by a time such as 08:00.")
+    raise UsageError(N_("Say off, or daily followed by a time such as 08:00."))
 
 
 _OFFSET = re.compile(r"^(?:utc|gmt)?([+-])(\d{1,2})$")
@@ -142,7 +159,7 @@ _OFFSET = re.compile(r"^(?:utc|gmt)?([+-])(\d{1,2})$")
 def parse_timezone(args: list[str]) -> str:
     """Return an IANA time zone name (``Europe/Kyiv``, ``UTC``, ``UTC+3``)."""
     if len(args) != 1 or len(args[0]) > 64:
-        raise UsageError("Give one time zone such as Europe/Kyiv or UTC+3.")
+        raise UsageError(N_("Give one time zone such as Europe/Kyiv or UTC+3."))
     text = args[0].strip()
     if text.upper() in ("UTC", "GMT", "Z"):
         return "UTC"
@@ -150,7 +167,7 @@ def parse_timezone(args: list[str]) -> str:
     if offset:
         hours = int(offset.group(2))
         if hours > 14:
-            raise UsageError("Offsets go from UTC-12 to UTC+14.")
+            raise UsageError(N_("Offsets go from UTC-12 to UTC+14."))
         # IANA's Etc/GMT zones have the sign inverted (Etc/GMT-3 is UTC+3).
         sign = "-" if offset.group(1) == "+" else "+"
         return "UTC" if hours == 0 else f"Etc/GMT{sign}{hours}"

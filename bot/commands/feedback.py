@@ -15,6 +15,8 @@ from telegram import Update
 
 from bot.commands.services import Services
 from bot.commands.types import Ctx
+from bot.commands.views import translator_for
+from bot.i18n import N_
 from bot.store.stories import StoryItem
 from bot.telegram.html import esc
 from bot.telegram.votes import REF_MARK, SAYS, VoteSigner, parse
@@ -23,9 +25,9 @@ from core.feedback import FeedbackItem, FeedbackStore, Precision, format_share
 
 log = logging.getLogger(__name__)
 
-NOT_VALID = "This button is not valid here."
-TOO_OLD = "This alert is too old to rate."
-SORRY = "Sorry, your vote was not recorded. Please try again later."
+NOT_VALID = N_("This button is not valid here.")
+TOO_OLD = N_("This alert is too old to rate.")
+SORRY = N_("Sorry, your vote was not recorded. Please try again later.")
 SLICES_SHOWN = 8
 
 
@@ -73,6 +75,10 @@ class FeedbackButtons:
             log.exception("feedback press failed: %s", type(exc).__name__)
             outcome, toast = "error", SORRY
         self.metrics.presses.labels(outcome).inc()
+        try:
+            toast = (await translator_for(update, self.svc.subs)).gettext(toast)
+        except Exception as exc:  # the language is a nicety: the press is still answered
+            log.warning("feedback toast left in English: %s", type(exc).__name__)
         await query.answer(toast)
 
     async def _press(self, update: Update) -> tuple[str, str]:
@@ -95,12 +101,14 @@ class FeedbackButtons:
             item = snapshot(story_id, items[0])
         user = update.effective_user
         before = await self.store.vote(item, chat_id, press.vote, user.id if user else None)
-        says = SAYS[press.vote]
+        t = await translator_for(update, self.svc.subs)
+        says = t.gettext(SAYS[press.vote])
+        # Already in the reader's language: the caller's gettext then finds no msgid for it.
         if before == press.vote:
-            return "same", f"Already recorded: {says}."
+            return "same", t.gettext("Already recorded: {vote}.", vote=says)
         if before is not None:
-            return "changed", f"Changed to: {says}. Thank you."
-        return "recorded", f"Recorded: {says}. Thank you."
+            return "changed", t.gettext("Changed to: {vote}. Thank you.", vote=says)
+        return "recorded", t.gettext("Recorded: {vote}. Thank you.", vote=says)
 
     async def _story(self, ref: str) -> str | None:
         """The story a button names (a long id travels as a digest, resolved here)."""

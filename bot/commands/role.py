@@ -7,10 +7,12 @@ import logging
 
 from bot.commands.admin import AdminCommands
 from bot.commands.application import AnyApp, build_application, publish_commands
+from bot.commands.channels import ChannelCommands
 from bot.commands.feedback import FeedbackButtons, FeedbackMetrics
 from bot.commands.metrics import CommandMetrics
 from bot.commands.services import Services
 from bot.commands.webhook import WebhookConfig, WebhookServer
+from bot.store.channels import ChannelStore
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
@@ -23,7 +25,8 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# channel_post: a channel pairing code (/bindchannel CODE); other channel posts are ignored.
+ALLOWED_UPDATES = ["message", "callback_query", "channel_post"]
 
 
 async def run(ctx: RoleContext) -> None:
@@ -47,6 +50,9 @@ async def run(ctx: RoleContext) -> None:
         token=token, api_url=ctx.settings.telegram_api_url, svc=svc, admin=admin,
         admin_ids=ctx.settings.admin_ids, limiter=SharedRateLimiter(limiter), metrics=metrics,
         feedback=FeedbackButtons(svc, token, ctx.metric_set(FeedbackMetrics)),
+        channels=ChannelCommands(svc, ChannelStore(ctx.redis, ctx.settings.channels)),
+        # /ceasefire links the region's truce page where the world can reach the ops server.
+        truce_page_base=ctx.settings.public_base_url,
     )
     await initialize_checked(app.bot)
     webhook = webhook_config(ctx.settings)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 
 from bot.commands.args import UsageError
+from bot.i18n import LANGUAGES, N_, Translator, choose, translator
 from bot.store.regions import RegionCatalog
-from bot.store.subscriptions import ALL_REGIONS, Subscription
+from bot.store.subscriptions import ALL_REGIONS, Subscription, SubscriptionStore
 from bot.telegram.html import esc
 
 CALLBACK_SUB = "sub:"
+CALLBACK_LANG = "lang:"
 ESCALATION_REPLIES = {
-    True: "Escalation alerts on: you will hear when violation reports in a region you follow "
-    "rise well above its usual rate (at most once per region per 6 h).",
-    False: "Escalation alerts off (a daily digest still lists them).",
+    True: N_("Escalation alerts on: you will hear when violation reports in a region you "
+             "follow rise well above its usual rate (at most once per region per 6 h)."),
+    False: N_("Escalation alerts off (a daily digest still lists them)."),
 }
 
 
@@ -38,35 +41,48 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
         )
 
 
-def describe(sub: Subscription | None, catalog: RegionCatalog) -> str:
-    """Return the /list text of a subscription."""
+def describe(
+    sub: Subscription | None, catalog: RegionCatalog, t: Translator | None = None
+) -> str:
+    """Return the /list text of a subscription (in the chat's language)."""
+    t = t or translator(None)
     if sub is None or (not sub.regions and sub.active):
-        return "This chat follows no region yet. Use /subscribe to pick some."
+        return t.lines(t.gettext("This chat follows no region yet. Use /subscribe to pick some."))
     if ALL_REGIONS in sub.regions:
-        regions = "all regions"
+        regions = esc(t.gettext("all regions"))
     else:
-        regions = ", ".join(esc(catalog.name(r)) for r in sorted(sub.regions)) or "none"
-    kinds = "violations only" if sub.kinds == "violations" else "violations and ceasefire news"
-    mute = "no"
+        names = ", ".join(esc(catalog.name(r)) for r in sorted(sub.regions))
+        regions = t.isolate(names) if names else esc(t.gettext("none"))
+    kinds = (t.gettext("violations only") if sub.kinds == "violations"
+             else t.gettext("violations and ceasefire news"))
+    mute = t.gettext("no")
     if sub.muted():
-        mute = f"for {max(1, round((sub.mute_until - time.time()) / 60))} more minutes"
-    digest = "off (instant alerts)" if sub.digest == "off" else f"daily at {sub.digest}"
+        left = max(1, round((sub.mute_until - time.time()) / 60))
+        mute = t.ngettext("for {n} more minute", "for {n} more minutes", left)
+    digest = (t.gettext("off (instant alerts)") if sub.digest == "off"
+              else t.gettext("daily at {time}", time=sub.digest))
+    escalation = t.gettext("on") if sub.escalation else t.gettext("off")
+    threshold = (t.gettext("the classifier's default") if sub.threshold is None
+                 else f"{sub.threshold:g}")
+    # Our own words (no markup in them) go in as they are; names and the zone are escaped.
     lines = [
-        f"<b>Following:</b> {regions}",
-        f"<b>Kinds:</b> {kinds}",
-        f"<b>Escalation alerts:</b> {'on' if sub.escalation else 'off'}",
-        "<b>Threshold:</b> "
-        + ("the classifier's default" if sub.threshold is None else f"{sub.threshold:g}"),
-        f"<b>Muted:</b> {mute}",
-        f"<b>Digest:</b> {digest}",
-        f"<b>Time zone:</b> {esc(sub.tz)}",
+        t.gettext("<b>Following:</b> {regions}", regions=regions),
+        t.gettext("<b>Kinds:</b> {kinds}", kinds=kinds),
+        t.gettext("<b>Escalation alerts:</b> {state}", state=escalation),
+        t.gettext("<b>Threshold:</b> {value}", value=threshold),
+        t.gettext("<b>Muted:</b> {state}", state=mute),
+        t.gettext("<b>Digest:</b> {state}", state=digest),
+        t.gettext("<b>Time zone:</b> {zone}", zone=t.isolate(esc(sub.tz))),
     ]
     if not sub.active:
-        lines.append("<b>Paused:</b> the bot could not reach this chat; /start resumes alerts.")
-    return "\n".join(lines)
+        lines.append(t.gettext(
+            "<b>Paused:</b> the bot could not reach this chat; /start resumes alerts."))
+    return t.lines("\n".join(lines))
 
 
-def region_keyboard(catalog: RegionCatalog, followed: frozenset[str]) -> InlineKeyboardMarkup:
+def region_keyboard(
+    catalog: RegionCatalog, followed: frozenset[str], t: Translator | None = None
+) -> InlineKeyboardMarkup:
     """Return one button per region (ticked when followed), two per row, plus 'all'."""
     buttons = [
         InlineKeyboardButton(
@@ -75,5 +91,34 @@ def region_keyboard(catalog: RegionCatalog, followed: frozenset[str]) -> InlineK
         for r in catalog.regions[:60]
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton("All regions", callback_data=f"{CALLBACK_SUB}{ALL_REGIONS}")])
+    label = (t or translator(None)).gettext("All regions")
+    rows.append([InlineKeyboardButton(label, callback_data=f"{CALLBACK_SUB}{ALL_REGIONS}")])
     return InlineKeyboardMarkup(rows)
+
+
+async def translator_for(update: Update, subs: SubscriptionStore) -> Translator:
+    """The chat's language: chosen with /language, else the sender's Telegram language."""
+    chat, user = update.effective_chat, update.effective_user
+    sub = await subs.get(chat.id) if chat is not None else None
+    return choose(sub.lang if sub else None, user.language_code if user else None)
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """One button per language (in its own name; the current one ticked), three per row."""
+    buttons = [
+        InlineKeyboardButton(("✅ " if code == current else "") + name,
+                             callback_data=f"{CALLBACK_LANG}{code}")
+        for code, name in LANGUAGES.items()
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def remember_language(update: Update, subs: SubscriptionStore) -> Translator:
+    """The chat's language; a private chat's Telegram one is stored for alerts (no user)."""
+    t = await translator_for(update, subs)
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private" and t.lang != "en":
+        sub = await subs.get(chat.id)
+        if sub is not None and not sub.lang:
+            await subs.save(replace(sub, lang=t.lang), sub)
+    return t

@@ -55,8 +55,9 @@ def render_event(event: FeedEvent) -> str:
         feed = f"{esc(clip(event.name, 100))} ({feed})"
     if event.type == "deactivated":
         lines = [f"⚠️ <b>Feed deactivated</b>: {feed}",
-                 "It is no longer polled. A feed added with /addfeed comes back with "
-                 "/removefeed and /addfeed once it works."]
+                 "It is no longer polled. Once it works, /reactivate "
+                 f"{esc(clip(event.feed_id, 100))} brings it back (or, for a feed added "
+                 "with /addfeed, /removefeed and /addfeed once it works)."]
     else:
         lines = [f"✅ <b>Feed reactivated</b>: {feed}"]
     if event.url:

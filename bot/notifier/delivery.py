@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
+from bot.notifier.channels import ChannelPosts
 from bot.notifier.escalation import escalation_text, is_escalation
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.render import render_story
@@ -101,6 +102,7 @@ class Deliverer:
         retries: RetryQueue,
         consumer: str = "",
         policy: RetryPolicy | None = None,
+        channels: ChannelPosts | None = None,
     ) -> None:
         self.bot = bot
         self.limiter = limiter
@@ -114,6 +116,7 @@ class Deliverer:
         self.retries = retries
         self.consumer = consumer
         self.policy = policy or RetryPolicy()
+        self.channels = channels
 
     @property
     def redis(self) -> Redis:
@@ -164,6 +167,8 @@ class Deliverer:
         if failure.kind == "transient":
             self.metrics.retries.labels("transient").inc()
             return await self._later(job, chat_id, failure.text, delivery)
+        if self.channels is not None:  # a channel that removed the bot is unbound, admins told
+            await self.channels.failed(chat_id, failure)
         if failure.kind == "chat_gone":
             log.info("deactivating chat %s: %s", chat_id, failure.text)
             await self.subs.deactivate(chat_id, failure.text)
@@ -177,6 +182,8 @@ class Deliverer:
         if await self.ledger.was_sent(alert_id, chat_id):
             return "duplicate"
         sub = await self.subs.get(chat_id)
+        if sub is None and self.channels is not None and await self.channels.is_channel(chat_id):
+            return None  # a bound channel: posted to without a subscription
         if sub is None or not sub.active or sub.muted():
             return "inactive"
         return None
@@ -211,13 +218,15 @@ class Deliverer:
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
             if await self.ledger.was_sent(job.alert_id, chat_id):
                 return "duplicate"
+            sub = await self.subs.get(chat_id)
+            lang = sub.lang if sub is not None else None  # the chat's /language (bot/i18n.py)
             if is_escalation(job.story_id):
-                return await self._escalation(job, chat_id, delivery)
+                return await self._escalation(job, chat_id, delivery, lang)
             items = await self.stories.items(job.story_id)
             if not items:
                 return await self._record(job, chat_id, "story expired before delivery", delivery)
-            text = render_story(items, self.region_names)
-            markup = await self._vote_buttons(chat_id, job.story_id)
+            text = render_story(items, self.region_names, lang)
+            markup = await self._vote_buttons(chat_id, job.story_id, lang)
             message_id = await self.ledger.message_id(job.story_id, chat_id)
             started = time.perf_counter()
             outcome: Outcome = "sent"
@@ -241,10 +250,10 @@ class Deliverer:
             return outcome
 
     async def _escalation(
-        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None
+        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None, lang: str | None = None
     ) -> Outcome:
         """Send an escalation notice (bot/notifier/escalation.py): once, no edits, no buttons."""
-        text = await escalation_text(self.redis, job.story_id, self.region_names)
+        text = await escalation_text(self.redis, job.story_id, self.region_names, lang)
         if text is None:
             return await self._record(job, chat_id, "escalation expired before delivery", delivery)
         sent = await self.bot.send_message(
@@ -254,12 +263,16 @@ class Deliverer:
         await self.ledger.mark_sent(job.alert_id, job.story_id, chat_id, sent.message_id)
         return "sent"
 
-    async def _vote_buttons(self, chat_id: int, story_id: str) -> InlineKeyboardMarkup:
+    async def _vote_buttons(
+        self, chat_id: int, story_id: str, lang: str | None = None
+    ) -> InlineKeyboardMarkup | None:
         """The feedback buttons (bot/telegram/votes.py) of this chat's message on a story."""
+        if self.channels is not None and await self.channels.is_channel(chat_id):
+            return None  # a channel post has no per-reader votes
         ref = story_ref(story_id)
         if ref != story_id:  # too long for callback data: the button carries a digest
             await self.redis.set(keys.feedback_ref(ref.removeprefix(REF_MARK)), story_id)
-        return self._votes.keyboard(chat_id, story_id)
+        return self._votes.keyboard(chat_id, story_id, lang)
 
     async def _edit(
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None

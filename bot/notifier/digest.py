@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 
+from bot.i18n import Translator, translator
 from bot.notifier.escalation import escalation_lines, is_escalation
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryItem, StoryStore
@@ -54,9 +55,11 @@ def is_due(sub: Subscription, now: float, last_sent_day: str | None) -> bool:
 
 
 def truce_lines(
-    states: Sequence[TruceState], names: Mapping[str, str], now: datetime
+    states: Sequence[TruceState], names: Mapping[str, str], now: datetime,
+    t: Translator | None = None,
 ) -> list[str]:
     """One line per region with a truce state: phase, since/until, violations in 24 h."""
+    t = t or translator(None)
     lines = []
     for state in sorted((advance(s, now) for s in states), key=sort_key):
         if state.phase == "none":
@@ -64,37 +67,43 @@ def truce_lines(
         span = span_text(state, zone=False)
         day = state.violations_between(now - timedelta(hours=24), now)
         lines.append(
-            f"• {esc(names.get(state.region, state.region))}: {esc(phase_text(state, now))}"
-            f"{esc(span)} · violations in 24 h: {day}"
+            f"{t.mark}• {t.isolate(esc(names.get(state.region, state.region)))}: "
+            f"{t.isolate(esc(phase_text(state, now) + span))} · "
+            + t.gettext("violations in 24 h: {n}", n=day)
         )
     return lines
 
 
 def render_digest(
     stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date,
-    truces: Sequence[str] = (), escalations: Sequence[str] = (),
+    truces: Sequence[str] = (), escalations: Sequence[str] = (), *, lang: str | None = None,
 ) -> str:
     """Return the digest text: truces, escalations, stories by region, within Telegram's limit."""
-    lines = [f"<b>Daily digest — {day.isoformat()}</b>"]
+    t = translator(lang)
+    m = t.mark  # each line of our own text starts with it (right-to-left languages)
+    lines = [m + t.gettext("<b>Daily digest — {date}</b>", date=t.isolate(day.isoformat()))]
     if truces:
-        lines += ["\n<b>Truces</b> (times UTC; /ceasefire region for the timeline)", *truces]
+        lines += ["\n" + m + t.gettext(
+            "<b>Truces</b> (times UTC; /ceasefire region for the timeline)"), *truces]
     if escalations:
-        lines += ["\n<b>Escalations</b> (violation reports well above the usual rate)",
-                  *escalations]
+        lines += ["\n" + m + t.gettext(
+            "<b>Escalations</b> (violation reports well above the usual rate)"), *escalations]
     if not stories and not escalations:
-        lines.append(("\n" if truces else "") + "No alerts for your regions since the last digest.")
+        lines.append(("\n" if truces else "") + m
+                     + t.gettext("No alerts for your regions since the last digest."))
     by_region: dict[str, list[Sequence[StoryItem]]] = {}
     for items in stories:
         region = items[0].regions[0] if items[0].regions else "other"
         by_region.setdefault(region, []).append(items)
     for region, group in sorted(by_region.items()):
-        lines.append(f"\n<b>{esc(names.get(region, region))}</b>")
+        lines.append(f"\n{m}<b>{t.isolate(esc(names.get(region, region)))}</b>")
         for items in group:
             outlets = sorted({i.source for i in items})
+            count = t.ngettext("{n} source", "{n} sources", len(outlets))
             lines.append(
-                f"• {esc(clip(items[0].title, 140))} — {esc(clip(', '.join(outlets), 80))}"
-                f" ({len(outlets)} source{'s' if len(outlets) > 1 else ''}, "
-                f"{max(i.score for i in items):.0%})"
+                f"{m}• {t.isolate(esc(clip(items[0].title, 140)))} — "
+                f"{t.isolate(esc(clip(', '.join(outlets), 80)))}"
+                f" ({esc(count)}, {max(i.score for i in items):.0%})"
             )
     text = "\n".join(lines)
     # Stories come last, so they go first; the truce lines only if they alone are too long.
@@ -173,16 +182,18 @@ class DigestScheduler:
             items for sid in story_ids
             if not is_escalation(sid) and (items := await self.stories.items(sid))
         ]
+        t = translator(sub.lang)
         escalations = await escalation_lines(
-            self.redis, [sid for sid in story_ids if is_escalation(sid)], self.catalog.names
+            self.redis, [sid for sid in story_ids if is_escalation(sid)], self.catalog.names, t
         )
         local_day = local_now(sub, now).date()
         regions = await self._regions_of(sub)
         truces = truce_lines(
             await load_states(self.redis, regions), self.catalog.names,
-            datetime.fromtimestamp(now, UTC),
+            datetime.fromtimestamp(now, UTC), t,
         )
-        text = render_digest(stories, self.catalog.names, local_day, truces, escalations)
+        text = render_digest(stories, self.catalog.names, local_day, truces,
+                             escalations, lang=sub.lang)
         counts: dict[str, int] = {}
         for region in regions:
             raw = cast(dict[str, str], await self.redis.hgetall(keys.daily_counts(region)))
@@ -204,7 +215,7 @@ class DigestScheduler:
                 return  # not marked sent: the next round tries again
         else:
             if png is not None:
-                await self._send_chart(sub.chat_id, png)
+                await self._send_chart(sub.chat_id, png, t)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.digest_last(sub.chat_id), local_day.isoformat(), ex=3 * 24 * 3600)
             pipe.zremrangebyscore(keys.digest_queue(sub.chat_id), "-inf", now)
@@ -225,13 +236,13 @@ class DigestScheduler:
             log.warning("digest to %s failed: %s", chat_id, failure.kind)
         return True
 
-    async def _send_chart(self, chat_id: int, png: bytes) -> None:
+    async def _send_chart(self, chat_id: int, png: bytes, t: Translator) -> None:
         """Send the chart after the text; a failure skips it (retrying would repeat the text)."""
         try:
             async with self.limiter.slot(chat_id):
                 await self.bot.send_photo(
                     chat_id, InputFile(png, filename="violations.png"),
-                    caption="Violation reports per day, last 30 days",
+                    caption=t.lines(t.gettext("Violation reports per day, last 30 days")),
                 )
         except TelegramError as exc:
             failure = classify(exc)

@@ -17,6 +17,7 @@ from typing import TextIO, cast
 
 from redis.asyncio import Redis
 
+from bot.i18n import Translator, translator
 from bot.notifier.console import plain
 from bot.notifier.metrics import NotifierMetrics
 from bot.store.subscriptions import Subscription, SubscriptionStore
@@ -42,28 +43,37 @@ def is_escalation(story_id: str) -> bool:
     return story_id.startswith(REF_PREFIX)
 
 
-def headline(escalation: Escalation, names: Mapping[str, str]) -> str:
+def headline(
+    escalation: Escalation, names: Mapping[str, str], t: Translator | None = None
+) -> str:
     """``N violation reports in 6 h in <Region> (usual: x.x per 6 h)``, plain text."""
+    t = t or translator(None)
     region = names.get(escalation.region, escalation.region)
-    return (
-        f"{escalation.count} violation reports in {escalation.window_h:g} h in {region} "
-        f"(usual: {escalation.expected:.1f} per {escalation.window_h:g} h)"
+    return t.ngettext(
+        "{n} violation report in {hours} h in {region} (usual: {usual} per {hours} h)",
+        "{n} violation reports in {hours} h in {region} (usual: {usual} per {hours} h)",
+        escalation.count, hours=f"{escalation.window_h:g}", region=t.isolate(region),
+        usual=f"{escalation.expected:.1f}",
     )
 
 
-def _story_line(story_url: str, title: str, source: str, title_max: int) -> str:
-    label = clip(title, title_max) or "(no headline)"
+def _story_line(story_url: str, title: str, source: str, title_max: int, t: Translator) -> str:
+    label = t.isolate(clip(title, title_max) or t.gettext("(no headline)"))
     url = safe_url(story_url)
     link = f'<a href="{esc(url)}">{esc(label)}</a>' if url else esc(label)
-    return f"• {link}" + (f" — {esc(clip(source, 60))}" if source else "")
+    return f"{t.mark}• {link}" + (f" — {t.isolate(esc(clip(source, 60)))}" if source else "")
 
 
-def render_escalation(escalation: Escalation, names: Mapping[str, str] | None = None) -> str:
+def render_escalation(
+    escalation: Escalation, names: Mapping[str, str] | None = None, lang: str | None = None,
+) -> str:
     """The Telegram HTML message: the headline, then the stories as links, within 4,096."""
-    top = f"📈 <b>Escalation:</b> {esc(headline(escalation, names or {}))}"
+    t = translator(lang)
+    top = t.mark + t.gettext("📈 <b>Escalation:</b> {headline}",
+                             headline=esc(headline(escalation, names or {}, t)))
     for title_max in (200, 120, 60):
         lines = [top, ""] + [
-            _story_line(s.url, s.title, s.source, title_max) for s in escalation.stories
+            _story_line(s.url, s.title, s.source, title_max, t) for s in escalation.stories
         ]
         text = "\n".join(lines)
         if tg_len(text) <= MAX_MESSAGE:
@@ -71,13 +81,18 @@ def render_escalation(escalation: Escalation, names: Mapping[str, str] | None = 
     # Still too long: fewer stories, with a count of the rest.
     while len(lines) > 2 and tg_len(text) > MAX_MESSAGE:
         lines.pop()
-        text = "\n".join([*lines, f"… and {len(escalation.stories) - len(lines) + 2} more"])
+        rest = len(escalation.stories) - len(lines) + 2
+        text = "\n".join([*lines, t.mark + "… " + t.ngettext("{n} more", "{n} more", rest)])
     return text
 
 
-def digest_line(escalation: Escalation, names: Mapping[str, str]) -> str:
+def digest_line(
+    escalation: Escalation, names: Mapping[str, str], t: Translator | None = None
+) -> str:
     """One digest line (HTML) for an escalation of the period."""
-    return f"• 📈 {esc(headline(escalation, names))} · {escalation.at:%d %b %H:%M} UTC"
+    t = t or translator(None)
+    when = t.isolate(f"{escalation.at:%d %b %H:%M} UTC")
+    return f"{t.mark}• 📈 {esc(headline(escalation, names, t))} · {when}"
 
 
 async def load_notice(redis: Redis, story_id: str) -> Escalation | None:
@@ -87,11 +102,11 @@ async def load_notice(redis: Redis, story_id: str) -> Escalation | None:
 
 
 async def escalation_text(
-    redis: Redis, story_id: str, names: Mapping[str, str]
+    redis: Redis, story_id: str, names: Mapping[str, str], lang: str | None = None
 ) -> str | None:
     """The message for an escalation's delivery job, or None when its notice expired."""
     found = await load_notice(redis, story_id)
-    return render_escalation(found, names) if found is not None else None
+    return render_escalation(found, names, lang) if found is not None else None
 
 
 class EscalationFanout:
@@ -167,8 +182,8 @@ class EscalationConsole:
 
 
 async def escalation_lines(
-    redis: Redis, refs: Sequence[str], names: Mapping[str, str]
+    redis: Redis, refs: Sequence[str], names: Mapping[str, str], t: Translator | None = None
 ) -> list[str]:
     """Digest lines of the escalations queued for a chat (expired ones left out), oldest first."""
     found = [e for ref in refs if (e := await load_notice(redis, ref)) is not None]
-    return [digest_line(e, names) for e in sorted(found, key=lambda e: e.at)]
+    return [digest_line(e, names, t) for e in sorted(found, key=lambda e: e.at)]

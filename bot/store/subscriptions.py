@@ -37,6 +37,7 @@ class Subscription:
     active: bool = True
     chat_type: str = "private"
     reason: str = ""
+    lang: str = ""  # /language or remembered at /start (bot/i18n.py); "" is English for alerts
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +71,8 @@ class Subscription:
         }
         if self.escalation:
             data["escalation"] = True  # stored only when set: records stay as they were
+        if self.lang:
+            data["lang"] = self.lang
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -97,6 +100,7 @@ class Subscription:
             active=data.get("active", True) is not False,
             chat_type=str(data.get("chat_type") or "private"),
             reason=str(data.get("reason") or ""),
+            lang=str(data.get("lang") or ""),
         )
 
 
@@ -182,7 +186,7 @@ class SubscriptionStore:
     async def update(
         self, chat_id: int, chat_type: str = "private", **changes: object
     ) -> Subscription:
-        """Change settings (threshold, kinds, mute_until, digest, tz); return the new state."""
+        """Change settings (threshold, kinds, mute_until, digest, tz, lang); return the result."""
         prev = await self.get(chat_id)
         base = prev or Subscription(chat_id=chat_id, chat_type=chat_type)
         sub = replace(base, **changes)  # type: ignore[arg-type]

@@ -17,18 +17,19 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import N_, translator
 from core.feedback import VoteKind
 
 CALLBACK_VOTE = "fb:"
 CODES: dict[str, VoteKind] = {"c": "correct", "f": "false_alarm", "r": "wrong_region"}
 LETTERS: dict[VoteKind, str] = {v: k for k, v in CODES.items()}
 BUTTONS: tuple[tuple[VoteKind, str], ...] = (
-    ("correct", "✅ Correct"),
-    ("false_alarm", "❌ False alarm"),
-    ("wrong_region", "🗺 Wrong region"),
+    ("correct", N_("✅ Correct")),
+    ("false_alarm", N_("❌ False alarm")),
+    ("wrong_region", N_("🗺 Wrong region")),
 )
 SAYS: dict[VoteKind, str] = {
-    "correct": "correct", "false_alarm": "false alarm", "wrong_region": "wrong region",
+    "correct": N_("correct"), "false_alarm": N_("false alarm"), "wrong_region": N_("wrong region"),
 }
 MAX_DATA = 64  # bytes of callback_data Telegram accepts
 SIG_BYTES = 12  # 16 base64url characters: forging one by guessing is out of reach
@@ -71,10 +72,13 @@ class VoteSigner:
         ref = story_ref(story_id)
         return f"{CALLBACK_VOTE}{LETTERS[vote]}:{ref}:{self.sign(chat_id, story_id, vote)}"
 
-    def keyboard(self, chat_id: int, story_id: str) -> InlineKeyboardMarkup:
+    def keyboard(
+        self, chat_id: int, story_id: str, lang: str | None = None
+    ) -> InlineKeyboardMarkup:
         """The three feedback buttons for ``chat_id``'s message about ``story_id``."""
+        t = translator(lang)
         return InlineKeyboardMarkup([[
-            InlineKeyboardButton(text, callback_data=self.data(chat_id, story_id, vote))
+            InlineKeyboardButton(t.gettext(text), callback_data=self.data(chat_id, story_id, vote))
             for vote, text in BUTTONS
         ]])
 

@@ -102,6 +102,7 @@ class BotAPIEmulator(BotAPIMethods):
         chat_type: str = "private",
         sender_chat: dict[str, Any] | None = None,
         username: str = "user",
+        language_code: str | None = None,
     ) -> int:
         """Queue an incoming message (a user typing ``text``); return its update id."""
         message: dict[str, Any] = {
@@ -112,12 +113,30 @@ class BotAPIEmulator(BotAPIMethods):
         }
         if user_id is not None:
             message["from"] = {"id": user_id, "is_bot": False, "first_name": username}
+            if language_code is not None:  # the user's app language (bot/i18n.py)
+                message["from"]["language_code"] = language_code
         if sender_chat is not None:
             message["sender_chat"] = sender_chat
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._push({"message": message})
+
+    def inject_channel_post(
+        self, chat_id: int, text: str, *, title: str = "", author_signature: str = ""
+    ) -> int:
+        """Queue a post in channel ``chat_id`` (no ``from``: a channel post names no one)."""
+        chat = {**self._chat(chat_id, "channel"), **({"title": title} if title else {})}
+        post: dict[str, Any] = {
+            "message_id": next(self._ids), "date": int(time.time()), "chat": chat,
+            "sender_chat": chat, "text": text,
+        }
+        if author_signature:
+            post["author_signature"] = author_signature
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self._push({"channel_post": post})
 
     def inject_callback(
         self, chat_id: int, user_id: int, message_id: int, data: str, *, chat_type: str = "private"

@@ -79,6 +79,7 @@ class BotAPIMethods:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, str] = {}
         self.scoped_commands: dict[str, list[dict[str, Any]]] = {}
+        self.language_commands: dict[str, list[dict[str, Any]]] = {}
         self.answered_callbacks: list[dict[str, Any]] = []
         # getChatMember: users listed here are administrators of that group; others members.
         self.chat_admins: dict[int, set[int]] = {}
@@ -158,7 +159,9 @@ class BotAPIMethods:
     async def _m_setMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
         commands = list(self._json(params.get("commands", "[]")))
         scope = self._json(params.get("scope"))
-        if scope and scope.get("type") != "default":
+        if params.get("language_code"):  # the menu of users whose app is in that language
+            self.language_commands[str(params["language_code"])] = commands
+        elif scope and scope.get("type") != "default":
             self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
         else:
             self.commands = commands

@@ -17,8 +17,9 @@ from core.keys import ALERTS
 from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.models import Alert, Article, Label
-from core.settings import Settings, StreamSettings
+from core.settings import Settings
 from core.streams import publish
+from core.tuning import StreamSettings
 from testkit.botapi.emulator import BotAPIEmulator
 
 TOKEN = "987654321:AAFtestTOKENsecretXYZabcdefghijklmnopq"
@@ -53,6 +54,7 @@ def make_alert(
 def make_settings(
     redis_url: str, tmp: Path, api_url: str | None, *, token: str | None = TOKEN,
     admins: frozenset[int] = frozenset(), config_dir: Path | None = None,
+    public_base_url: str | None = None,
 ) -> Settings:
     """Settings for a test: our Redis, the emulator, a temp data dir, quick streams."""
     return Settings(
@@ -62,6 +64,7 @@ def make_settings(
         admin_ids=admins,
         data_dir=tmp,
         config_dir=config_dir if config_dir is not None else tmp / "config",
+        public_base_url=public_base_url,
         streams=StreamSettings(block_ms=100, claim_interval_s=0.5, retry_backoff_s=0.1),
     )
 
@@ -98,9 +101,11 @@ async def publish_alert(redis: Redis, alert: Alert) -> None:
 async def say(
     emu: BotAPIEmulator, chat: int, text: str, *, user_id: int | None = USER,
     chat_type: str = "private", sender_chat: dict[str, Any] | None = None,
+    language_code: str | None = None,
 ) -> str:
     """Send ``text`` as a user and return the bot's reply (the next message in the chat)."""
     before = len(emu.messages.get(chat, []))
-    emu.inject_message(chat, text, user_id=user_id, chat_type=chat_type, sender_chat=sender_chat)
+    emu.inject_message(chat, text, user_id=user_id, chat_type=chat_type, sender_chat=sender_chat,
+                       language_code=language_code)
     messages = await emu.wait_for_messages(chat, before + 1)
     return messages[before].current
