@@ -98,6 +98,20 @@ def feed_state(feed_id: str) -> str:
     return FEED_STATE_PREFIX + feed_id
 
 
+# WebSub (workers/poller/websub*.py): the feeds with a subscription, and each one's state.
+WEBSUB_FEEDS = f"{PREFIX}poller:websub:feeds"
+
+
+def websub_subscription(feed_id: str) -> str:
+    """Hash of one feed's WebSub subscription (hub, topic, secret, state, lease expiry)."""
+    return f"{PREFIX}poller:websub:sub:{feed_id}"
+
+
+def websub_lock(feed_id: str) -> str:
+    """Short lock: one poller process at a time (un)subscribes a feed."""
+    return f"{PREFIX}poller:websub:lock:{feed_id}"
+
+
 # --- classifier ---
 STORY_PREFIX = f"{PREFIX}story:"  # MinHash bands and per-article signatures
 
@@ -176,6 +190,15 @@ SUBS = f"{BOT}subs"
 SUBS_ACTIVE = f"{BOT}active"
 SUBS_DEACTIVATED = f"{BOT}deactivated"
 DIGEST_CHATS = f"{BOT}digest_chats"
+# Channels (bot/store/channels.py): bindings made with /bindchannel (channel id -> JSON), and
+# CHANNELS bindings switched off by /unbindchannel or a channel that removed the bot.
+CHANNELS = f"{BOT}channels"
+CHANNELS_OFF = f"{BOT}channels:off"
+
+
+def channel_pairing(digest: str) -> str:
+    """A live one-time channel pairing code, named by its SHA-256 (JSON: admin, region; TTL)."""
+    return f"{BOT}channels:pair:{digest}"
 
 
 def region_subscribers(region: str) -> str:

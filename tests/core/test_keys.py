@@ -38,6 +38,7 @@ def test_every_key_but_the_streams_is_under_the_one_prefix() -> None:
         keys.escalation_notice("e"),
         keys.FEEDBACK_INDEX, keys.FEEDBACK_TALLY, keys.feedback_votes("s"),
         keys.feedback_item("s"), keys.feedback_ref("d"),
+        keys.WEBSUB_FEEDS, keys.websub_subscription("f"), keys.websub_lock("f"),
     ]
     assert all(k.startswith(keys.PREFIX) for k in made), [k for k in made if
                                                           not k.startswith(keys.PREFIX)]

@@ -93,6 +93,18 @@ async def test_ceasefires_and_ceasefire_through_the_bot(
     assert emulator.counters.rate_limited == 0
 
 
+async def test_ceasefire_links_the_truce_page_at_the_public_base_url(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    await seed(redis, datetime.now(UTC))
+    settings = make_settings(redis_server.url, tmp_path, emulator.url,
+                             public_base_url="https://cw.example.org/")
+    async with running(bot_role.run, make_ctx("bot", settings, redis)):
+        reply = await say(emulator, 111, "/ceasefire karabakh")
+    page = "https://cw.example.org/truces/nagorno-karabakh"
+    assert f'<b>Web page:</b> <a href="{page}">{page}</a>' in reply
+
+
 def test_few_states_are_all_listed_and_many_only_with_a_truce() -> None:
     now = datetime(2025, 6, 1, tzinfo=UTC)
     quiet = [TruceState(region=f"r{n}", last_report=now) for n in range(3)]

@@ -83,6 +83,21 @@ async def test_gaza_story_from_a_middle_east_feed_reaches_only_gaza(
     assert alert.regions == ("gaza-israel",)
 
 
+async def test_an_alert_carries_the_language_it_was_read_in(
+    redis: Redis, clf: Classifier
+) -> None:
+    """A feed that names no language: the alert says the detected one (votes count by it)."""
+    handler = _handler(redis, clf)
+    article = _article(
+        "Obstrzał Doniecka mimo zawieszenia broni, zginęły dwie osoby",
+        "Rosyjskie siły ostrzelały Donieck, łamiąc zawieszenie broni, podały władze Ukrainy.",
+        ("ukraine",),
+    ).model_copy(update={"lang": ""})
+    await handler(article, Delivery("1-0", ARTICLES, 1))
+    [alert] = await _alerts(redis)
+    assert alert.article.lang == "" and alert.lang == "pl"
+
+
 async def test_hint_stands_in_only_for_a_one_region_feed(redis: Redis, clf: Classifier) -> None:
     handler = _handler(redis, clf)
     title = "Ceasefire violated as shelling resumes along the front line"
