@@ -27,11 +27,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from bench.poll_latency import Published, quantile
 from bench.procstat import descendants, peak_rss_mib
 from core.keys import ALERTS, HEARTBEATS
 from core.models import Alert, decode
@@ -50,17 +50,6 @@ _PLACES = ("Donetsk", "Kharkiv", "Zaporizhzhia", "Kherson", "Rafah", "Khan Youni
 _SYLLABLES = ("ka", "lo", "mi", "ra", "tu", "ve", "zo", "ni", "sa", "do", "pe", "gu", "bi", "fo")
 
 
-@dataclass
-class Published:
-    """Items published, by link: (kind, when published)."""
-
-    items: dict[str, tuple[str, float]] = field(default_factory=dict)
-
-
-def quantile(values: list[float], q: float) -> float:
-    """Return the ``q`` quantile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def report(n: int, link: str, rng: random.Random) -> FeedItem:

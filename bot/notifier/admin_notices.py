@@ -30,7 +30,7 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 
 from bot.notifier.metrics import NotifierMetrics
-from bot.telegram.errors import TelegramError, classify
+from bot.telegram.errors import TelegramError, TelegramFailure, classify
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import clip, esc, safe_url
 from core import keys
@@ -88,6 +88,20 @@ class AdminChannel:
     bot: Bot
     limiter: FloodLimiter
     token: str
+
+    async def send(self, chat_id: int, text: str) -> TelegramFailure | None:
+        """Send one notice within the flood limits; return why it failed, or None when sent."""
+        try:
+            async with self.limiter.slot(chat_id):
+                await self.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+        except TelegramError as exc:
+            failure = classify(exc, self.token)
+            await self.limiter.heed(failure)
+            return failure
+        return None
 
 
 class FeedEventNotifier:
@@ -158,15 +172,8 @@ class FeedEventNotifier:
 
     async def _send(self, channel: AdminChannel, chat_id: int, text: str) -> str:
         """Send to one admin: 'ok', 'x:<reason>' when refused for good, or RETRY."""
-        try:
-            async with channel.limiter.slot(chat_id):
-                await channel.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-        except TelegramError as exc:
-            failure = classify(exc, channel.token)
-            await channel.limiter.heed(failure)
+        failure = await channel.send(chat_id, text)
+        if failure is not None:
             # A revoked token fails every send alike: retried, as the consumer gives up in time.
             if failure.retry_later or failure.kind == "bad_token":
                 log.info("feed event to admin %s failed, will retry: %s", chat_id, failure.text)

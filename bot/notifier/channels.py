@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import logging
 
-from telegram import LinkPreviewOptions
-from telegram.constants import ParseMode
-
 from bot.notifier.admin_notices import AdminChannel
 from bot.store.channels import ChannelStore
 from bot.store.subscriptions import Subscription
-from bot.telegram.errors import TelegramError, TelegramFailure, classify
+from bot.telegram.errors import TelegramFailure
 from bot.telegram.html import esc
 from core.models import Alert
 
@@ -80,15 +77,7 @@ class ChannelPosts:
         """Best effort: the unbinding is logged, and a notice that fails is not retried."""
         if self.notice is None:
             return
-        notice = self.notice
         for admin in self.admin_ids:
-            try:
-                async with notice.limiter.slot(admin):
-                    await notice.bot.send_message(
-                        admin, text, parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    )
-            except TelegramError as exc:
-                failure = classify(exc, notice.token)
-                await notice.limiter.heed(failure)
+            failure = await self.notice.send(admin, text)
+            if failure is not None:
                 log.warning("admin %s not told about a channel: %s", admin, failure.text)
