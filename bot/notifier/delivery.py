@@ -85,6 +85,14 @@ class RetryPolicy:
         return raw * (0.75 + random.random() / 2)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Whom a job reaches, as read once before the attempt: the chat's language, a channel."""
+
+    lang: str | None
+    channel: bool
+
+
 class Deliverer:
     """Runs delivery jobs; idempotent per (alert, chat) through the sent marker."""
 
@@ -133,11 +141,11 @@ class Deliverer:
         chat_id = job.chat_id
         migrations = 0
         while True:
-            skip = await self._skip(job.alert_id, chat_id)
-            if skip is not None:
-                return skip
+            target = await self._target(job.alert_id, chat_id)
+            if isinstance(target, str):
+                return target
             try:
-                return await self._attempt(job, chat_id, delivery)
+                return await self._attempt(job, chat_id, delivery, target)
             except GroupBusyError as exc:
                 return await self._park(job, chat_id, exc.wait_s + random.random(), "deferred")
             except TelegramError as exc:
@@ -177,16 +185,16 @@ class Deliverer:
         log.error("permanent failure for chat %s: %s", chat_id, failure.text)
         return await self._record(job, chat_id, failure.text, delivery)
 
-    async def _skip(self, alert_id: str, chat_id: int) -> Outcome | None:
-        """Why this job needs no send (already delivered, chat gone or muted), else None."""
+    async def _target(self, alert_id: str, chat_id: int) -> Outcome | Target:
+        """Why this job needs no send (already delivered, chat gone or muted), else its target."""
         if await self.ledger.was_sent(alert_id, chat_id):
             return "duplicate"
         sub = await self.subs.get(chat_id)
         if sub is None and self.channels is not None and await self.channels.is_channel(chat_id):
-            return None  # a bound channel: posted to without a subscription
+            return Target(lang=None, channel=True)  # posted to without a subscription
         if sub is None or not sub.active or sub.muted():
             return "inactive"
-        return None
+        return Target(lang=sub.lang, channel=False)
 
     async def _park(
         self, job: DeliveryJob, chat_id: int, delay_s: float, outcome: Outcome, attempt: int = 0
@@ -211,22 +219,23 @@ class Deliverer:
         return await self._park(job, chat_id, delay, "retry_later", attempt=1)
 
     async def _attempt(
-        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None
+        self, job: DeliveryJob, chat_id: int, delivery: Delivery | None, target: Target
     ) -> Outcome:
         """One try under a send slot, which also serialises all senders of this chat."""
         async with self.limiter.slot(chat_id, max_wait_s=self.policy.defer_after_s):
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
             if await self.ledger.was_sent(job.alert_id, chat_id):
                 return "duplicate"
-            sub = await self.subs.get(chat_id)
-            lang = sub.lang if sub is not None else None  # the chat's /language (bot/i18n.py)
+            lang = target.lang  # the chat's /language (bot/i18n.py)
             if is_escalation(job.story_id):
                 return await self._escalation(job, chat_id, delivery, lang)
             items = await self.stories.items(job.story_id)
             if not items:
                 return await self._record(job, chat_id, "story expired before delivery", delivery)
             text = render_story(items, self.region_names, lang)
-            markup = await self._vote_buttons(chat_id, job.story_id, lang)
+            # A channel post has no per-reader votes: no buttons.
+            markup = None if target.channel else await self._vote_buttons(
+                chat_id, job.story_id, lang)
             message_id = await self.ledger.message_id(job.story_id, chat_id)
             started = time.perf_counter()
             outcome: Outcome = "sent"
@@ -265,10 +274,8 @@ class Deliverer:
 
     async def _vote_buttons(
         self, chat_id: int, story_id: str, lang: str | None = None
-    ) -> InlineKeyboardMarkup | None:
+    ) -> InlineKeyboardMarkup:
         """The feedback buttons (bot/telegram/votes.py) of this chat's message on a story."""
-        if self.channels is not None and await self.channels.is_channel(chat_id):
-            return None  # a channel post has no per-reader votes
         ref = story_ref(story_id)
         if ref != story_id:  # too long for callback data: the button carries a digest
             await self.redis.set(keys.feedback_ref(ref.removeprefix(REF_MARK)), story_id)
