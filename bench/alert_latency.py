@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bench.poll_latency import Published, quantile
+from bench.poll_latency import Published, print_latencies
 from bench.procstat import descendants, peak_rss_mib
 from core.keys import ALERTS, HEARTBEATS
 from core.models import Alert, decode
@@ -192,19 +192,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
           f"fallback poll {websub.fallback_poll_s:g} s)")
     print(f"  {polls} polls of the feed server and {hub_fetches} of the hub's feed in "
           f"{elapsed:.0f} s; {pushes} pushes answered 204; service exit {codes['service']}")
-    by_kind: dict[str, list[float]] = {}
-    lost = 0
-    for link, (kind, at) in published.items.items():
-        if link not in done:
-            lost += 1
-            continue
-        by_kind.setdefault(kind, []).append(done[link] - at)
-        by_kind.setdefault("all", []).append(done[link] - at)
-    for kind in (*KINDS, "all"):
-        lat = by_kind.get(kind, [])
-        if lat:
-            print(f"  {kind:<20} {len(lat):>4} alerts  p50 {quantile(lat, 0.5):6.2f} s  "
-                  f"p99 {quantile(lat, 0.99):6.2f} s  max {max(lat):6.2f} s")
+    lost = print_latencies(published, done, KINDS, "alerts")
     print(f"  lost (no alert within two intervals of the last publication): {lost}")
     print(f"  peak RSS: service (poller + classifier) {rss:.0f} MiB, bench process "
           f"{peak_rss_mib():.0f} MiB")

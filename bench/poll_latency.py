@@ -49,6 +49,26 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def print_latencies(
+    published: Published, done: dict[str, float], kinds: tuple[str, ...], noun: str
+) -> int:
+    """Print p50/p99/max per kind and for all; return how many items never arrived."""
+    by_kind: dict[str, list[float]] = {}
+    lost = 0
+    for link, (kind, at) in published.items.items():
+        if link not in done:
+            lost += 1
+            continue
+        for key in (kind, "all"):
+            by_kind.setdefault(key, []).append(done[link] - at)
+    for kind in (*kinds, "all"):
+        lat = by_kind.get(kind, [])
+        if lat:
+            print(f"  {kind:<20} {len(lat):>4} {noun:<6}  p50 {quantile(lat, 0.5):6.2f} s  "
+                  f"p99 {quantile(lat, 0.99):6.2f} s  max {max(lat):6.2f} s")
+    return lost
+
+
 async def publisher(
     server: FeedServer, feeds: list[tuple[str, str]], args: argparse.Namespace,
     out: Published, rng: random.Random,
@@ -124,19 +144,7 @@ async def run(args: argparse.Namespace, redis_url: str) -> None:
           f"settings (news {tuning.default_interval_s:g} s, priority "
           f"{tuning.priority_interval_s:g} s); {polls} polls in {elapsed:.0f} s, "
           f"{not_modified} of them 304")
-    by_kind: dict[str, list[float]] = {}
-    lost = 0
-    for link, (kind, at) in published.items.items():
-        if link not in done:
-            lost += 1
-            continue
-        by_kind.setdefault(kind, []).append(done[link] - at)
-        by_kind.setdefault("all", []).append(done[link] - at)
-    for kind in ("news", "empty at first poll", "priority", "all"):
-        lat = by_kind.get(kind, [])
-        if lat:
-            print(f"  {kind:<22} {len(lat):>4} items  p50 {quantile(lat, 0.5):5.1f} s  "
-                  f"p99 {quantile(lat, 0.99):5.1f} s  max {max(lat):5.1f} s")
+    lost = print_latencies(published, done, ("news", "empty at first poll", "priority"), "items")
     print(f"  lost (not queued within two intervals of the last publication): {lost}")
 
 

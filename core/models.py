@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -68,6 +68,14 @@ class TruceEvent(BaseModel):
     attack: str = ""  # shelling, drone, air strike, rockets, small arms, ...
     killed: int | None = Field(default=None, ge=0)
     wounded: int | None = Field(default=None, ge=0)
+
+    def claim(self) -> dict[str, Any]:
+        """What a violation report states (who accuses whom, where, how, the toll), by name."""
+        return self.model_dump(include=set(CLAIM_FIELDS))
+
+
+# The facts of a violation report that stories, the archive and the export carry along.
+CLAIM_FIELDS = ("accuser", "accused", "attack", "place", "killed", "wounded")
 
 
 class TruceContext(BaseModel):

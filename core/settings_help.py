@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 from core.settings import SettingsFields
 
 
-def _shown(value: object) -> str:
+def shown_default(value: object) -> str:
     """Render a default the way the README's Settings table does."""
     if value is None:
         return "unset"
@@ -31,7 +31,7 @@ def _describe(field: FieldInfo) -> str:
     if field.default_factory is not None:
         default = "computed" if field.annotation is not Path else "the packaged config/"
     else:
-        default = _shown(field.default)
+        default = shown_default(field.default)
     text = f"default {default}"
     if typing.get_origin(field.annotation) is typing.Literal:
         text += "; one of " + ", ".join(str(a) for a in typing.get_args(field.annotation))

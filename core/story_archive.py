@@ -61,13 +61,10 @@ class ArchivedReport:
     @classmethod
     def from_alert(cls, alert: Alert) -> ArchivedReport:
         """Project an alert onto what the archive keeps."""
-        event = alert.event
         return cls(
             alert_id=alert.id, at=reported_at(alert).timestamp(), source=alert.article.source,
             url=alert.article.url, title=alert.article.title, score=alert.score,
-            evidence=alert.evidence, regions=tuple(alert.regions), accuser=event.accuser,
-            accused=event.accused, attack=event.attack, place=event.place,
-            killed=event.killed, wounded=event.wounded,
+            evidence=alert.evidence, regions=tuple(alert.regions), **alert.event.claim(),
         )
 
     def to_json(self) -> str:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 
 from core.config_files import ConfigError, default_config_dir
 from core.settings import Settings, SettingsFields, load_settings
+from core.settings_help import shown_default
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -106,17 +106,6 @@ def test_bad_feeds_file_stops_start_up_naming_key(tmp_path: Path) -> None:
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("ceasefire-watch: configuration error: ")
     assert "feeds.yaml: invalid value for 'feeds.1.url': 'ftp://example.org/rss'" in last
-
-
-def shown_default(value: Any) -> str:
-    """Render a default as the README's table does."""
-    if value is None:
-        return "unset"
-    if value in ((), frozenset()):
-        return "empty"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def documented_settings(
