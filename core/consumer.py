@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Generic, Literal, cast
 
 from redis.asyncio import Redis
@@ -19,48 +17,16 @@ from core.models import M, MalformedEntryError, decode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
 from core.stopping import sleep_unless_stopped
 from core.stream_admin import ensure_group, trim_safely
+from core.stream_entries import (
+    Delivery,
+    Handler,
+    PermanentError,
+    dead_letter_record,
+    entries_of,
+)
 from core.tuning import StreamSettings
 
 log = logging.getLogger(__name__)
-
-
-class PermanentError(Exception):
-    """Raised by a handler for an entry that can never succeed: dead-letter it at once."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where an entry came from and how often it has been delivered (1 = first time)."""
-
-    entry_id: str
-    stream: str
-    deliveries: int
-
-
-Handler = Callable[[M, Delivery], Awaitable[None]]
-Entry = tuple[str, dict[str, str]]
-
-
-def dead_letter_record(
-    fields: Mapping[str, str], error: str, *, deliveries: int, source_stream: str,
-    source_id: str, group: str, consumer: str,
-) -> dict[str, str]:
-    """The fields of a dead-letter entry: the message, why it failed, and where it came from.
-
-    The consumer writes it for entries it gives up on; the notifier writes the same record for
-    deliveries Telegram refused for good, so every failure of a stream reads alike in
-    ``<stream>:dead``.
-    """
-    return {
-        "data": fields.get("data", repr(dict(fields))[:10_000]),
-        "error": error[:2_000],
-        "deliveries": str(deliveries),
-        "source_stream": source_stream,
-        "source_id": source_id,
-        "group": group,
-        "consumer": consumer,
-        "failed_at": str(time.time()),
-    }
 
 
 class StreamConsumer(Generic[M]):
@@ -321,17 +287,3 @@ class StreamConsumer(Generic[M]):
         if claimed:
             log.info("claimed %d idle entries on %s for %s", claimed, self.stream, self.consumer)
         return claimed
-
-
-def entries_of(reply: Any) -> list[Entry]:
-    """Flatten an XREADGROUP reply (RESP2 list or RESP3 map) for one stream into entries.
-
-    Entries deleted from the stream while pending come back with no fields: there is
-    nothing left to process, so they are dropped here (and acked by the next claim).
-    """
-    if not reply:
-        return []
-    rows = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
-    if rows and isinstance(rows[0], list) and rows[0] and isinstance(rows[0][0], list | tuple):
-        rows = rows[0]  # RESP3 nests the entries one level deeper
-    return [(str(eid), fields) for eid, fields in rows if fields]

@@ -23,14 +23,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.config_files import StartupError
-from core.embedded_redis import (
-    RedisProcess,
-    RedisUnavailableError,
-    embedded_redis,
-    find_redis_server,
-    free_port,
-)
+from core.embedded_redis import embedded_redis
 from core.key_migration import migrate_keys
+from core.redis_server import RedisProcess, RedisUnavailableError, find_redis_server, free_port
 from core.sentinel import pool_options, sentinel_client, sentinel_where
 from core.settings import Settings
 from core.stopping import sleep_unless_stopped

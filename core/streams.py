@@ -1,7 +1,8 @@
 """Redis Streams: names, publishing and typed reads; the consumer and housekeeping re-exported.
 
 Roles import everything stream-related from here; the code lives in ``core.consumer``
-(the consumer every role uses) and ``core.stream_admin`` (groups, trimming, stats).
+(the consumer every role uses), ``core.stream_entries`` (what it hands its handlers) and
+``core.stream_admin`` (groups, trimming, stats).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from core.consumer import (
+from core.consumer import StreamConsumer
+from core.models import StreamMessage, encode
+from core.stream_admin import StreamStats, ensure_group, stream_stats, trim_safely
+from core.stream_entries import (
     Delivery,
     Entry,
     Handler,
     PermanentError,
-    StreamConsumer,
     dead_letter_record,
     entries_of,
 )
-from core.models import StreamMessage, encode
-from core.stream_admin import StreamStats, ensure_group, stream_stats, trim_safely
 
 __all__ = [
     "Delivery",

@@ -4,7 +4,7 @@ A primary, a replica and three sentinels run on 127.0.0.1 (testkit/sentinels.py)
 service runs as four ``ceasefire-watch run`` processes (poller, classifier, notifier,
 bot+health) given only ``REDIS_SENTINELS``. Synthetic reports keep arriving on local feeds
 while the primary is SIGKILLed; the run then waits for everything to drain and counts, on the
-promoted primary and the Bot API emulator, what was lost or repeated.
+promoted primary and the Bot API emulator, what was lost or repeated (testkit/failover_tally.py).
 """
 
 from __future__ import annotations
@@ -12,22 +12,19 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import signal
 import subprocess
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bot.store.subscriptions import SubscriptionStore
 from core.keys import ALERTS, ARTICLES, DELIVERIES
-from core.models import Alert, Article, decode
 from core.redis_conn import free_port
-from core.streams import read_range
 from testkit.botapi.emulator import BotAPIEmulator
+from testkit.failover_tally import Figures, Load, count, first_entry_after
 from testkit.feedgen import Generator, write_config
 from testkit.feeds import FeedServer
 from testkit.pipeline import CLI, REPO, drained, heartbeats, readyz, stop_processes
@@ -37,7 +34,6 @@ from testkit.waiting import quiet, wait_until
 PROCESSES = ("poller", "classifier", "truces", "notifier", "bot,health")
 ROLES = ("poller", "classifier", "truces", "notifier", "bot", "health")
 TOKEN = "555111333:AAfailoverTOKENsecretXYZabcdefghijklm"
-_HREF = re.compile(r'href="([^"]+)"')
 FAST = {
     "poller": {"min_interval_s": 1, "default_interval_s": 1, "max_interval_s": 2,
                "max_rate": 1000, "per_host": 32},
@@ -48,44 +44,6 @@ FAST = {
     "heartbeat_ttl_s": 2,
     "log_level": "INFO",
 }
-
-
-@dataclass
-class Load:
-    """What the test published: every item's link, and the violations' links."""
-
-    gen: Generator
-    links: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-
-    def produce(self, feeds: FeedServer, count: int) -> None:
-        """Put ``count`` more reports on the feeds."""
-        for _ in range(count):
-            feed_id, item, is_violation = self.gen.next()
-            feeds.add(feed_id, item)
-            self.links.append(item.link)
-            if is_violation:
-                self.violations.append(item.link)
-
-
-@dataclass
-class Figures:
-    """The run's outcome, counted on the promoted primary and the Bot API emulator."""
-
-    articles_lost: int
-    article_repeats: int
-    alert_repeats: int
-    messages_expected: int
-    messages_lost: int
-    messages_repeated: int
-    max_per_link: int
-
-    def line(self) -> str:
-        """One printable line."""
-        return (f"articles lost {self.articles_lost}, repeated entries {self.article_repeats}; "
-                f"alerts repeated {self.alert_repeats}; violation messages expected "
-                f"{self.messages_expected}, lost {self.messages_lost}, duplicated "
-                f"{self.messages_repeated}")
 
 
 class Fleet:
@@ -122,33 +80,6 @@ class Fleet:
 def client_on(port: int) -> Redis:
     """A plain client on one data node (the test reads the promoted primary directly)."""
     return Redis(host="127.0.0.1", port=port, decode_responses=True, socket_timeout=10)
-
-
-async def first_entry_after(redis: Redis, stream: str, after_ms: int) -> float | None:
-    """Epoch seconds of the first entry of ``stream`` written after ``after_ms``, if any."""
-    rows = await redis.xrange(stream, f"{after_ms + 1}-0", "+", count=1)
-    return int(str(rows[0][0]).split("-")[0]) / 1000 if rows else None
-
-
-async def count(redis: Redis, load: Load, emulator: BotAPIEmulator) -> Figures:
-    """Lost and repeated articles, alerts and messages, against what was published."""
-    articles = [decode(f, Article) for _, f in await read_range(redis, ARTICLES)]
-    queued = Counter(a.url for a in articles)
-    alerts = Counter(decode(f, Alert).id for _, f in await read_range(redis, ALERTS))
-    sent: Counter[str] = Counter()
-    for messages in emulator.messages.values():
-        for message in messages:
-            sent.update(set(_HREF.findall(message.text)))
-    per_link = [sent[v] for v in load.violations]
-    return Figures(
-        articles_lost=sum(1 for link in load.links if link not in queued),
-        article_repeats=sum(n - 1 for n in queued.values()),
-        alert_repeats=sum(n - 1 for n in alerts.values()),
-        messages_expected=len(load.violations),
-        messages_lost=sum(1 for n in per_link if n == 0),
-        messages_repeated=sum(n - 1 for n in per_link if n > 1),
-        max_per_link=max(per_link, default=0),
-    )
 
 
 @dataclass

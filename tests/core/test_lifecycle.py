@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from core.consumer_names import acquire_consumer_name
 from core.health import run as health_role
 from core.keys import HEARTBEATS
 from core.lifecycle import (
     ROLE_TARGETS,
     RoleContext,
-    acquire_consumer_name,
     resolve_role,
     run_roles,
 )

@@ -13,11 +13,12 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from core import keys
+from core.consumer_names import acquire_consumer_name, heartbeat_field
 from core.feed_health import FeedHealthCache
 from core.health import check_readiness
 from core.health import run as health_role
 from core.keys import ARTICLES, HEARTBEATS
-from core.lifecycle import LocalRoles, RoleState, acquire_consumer_name, heartbeat_field, run_roles
+from core.lifecycle import LocalRoles, RoleState, run_roles
 from core.metrics import CoreMetrics
 from core.redis_conn import RedisProcess, free_port
 from core.settings import Settings

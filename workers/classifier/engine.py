@@ -13,7 +13,9 @@ from workers.classifier import in_truce
 from workers.classifier.features import BREACH, RULE_OF, Extraction, FeatureExtractor
 from workers.classifier.gazetteer import Gazetteer, Tags
 from workers.classifier.in_truce import TruceWindow
-from workers.classifier.langdetect import LanguageDetector, LanguageProfile, load_model, profiles
+from workers.classifier.langdetect import LanguageDetector
+from workers.classifier.language_model import load_model
+from workers.classifier.language_profiles import LanguageProfile, profiles
 from workers.classifier.lexicon import load_lexicons
 from workers.classifier.model import LABELS, Scorer
 from workers.classifier.ngrams import ngram_vector

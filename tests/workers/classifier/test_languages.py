@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from workers.classifier.engine import Classifier
-from workers.classifier.langdetect import LanguageDetector, script_of
+from workers.classifier.langdetect import LanguageDetector
+from workers.classifier.scripts import script_of
 
 CASES = [
     # (expected label, language, headline, lede)

@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from core.config_files import default_config_dir
-from core.consumer import Delivery
 from core.keys import ALERTS, ARTICLES
 from core.models import Alert, Article, TruceEvent, decode
+from core.streams import Delivery
 from core.truce_model import Report
 from core.truce_store import add_report
 from workers.classifier.engine import Classifier

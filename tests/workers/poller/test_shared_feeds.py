@@ -18,7 +18,7 @@ from core.models import Article
 from testkit.feeds import FeedServer
 from tests.workers.poller.helpers import feed_for, limits, make_poller, queued_articles
 from tests.workers.poller.oracle import expected_items
-from workers.classifier.langdetect import script_of
+from workers.classifier.scripts import script_of
 from workers.poller.fetch import Fetcher
 from workers.poller.normalise import EARLIEST, TITLE_MAX
 from workers.poller.parse import FeedInfo, ParseOutcome, parse_feed

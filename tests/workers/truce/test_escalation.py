@@ -13,9 +13,8 @@ from redis.asyncio import Redis
 
 from core import escalation, keys
 from core.config_files import default_config_dir
-from core.consumer import Delivery
 from core.models import Alert, Article, Escalation, decode
-from core.streams import publish, read_range
+from core.streams import Delivery, publish, read_range
 from workers.classifier.gazetteer import Gazetteer
 from workers.truce.escalation import EscalationWatch
 from workers.truce.role import AlertHandler, TruceMetrics

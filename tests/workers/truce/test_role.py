@@ -9,9 +9,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from core import keys, truce_store
-from core.consumer import Delivery
 from core.models import Alert, Article, Label, TruceEvent, TruceEventKind
-from core.streams import publish
+from core.streams import Delivery, publish
 from core.truce import fold
 from core.truce_model import Report
 from workers.truce.role import AlertHandler, TruceMetrics
