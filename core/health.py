@@ -14,8 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from core import keys
+from core.consumer_names import heartbeat_field
 from core.feed_health import FeedHealth, FeedHealthCache, number
-from core.lifecycle import LocalRoles, RoleContext, heartbeat_field
+from core.lifecycle import LocalRoles, RoleContext
 from core.listen import listen
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS
