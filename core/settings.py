@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -26,6 +26,14 @@ from core.config_files import (
     read_yaml,
 )
 from core.tuning import PollerTuning, StreamSettings, WebSubSettings
+
+
+class ChannelEntry(NamedTuple):
+    """One ``CHANNELS`` entry: a region, a channel's numeric id, its posts' language."""
+
+    region: str
+    chat_id: int
+    lang: str = ""  # a bot language code (bot/i18n.py); "" is English
 
 
 class SettingsFields(BaseModel):
@@ -53,8 +61,12 @@ class SettingsFields(BaseModel):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65_535)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Telegram channels that get one post per story of a region: "region=-100…,region=-100…"
-    # (a mapping or a list in YAML); region ids are checked against regions.yaml at start.
-    channels: Annotated[tuple[tuple[str, int], ...], NoDecode] = ()
+    # (a mapping or a list in YAML); region ids and languages are checked at start.
+    channels: Annotated[tuple[ChannelEntry, ...], NoDecode] = Field(
+        default=(),
+        description="region=-100… (a channel's numeric id; English posts) or region=-100…:lang "
+        "(posts in that bot language, e.g. gaza-israel=-1001234567890:ar), comma separated",
+    )
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8080, ge=0, le=65_535)
     config_dir: Path = Field(default_factory=default_config_dir)
@@ -211,20 +223,22 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 _CHANNEL_ID = re.compile(r"^-100\d{5,}$")
+_LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 def _channel_entry(entry: Any) -> tuple[str, str, bool]:
-    """(region, channel, well-formed) of one ``region=id`` text or (region, id) pair."""
+    """(region, channel[:lang], well-formed) of ``region=id[:lang]`` or (region, id[, lang])."""
     if isinstance(entry, str):
         region, sep, chat = entry.partition("=")
         return region, chat, bool(sep)
-    if isinstance(entry, list | tuple) and len(entry) == 2:
-        return str(entry[0]), str(entry[1]), True
+    if isinstance(entry, list | tuple) and len(entry) in (2, 3):
+        lang = f":{entry[2]}" if len(entry) == 3 and entry[2] else ""
+        return str(entry[0]), f"{entry[1]}{lang}", True
     return "", "", False
 
 
-def parse_channels(value: Any) -> tuple[tuple[str, int], ...]:
-    """Return (region, channel id) pairs of ``region=id`` text, a mapping or a list."""
+def parse_channels(value: Any) -> tuple[ChannelEntry, ...]:
+    """Return the entries of ``region=id[:lang]`` text, a mapping or a list."""
     if isinstance(value, dict):
         value = [(region, chat) for region, ids in value.items()
                  for chat in (ids if isinstance(ids, list | tuple) else [ids])]
@@ -232,17 +246,23 @@ def parse_channels(value: Any) -> tuple[tuple[str, int], ...]:
         value = value.replace(",", " ").split()
     if not isinstance(value, list | tuple):
         raise ValueError("expected region=channel_id entries")
-    pairs: list[tuple[str, int]] = []
+    pairs: list[ChannelEntry] = []
     for entry in value:
-        region, chat, ok = _channel_entry(entry)
-        region, chat = region.strip().lower(), chat.strip()
+        if isinstance(entry, ChannelEntry):
+            pairs.append(entry)
+            continue
+        region, target, ok = _channel_entry(entry)
+        chat, _, lang = target.partition(":")
+        region, chat, lang = region.strip().lower(), chat.strip(), lang.strip().lower()
         if not ok or not region:
             raise ValueError(f"entry {entry!r}: expected region=channel_id")
         # A numeric id only: a username can be given up and then taken by another channel.
         if not _CHANNEL_ID.match(chat):
             raise ValueError(f"entry {entry!r}: {chat!r} is not a channel's numeric id "
                              "(-100…; a username cannot be used here)")
-        pairs.append((region, int(chat)))
+        if ":" in target and not _LANG_CODE.match(lang):
+            raise ValueError(f"entry {entry!r}: {lang!r} is not a language code (such as ar)")
+        pairs.append(ChannelEntry(region, int(chat), lang))
     return tuple(dict.fromkeys(pairs))
 
 

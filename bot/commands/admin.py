@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.commands.args import UsageError, check_args, usage
+from bot.commands.args import UsageError, check_args
 from bot.commands.feedback import feedback_summary
 from bot.commands.services import Services
 from bot.commands.status import delivery_stats
 from bot.commands.types import Ctx, Handler
-from bot.commands.views import reply
+from bot.commands.views import reply, translator_for
+from bot.i18n import N_, Translator
 from bot.telegram.errors import TelegramError, classify
 from bot.telegram.html import esc
 from core.feed_reactivate import reactivate_feed
@@ -40,20 +41,22 @@ MAX_BROADCAST = 3000
 
 
 def refusal(update: Update, admin_ids: frozenset[int]) -> str | None:
-    """Return why the sender may not run admin commands, or None when they may."""
+    """Return why the sender may not run admin commands (a msgid), or None when they may."""
     message = update.effective_message
     user = update.effective_user
     if message is not None and message.sender_chat is not None:
-        return ("Admin commands cannot be sent anonymously or as a channel: "
-                "send them from your own account.")
+        return N_("Admin commands cannot be sent anonymously or as a channel: "
+                  "send them from your own account.")
     if user is None or user.is_bot or user.id in SERVICE_USER_IDS:
-        return "Admin commands need a personal account."
+        return N_("Admin commands need a personal account.")
     if user.id not in admin_ids:
-        return "This command is for the bot's administrators."
+        return N_("This command is for the bot's administrators.")
     return None
 
 
-def admin_only(admin_ids: frozenset[int], handler: Handler) -> Handler:
+def admin_only(
+    admin_ids: frozenset[int], handler: Handler, svc: Services | None = None
+) -> Handler:
     """Wrap ``handler`` so only listed admins (never anonymous senders) reach it."""
 
     async def guarded(update: Update, context: Ctx) -> None:
@@ -61,19 +64,21 @@ def admin_only(admin_ids: frozenset[int], handler: Handler) -> Handler:
         if why is not None:
             user = update.effective_user
             log.warning("refused admin command from user %s", user.id if user else None)
-            await reply(update, why)
+            t = await translator_for(update, svc.subs) if svc is not None else None
+            await reply(update, t.lines(t.gettext(why)) if t is not None else why)
             return
         await handler(update, context)
 
     return guarded
 
 
-def refused_text(why: str) -> str:
-    """Return 'Refused: <why>' without saying it twice when ``why`` already starts so."""
+def refused_text(why: str, t: Translator) -> str:
+    """Return 'Refused: <why>' (plain text) without saying "refused" twice."""
     why = why.strip()[:300]
     if why.lower().startswith("refused"):
-        return "Refused" + why[len("refused"):]
-    return f"Refused: {why}"
+        why = why[len("refused"):].lstrip(" :")
+    # The guard's reason is its own English (core/urlguard.py), quoted as it is.
+    return t.gettext("Refused: {reason}", reason=t.isolate(why))
 
 
 def _feed_id(url: str) -> str:
@@ -92,69 +97,80 @@ class AdminCommands:
 
     async def stats(self, update: Update, context: Ctx) -> None:
         """Show subscriber and delivery figures, and the precision readers' votes give."""
-        figures = await delivery_stats(self.svc.redis, self.svc.subs)
-        await reply(update, f"{figures}\n\n{await feedback_summary(self.svc.redis)}")
+        t = await translator_for(update, self.svc.subs)
+        figures = await delivery_stats(self.svc.redis, self.svc.subs, t)
+        await reply(update, f"{figures}\n\n{await feedback_summary(self.svc.redis, t)}")
 
     async def feeds(self, update: Update, context: Ctx) -> None:
         """List feeds from feeds.yaml and those added with /addfeed."""
-        lines = ["<b>Feeds</b>"]
+        t = await translator_for(update, self.svc.subs)
+        lines = [t.gettext("<b>Feeds</b>")]
         path = self.config_dir / FEEDS_FILE
         if path.exists():
             try:
                 for feed in load_feeds(path):
-                    lines.append(f"<code>{esc(feed.id)}</code> {esc(feed.name)}")
+                    lines.append(f"<code>{esc(feed.id)}</code> {t.isolate(esc(feed.name))}")
             except Exception as exc:
-                lines.append(f"feeds.yaml cannot be read: {esc(type(exc).__name__)}")
+                lines.append(t.gettext("{file} cannot be read: {error}", file=FEEDS_FILE,
+                                       error=esc(type(exc).__name__)))
         added = await runtime_feeds(self.svc.redis)
         if added:
-            lines.append("<b>Added with /addfeed</b>")
-            lines += [f"<code>{esc(f.id)}</code> {esc(f.url)}" for f in added]
-        text = "\n".join(lines)
+            lines.append(t.gettext("<b>Added with /addfeed</b>"))
+            lines += [f"<code>{esc(f.id)}</code> {t.isolate(esc(f.url))}" for f in added]
+        text = t.lines("\n".join(lines))
         await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
 
     async def addfeed(self, update: Update, context: Ctx) -> None:
         """Add a feed after the URL guard accepts it."""
         args = check_args(context.args)
         if not args or len(args[0]) > 2000:
-            raise UsageError(usage("addfeed"))
+            raise UsageError()
+        t = await translator_for(update, self.svc.subs)
         try:
             url = await check_feed_url(args[0])
         except UnsafeURLError as exc:
-            await reply(update, esc(refused_text(str(exc))))
+            await reply(update, t.lines(esc(refused_text(str(exc), t))))
             return
         name = " ".join(args[1:])[:100] or (urlsplit(url).hostname or url)
         try:
             feed = FeedConfig(id=_feed_id(url), url=url, name=name, trusted=False)
         except ValueError as exc:
-            raise UsageError(f"Not a usable feed URL ({type(exc).__name__}).") from None
+            raise UsageError(N_("Not a usable feed URL ({error})."),
+                             error=type(exc).__name__) from None
         await add_runtime_feed(self.svc.redis, feed)
-        await reply(update, f"Added feed <code>{esc(feed.id)}</code>: {esc(url)}")
+        await reply(update, t.lines(t.gettext("Added feed <code>{id}</code>: {url}",
+                                              id=esc(feed.id), url=t.isolate(esc(url)))))
 
     async def removefeed(self, update: Update, context: Ctx) -> None:
         """Remove a feed added with /addfeed (and its poll state: adding it again starts afresh)."""
         args = check_args(context.args)
         if len(args) != 1:
-            raise UsageError(usage("removefeed"))
+            raise UsageError()
+        t = await translator_for(update, self.svc.subs)
         if await remove_runtime_feed(self.svc.redis, args[0]):
-            await reply(update, f"Removed feed <code>{esc(args[0])}</code>.")
+            text = t.gettext("Removed feed <code>{id}</code>.", id=esc(args[0]))
         else:
-            await reply(update, "No feed with that id was added with /addfeed (see /feeds).")
+            text = t.gettext("No feed with that id was added with /addfeed (see /feeds).")
+        await reply(update, t.lines(text))
 
     async def reactivate(self, update: Update, context: Ctx) -> None:
         """Bring back a feed the poller deactivated: it is polled again within seconds."""
         args = check_args(context.args)
         if len(args) != 1:
-            raise UsageError(usage("reactivate"))
+            raise UsageError()
         user = update.effective_user
         by = f"admin {user.id}" if user is not None else ""
         done = await reactivate_feed(self.svc.redis, self.config_dir, args[0], by=by)
-        feed = f"<code>{esc(args[0][:64])}</code>"
+        t = await translator_for(update, self.svc.subs)
+        feed = esc(args[0][:64])
         if done.outcome == "unknown":
-            await reply(update, f"No feed {feed} (see /feeds).")
+            text = t.gettext("No feed <code>{id}</code> (see /feeds).", id=feed)
         elif done.outcome == "not_deactivated":
-            await reply(update, f"Feed {feed} is not deactivated: nothing to do.")
+            text = t.gettext("Feed <code>{id}</code> is not deactivated: nothing to do.", id=feed)
         else:
-            await reply(update, f"Reactivated feed {feed}: it is polled again within seconds.")
+            text = t.gettext(
+                "Reactivated feed <code>{id}</code>: it is polled again within seconds.", id=feed)
+        await reply(update, t.lines(text))
 
     async def broadcast(self, update: Update, context: Ctx) -> None:
         """Send a text to every active chat, in the background, within the flood limits."""
@@ -163,11 +179,14 @@ class AdminCommands:
         parts = raw.split(maxsplit=1)
         text = parts[1].strip() if len(parts) == 2 else ""
         if not text:
-            raise UsageError(usage("broadcast"))
+            raise UsageError()
         if len(text) > MAX_BROADCAST:
-            raise UsageError(f"At most {MAX_BROADCAST} characters.")
+            raise UsageError(N_("At most {max} characters."), max=MAX_BROADCAST)
         chats = await self.svc.subs.active_ids()
-        await reply(update, f"Broadcasting to {len(chats)} chats.")
+        t = await translator_for(update, self.svc.subs)
+        # The text itself goes out as the admin wrote it, to every chat whatever its language.
+        await reply(update, t.lines(t.ngettext("Broadcasting to {n} chat.",
+                                               "Broadcasting to {n} chats.", len(chats))))
         task = asyncio.create_task(self._broadcast(context, chats, esc(text)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

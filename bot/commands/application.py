@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.commands.admin import AdminCommands, admin_only
-from bot.commands.args import COMMANDS, NotAllowedError, UsageError, usage
+from bot.commands.args import BY_NAME, COMMANDS, NotAllowedError, UsageError, usage
 from bot.commands.channels import ChannelCommands
 from bot.commands.export import ExportCommands
 from bot.commands.feedback import FeedbackButtons
@@ -29,7 +29,7 @@ from bot.commands.truces import TruceCommands
 from bot.commands.types import Ctx, Handler
 from bot.commands.updates import PerChatUpdateProcessor
 from bot.commands.views import CALLBACK_LANG, CALLBACK_SUB, reply, translator_for
-from bot.i18n import DEFAULT, LANGUAGES, translator
+from bot.i18n import DEFAULT, LANGUAGES, N_, Translator, translator
 from bot.store.subscriptions import SubscriptionStore
 from bot.telegram.api import api_urls
 from bot.telegram.errors import TelegramError
@@ -41,34 +41,50 @@ log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
+APOLOGY = N_("Sorry, that did not work. Please try again later.")
+
+
 def safe(
     name: str, handler: Handler, metrics: CommandMetrics, subs: SubscriptionStore | None = None
 ) -> Handler:
     """Turn bad arguments into a usage message and any failure into a short apology."""
+    known = name in BY_NAME
 
     async def wrapped(update: Update, context: Ctx) -> None:
         try:
             await handler(update, context)
         except UsageError as exc:
             metrics.commands.labels(name, "usage").inc()
-            # A marked message (args.py) in the chat's language; any other stays as it is.
-            t = await translator_for(update, subs) if subs is not None else translator(None)
-            text = t.lines(t.gettext(str(exc)))
-            known = name in {c.name for c in COMMANDS}
-            if known and not isinstance(exc, NotAllowedError) and not text.startswith("Usage"):
-                text = f"{text}\n{usage(name)}"
+            t = await _translator(update, subs)
+            lines = [exc.text(t)] if exc.message else []
+            if known and not isinstance(exc, NotAllowedError):
+                lines.append(usage(name, t))
+            if not lines:
+                return  # nothing to say: Telegram refuses an empty message
             # It may quote what the user typed; text nodes need only <, > and & escaped.
-            await reply(update, html.escape(text, quote=False))
+            await reply(update, html.escape(t.lines("\n".join(lines)), quote=False))
             return
         except Exception as exc:
             metrics.commands.labels(name, "error").inc()
             # Only the type is logged here: messages of some errors echo request data.
             log.exception("command /%s failed: %s", name, type(exc).__name__)
-            await reply(update, "Sorry, that did not work. Please try again later.")
+            t = await _translator(update, subs)
+            await reply(update, t.lines(t.gettext(APOLOGY)))
             return
         metrics.commands.labels(name, "ok").inc()
 
     return wrapped
+
+
+async def _translator(update: Update, subs: SubscriptionStore | None) -> Translator:
+    """The chat's language for an error reply; English when even that cannot be read."""
+    if subs is None:
+        return translator(None)
+    try:
+        return await translator_for(update, subs)
+    except Exception as exc:  # e.g. Redis down: the apology still goes out, in English
+        log.warning("chat language unknown for an error reply: %s", type(exc).__name__)
+        return translator(None)
 
 
 async def on_error(update: object, context: Ctx) -> None:
@@ -112,19 +128,19 @@ def build_application(
         "unmute": user.unmute, "digest": user.digest, "timezone": user.timezone,
         "latest": user.latest, "status": user.status, "language": language.language,
         "ceasefires": truces.ceasefires, "ceasefire": truces.ceasefire,
-        "stats": admin_only(admin_ids, admin.stats),
-        "feeds": admin_only(admin_ids, admin.feeds),
-        "addfeed": admin_only(admin_ids, admin.addfeed),
-        "removefeed": admin_only(admin_ids, admin.removefeed),
-        "reactivate": admin_only(admin_ids, admin.reactivate),
-        "broadcast": admin_only(admin_ids, admin.broadcast),
-        "export": admin_only(admin_ids, ExportCommands(svc, admin.config_dir).export),
+        "stats": admin_only(admin_ids, admin.stats, svc),
+        "feeds": admin_only(admin_ids, admin.feeds, svc),
+        "addfeed": admin_only(admin_ids, admin.addfeed, svc),
+        "removefeed": admin_only(admin_ids, admin.removefeed, svc),
+        "reactivate": admin_only(admin_ids, admin.reactivate, svc),
+        "broadcast": admin_only(admin_ids, admin.broadcast, svc),
+        "export": admin_only(admin_ids, ExportCommands(svc, admin.config_dir).export, svc),
     }
     if channels is not None:
         handlers |= {
-            "bindchannel": admin_only(admin_ids, channels.bind),
-            "unbindchannel": admin_only(admin_ids, channels.unbind),
-            "channels": admin_only(admin_ids, channels.list),
+            "bindchannel": admin_only(admin_ids, channels.bind, svc),
+            "unbindchannel": admin_only(admin_ids, channels.unbind, svc),
+            "channels": admin_only(admin_ids, channels.list, svc),
         }
     for name, handler in handlers.items():
         app.add_handler(CommandHandler(name, safe(name, handler, metrics, svc.subs)))
@@ -134,24 +150,28 @@ def build_application(
             "bindchannel", channels.in_channel, filters=filters.UpdateType.CHANNEL_POST
         ))
     app.add_handler(CallbackQueryHandler(
-        safe("subscribe_button", user.subscribe_button, metrics), pattern=f"^{CALLBACK_SUB}"
+        safe("subscribe_button", user.subscribe_button, metrics, svc.subs),
+        pattern=f"^{CALLBACK_SUB}",
     ))
     app.add_handler(CallbackQueryHandler(
-        safe("language_button", language.button, metrics), pattern=f"^{CALLBACK_LANG}"
+        safe("language_button", language.button, metrics, svc.subs), pattern=f"^{CALLBACK_LANG}"
     ))
     if feedback is not None:
         app.add_handler(CallbackQueryHandler(
-            safe("vote_button", feedback.press, metrics), pattern=f"^{CALLBACK_VOTE}"
+            safe("vote_button", feedback.press, metrics, svc.subs), pattern=f"^{CALLBACK_VOTE}"
         ))
     # Registered last: only what no handler above took reaches them.
     # Never in a channel: its readers must not see the bot answer its admins' posts.
     app.add_handler(MessageHandler(
-        filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS, safe("unknown", user.unknown, metrics)
+        filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS,
+        safe("unknown", user.unknown, metrics, svc.subs),
     ))
     app.add_handler(MessageHandler(
-        filters.TEXT & filters.ChatType.PRIVATE, safe("text", user.plain_text, metrics)
+        filters.TEXT & filters.ChatType.PRIVATE, safe("text", user.plain_text, metrics, svc.subs)
     ))
-    app.add_handler(CallbackQueryHandler(safe("stale_button", user.stale_button, metrics)))
+    app.add_handler(CallbackQueryHandler(
+        safe("stale_button", user.stale_button, metrics, svc.subs)
+    ))
     app.add_error_handler(on_error)
     return app
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 
 MAX_ARGS_CHARS = 300
 MAX_ARGS = 20
@@ -52,41 +52,62 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", N_("Pipeline health in one message"), "/status"),
     Command("language", N_("The bot's language here (no argument: pick from a list)"),
             "/language [en|pl|ru|uk|ar|fr|es|de|tr|hy|az|he]"),
-    Command("stats", "Subscribers and deliveries (admins)", "/stats", admin=True),
-    Command("feeds", "Configured feeds (admins)", "/feeds", admin=True),
-    Command("addfeed", "Add a feed (admins)", "/addfeed URL [name]", admin=True),
-    Command("removefeed", "Remove a feed added with /addfeed (admins)", "/removefeed ID",
+    Command("stats", N_("Subscribers and deliveries (admins)"), "/stats", admin=True),
+    Command("feeds", N_("Configured feeds (admins)"), "/feeds", admin=True),
+    Command("addfeed", N_("Add a feed (admins)"), "/addfeed URL [name]", admin=True),
+    Command("removefeed", N_("Remove a feed added with /addfeed (admins)"), "/removefeed ID",
             admin=True),
-    Command("reactivate", "Poll a deactivated feed again (admins)", "/reactivate ID",
+    Command("reactivate", N_("Poll a deactivated feed again (admins)"), "/reactivate ID",
             admin=True),
-    Command("broadcast", "Message every subscriber (admins)", "/broadcast text", admin=True),
-    Command("export", "Violation stories of the last days as a CSV file (admins)",
+    Command("broadcast", N_("Message every subscriber (admins)"), "/broadcast text",
+            admin=True),
+    Command("export", N_("Violation stories of the last days as a CSV file (admins)"),
             "/export [days] (1 to 366; default 7)", admin=True),
-    Command("bindchannel", "Post a region's stories in a channel (admins)",
-            "/bindchannel REGION CHANNEL (the channel's -100… id or @username), or "
-            "/bindchannel REGION for a one-time code to post in the channel as "
-            "/bindchannel CODE", admin=True),
-    Command("unbindchannel", "Stop posting in a channel (admins)", "/unbindchannel CHANNEL",
+    Command("bindchannel", N_("Post a region's stories in a channel (admins)"),
+            "/bindchannel REGION CHANNEL [LANG] (the channel's -100… id or @username; LANG: "
+            "the posts' language), or /bindchannel REGION [LANG] for a one-time code to post "
+            "in the channel as /bindchannel CODE", admin=True),
+    Command("unbindchannel", N_("Stop posting in a channel (admins)"), "/unbindchannel CHANNEL",
             admin=True),
-    Command("channels", "Channels bound to regions (admins)", "/channels", admin=True),
+    Command("channels", N_("Channels bound to regions (admins)"), "/channels", admin=True),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 
 
-class UsageError(ValueError):
-    """Bad or overlong arguments; the message is shown to the user with the usage line.
+USAGE = N_("Usage: {syntax}")
+# What an error quotes of the user's input, at most (the rest is cut, not shown).
+MAX_QUOTED = 80
 
-    A message marked with ``N_`` is shown in the chat's language (bot/commands/application.py).
+
+class UsageError(ValueError):
+    """Bad or overlong arguments, shown to the user with the command's usage line.
+
+    ``message`` is a msgid marked with ``N_`` (shown in the chat's language by
+    bot/commands/application.py), or a text already in that language; ``values`` fill its
+    ``{name}`` placeholders as plain text, clipped (the whole reply is escaped when shown).
+    No message: the usage line alone.
     """
+
+    def __init__(self, message: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+    def text(self, t: Translator) -> str:
+        """The message in ``t``'s language, plain text; quoted input clipped, isolated in RTL."""
+        if not self.message:
+            return ""
+        quoted = {k: t.isolate(str(v)[:MAX_QUOTED]) for k, v in self.values.items()}
+        return t.gettext(self.message, **quoted)
 
 
 class NotAllowedError(UsageError):
     """The sender may not run this command here (shown without a usage line)."""
 
 
-def usage(name: str) -> str:
-    """Return the usage line of a command."""
-    return f"Usage: {BY_NAME[name].usage}"
+def usage(name: str, t: Translator) -> str:
+    """The usage line of a command: the framing in ``t``'s language, the syntax verbatim."""
+    return t.gettext(USAGE, syntax=t.isolate(BY_NAME[name].usage))
 
 
 def check_args(args: list[str] | None) -> list[str]:
@@ -174,9 +195,10 @@ def parse_timezone(args: list[str]) -> str:
     lookup = {z.lower(): z for z in available_timezones()}
     name = lookup.get(text.lower())
     if name is None:
-        raise UsageError(f"Unknown time zone {text!r}. Try Europe/Kyiv, Asia/Beirut or UTC+3.")
+        raise UsageError(N_("Unknown time zone “{zone}”. Try Europe/Kyiv, Asia/Beirut or UTC+3."),
+                         zone=text)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"Unknown time zone {text!r}.") from None
+        raise UsageError(N_("Unknown time zone “{zone}”."), zone=text) from None
     return name

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from telegram import InputFile, Update
 
-from bot.commands.args import UsageError, check_args, usage
+from bot.commands.args import UsageError, check_args
 from bot.commands.services import Services
 from bot.commands.types import Ctx
-from bot.commands.views import reply
+from bot.commands.views import reply, translator_for
+from bot.i18n import N_
 from core.export import export_rows, file_name, to_csv
 from core.regions import load_config_regions
 
@@ -26,10 +27,10 @@ def parse_days(args: list[str]) -> int:
     if not args:
         return DEFAULT_DAYS
     if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 3:
-        raise UsageError(usage("export"))
+        raise UsageError()
     days = int(args[0])
     if not 1 <= days <= MAX_DAYS:
-        raise UsageError(f"Give a number of days from 1 to {MAX_DAYS}.")
+        raise UsageError(N_("Give a number of days from 1 to {max}."), max=MAX_DAYS)
     return days
 
 
@@ -50,14 +51,23 @@ class ExportCommands:
         until = datetime.now(UTC)
         since = until - timedelta(days=days)
         rows = await export_rows(self.svc.redis, self.regions, since, until)
+        t = await translator_for(update, self.svc.subs)
         if not rows:
-            await reply(update, f"No violation stories in the last {days} days.")
+            await reply(update, t.lines(t.ngettext(
+                "No violation stories in the last {n} day.",
+                "No violation stories in the last {n} days.", days)))
             return
         name = file_name(since, until)
+        # The file's times are UTC (core/export.py); the caption says so in the admin's words.
+        utc = t.in_zone("UTC")
         await message.reply_document(
             InputFile(to_csv(rows).encode("utf-8"), filename=name),
-            caption=f"{len(rows)} violation stories, {since:%Y-%m-%d %H:%M} to "
-                    f"{until:%Y-%m-%d %H:%M} UTC (one row per story).",
+            caption=t.lines(t.ngettext(
+                "{n} violation story, {since} to {until} (one row per story).",
+                "{n} violation stories, {since} to {until} (one row per story).", len(rows),
+                since=t.isolate(utc.when(since, zone=False)),
+                until=t.isolate(utc.when(until)),
+            )),
             do_quote=False,
         )
         log.info("export of %d days sent: %d stories", days, len(rows))

@@ -16,7 +16,7 @@ from telegram import Update
 from bot.commands.services import Services
 from bot.commands.types import Ctx
 from bot.commands.views import translator_for
-from bot.i18n import N_
+from bot.i18n import N_, Translator, translator
 from bot.store.stories import StoryItem
 from bot.telegram.html import esc
 from bot.telegram.votes import REF_MARK, SAYS, VoteSigner, parse
@@ -118,22 +118,28 @@ class FeedbackButtons:
         return str(found) if found else None
 
 
-def _line(name: str, p: Precision) -> str:
-    return (f"{name}: {p.votes} votes, label {format_share(p.label_precision)}, "
-            f"region {format_share(p.region_precision)}")
+def _line(name: str, p: Precision, t: Translator) -> str:
+    return t.ngettext(
+        "{name}: {n} vote, label {label}, region {region}",
+        "{name}: {n} votes, label {label}, region {region}", p.votes,
+        name=t.isolate(name), label=format_share(p.label_precision),
+        region=format_share(p.region_precision),
+    )
 
 
-async def feedback_summary(redis: Redis) -> str:
+async def feedback_summary(redis: Redis, t: Translator | None = None) -> str:
     """Readers' votes as /stats shows them: precision overall, per region and per language."""
+    t = t or translator(None)
     report = await FeedbackStore(redis).precision()
-    lines = ["<b>Reader feedback</b> (label precision: correct or wrong region; "
-             "region precision: correct)"]
+    lines = [t.gettext("<b>Reader feedback</b> (label precision: correct or wrong region; "
+                       "region precision: correct)")]
     if not report.overall.votes:
-        return "\n".join([*lines, "No votes yet."])
-    lines.append(_line("All alerts", report.overall))
-    for dim, title in (("region", "By region"), ("lang", "By language"), ("label", "By label")):
+        return t.lines("\n".join([*lines, t.gettext("No votes yet.")]))
+    lines.append(esc(_line(t.gettext("All alerts"), report.overall, t)))
+    for dim, title in (("region", N_("By region")), ("lang", N_("By language")),
+                       ("label", N_("By label"))):
         shown = report.slices(dim)[:SLICES_SHOWN]
         if shown:
-            lines.append(f"<i>{title}</i>")
-            lines += [esc(_line(name, p)) for name, p in shown]
-    return "\n".join(lines)
+            lines.append(f"<i>{esc(t.gettext(title))}</i>")
+            lines += [esc(_line(name, p, t)) for name, p in shown]
+    return t.lines("\n".join(lines))

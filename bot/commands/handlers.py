@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
 
 from bot.commands.admin import refusal
-from bot.commands.args import (
-    COMMANDS,
-    UsageError,
-    check_args,
-    usage,
-)
+from bot.commands.args import COMMANDS, UsageError, check_args
 from bot.commands.preferences import PreferenceCommands, may_change
 from bot.commands.services import Services
 from bot.commands.status import pipeline_status
@@ -84,8 +79,9 @@ class UserCommands(PreferenceCommands):
         chat = update.effective_chat
         # A reply in a group is read by every member, so admin commands stay private.
         if chat is not None and chat.type == "private" and refusal(update, self.admin_ids) is None:
-            lines.append("\n<b>Admins</b>")
-            lines += [f"{esc(c.usage)} — {esc(c.description)}" for c in COMMANDS if c.admin]
+            lines.append("\n" + t.mark + "<b>" + esc(t.gettext("Admins")) + "</b>")
+            lines += [f"{t.mark}{t.isolate(esc(c.usage))} — {esc(t.gettext(c.description))}"
+                      for c in COMMANDS if c.admin]
         await reply(update, "\n".join(lines))
 
     async def subscribe(self, update: Update, context: Ctx) -> None:
@@ -155,7 +151,7 @@ class UserCommands(PreferenceCommands):
         chat_id, _ = chat_of(update)
         args = check_args(context.args)
         if not args:
-            raise UsageError(usage("unsubscribe"))
+            raise UsageError()
         everything = [a.lower() for a in args] == ["all"]
         ids, unknown = ([], []) if everything else self._resolve(args)
         prev = await self.svc.subs.get(chat_id)
@@ -209,7 +205,7 @@ class UserCommands(PreferenceCommands):
             return
         lines = [t.gettext("<b>Latest alerts</b>")]
         for item in items:
-            when = time.strftime("%d %b %H:%M UTC", time.gmtime(item.seen))
+            when = t.when(datetime.fromtimestamp(item.seen, UTC))
             lines.append(
                 f"• {t.isolate(esc(when))} — <b>{t.isolate(esc(item.title[:150]))}</b> "
                 f"({t.isolate(esc(item.source[:60]))}, {item.score:.0%})"
@@ -218,7 +214,7 @@ class UserCommands(PreferenceCommands):
 
     async def status(self, update: Update, context: Ctx) -> None:
         """Summarise pipeline health."""
-        await reply(update, await pipeline_status(self.svc.redis))
+        await reply(update, await pipeline_status(self.svc.redis, await self._t(update)))
 
     async def unknown(self, update: Update, context: Ctx) -> None:
         """Point to /help for a command we do not have (in groups: only if addressed to us)."""

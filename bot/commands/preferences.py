@@ -17,7 +17,6 @@ from bot.commands.args import (
     parse_duration,
     parse_threshold,
     parse_timezone,
-    usage,
 )
 from bot.commands.services import Services
 from bot.commands.types import Ctx
@@ -94,7 +93,7 @@ class PreferenceCommands:
             await self._set(update, t.lines(t.gettext(ESCALATION_REPLIES[on])), escalation=on)
             return
         if args not in (["violations"], ["all"]):
-            raise UsageError(usage("kinds"))
+            raise UsageError()
         done = (t.gettext("You will get violations only.") if args[0] == "violations"
                 else t.gettext("You will get violations and ceasefire news."))
         await self._set(update, t.lines(done), kinds=args[0])

@@ -1,4 +1,8 @@
-"""/ceasefires (the truce of every region now) and /ceasefire REGION (one truce's timeline)."""
+"""/ceasefires (the truce of every region now) and /ceasefire REGION (one truce's timeline).
+
+In the chat's language (bot/i18n.py), times in its time zone: the phrases are
+core/truce_text.py's, given the chat's translator as their :class:`core.truce_text.Words`.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,23 @@ from urllib.parse import quote
 
 from telegram import Update
 
-from bot.commands.args import UsageError, check_args, usage
+from bot.commands.args import UsageError, check_args
 from bot.commands.services import Services
 from bot.commands.types import Ctx
-from bot.commands.views import reply
+from bot.commands.views import reply, translator_for
+from bot.i18n import N_, Translator, translator
 from bot.telegram.html import MAX_MESSAGE, clip, esc, safe_url, tg_len
 from core.truce import advance
 from core.truce_model import ACTIVE, Transition, TruceState
 from core.truce_store import load_state, load_states
 from core.truce_text import (
-    PHASE_WORDS,
+    NEW_END,
+    VIOLATION,
     accusation,
     cause_text,
     fmt_time,
     phase_text,
+    phase_word,
     recent_counts,
     sort_key,
     span_text,
@@ -32,16 +39,24 @@ FEW = 6
 LATEST_VIOLATIONS = 3
 ICONS = {"in_force": "🟢", "violated": "🔴", "agreed": "🤝", "talks": "💬", "ended": "⚪",
          "collapsed": "⚫", "none": "▫️"}
+UNKNOWN_REGION = N_("Unknown region: {name}. /regions lists every id and name; /ceasefires the "
+                    "regions with a truce.")
 
 
-def _link(url: str, title: str, limit: int) -> str:
-    text = clip(title, limit) or "(no headline)"
+def _link(url: str, title: str, limit: int, t: Translator) -> str:
+    text = t.isolate(clip(title, limit) or t.gettext("(no headline)"))
     good = safe_url(url)
     return f'<a href="{esc(good)}">{esc(text)}</a>' if good else esc(text)
 
 
-def _when(t: datetime | None) -> str:
-    return fmt_time(t, zone=False)
+def _when(at: datetime | None, t: Translator) -> str:
+    """A time of a listing (the heading names the zone), escaped and isolated."""
+    return esc(t.isolate(fmt_time(at, zone=False, words=t)))
+
+
+def _state_words(state: TruceState, now: datetime, t: Translator) -> str:
+    """``in force, violated since 2 Jun 2025, 10:00``: the phase and its times, escaped."""
+    return esc(phase_text(state, now, t) + span_text(state, zone=False, words=t))
 
 
 def latest_story(state: TruceState) -> tuple[datetime, str, str] | None:
@@ -51,30 +66,36 @@ def latest_story(state: TruceState) -> tuple[datetime, str, str] | None:
     return max(found, key=lambda f: f[0]) if found else None
 
 
-def overview_line(state: TruceState, name: str, now: datetime, title_max: int = 80) -> str:
+def overview_line(
+    state: TruceState, name: str, now: datetime, title_max: int = 80, t: Translator | None = None
+) -> str:
     """One region in /ceasefires: name, phase, since/until, counts, last report."""
+    t = t or translator(None)
     day, week = recent_counts(state, now)
     story = latest_story(state)
-    last = f"last report {esc(_when(state.last_report))}"
+    last = t.gettext("last report {time}", time=_when(state.last_report, t))
     if story is not None and title_max > 0:
-        last += f": {_link(story[2], story[1], title_max)}"
-    return (
-        f"{ICONS.get(state.phase, '•')} <b>{esc(name)}</b> — "
-        f"{esc(phase_text(state, now) + span_text(state, zone=False))} · "
-        f"violations 24 h: {day}, 7 d: {week} · {last}"
-    )
+        last += f": {_link(story[2], story[1], title_max, t)}"
+    counts = t.gettext("violations 24 h: {day}, 7 d: {week}", day=day, week=week)
+    return (f"{t.mark}{ICONS.get(state.phase, '•')} <b>{esc(t.isolate(name))}</b> — "
+            f"{_state_words(state, now, t)} · {counts} · {last}")
 
 
-def render_overview(states: Sequence[TruceState], names: Mapping[str, str], now: datetime) -> str:
+def render_overview(
+    states: Sequence[TruceState], names: Mapping[str, str], now: datetime,
+    t: Translator | None = None,
+) -> str:
     """The /ceasefires reply: truces in force first, within Telegram's length limit."""
+    t = t or translator(None)
     states = sorted((advance(s, now) for s in states), key=sort_key)
     if len(states) > FEW:
         states = [s for s in states if s.phase != "none"]
     if not states:
-        return "No truce has been reported in any region yet."
-    head = "<b>Truces now</b> (times UTC; /ceasefire region for a timeline)"
+        return t.lines(t.gettext("No truce has been reported in any region yet."))
+    head = t.mark + t.gettext("<b>Truces now</b> (times {zone}; /ceasefire region for a timeline)",
+                              zone=esc(t.isolate(t.zone_name)))
     for title_max in (80, 40, 0):  # shorter headlines first, then fewer regions
-        lines = [overview_line(s, names.get(s.region, s.region), now, title_max)
+        lines = [overview_line(s, names.get(s.region, s.region), now, title_max, t)
                  for s in states]
         text = "\n".join([head, *lines])
         if tg_len(text) <= MAX_MESSAGE:
@@ -82,60 +103,87 @@ def render_overview(states: Sequence[TruceState], names: Mapping[str, str], now:
     shown = len(lines)
     while tg_len(text) > MAX_MESSAGE and shown > 1:
         shown -= 1  # the least current go first
-        text = "\n".join([head, *lines[:shown], f"… and {len(lines) - shown} more regions."])
+        more = t.ngettext("… and {n} more region.", "… and {n} more regions.",
+                          len(lines) - shown)
+        text = "\n".join([head, *lines[:shown], t.mark + more])
     return text
 
 
-def transition_line(t: Transition) -> str:
+def transition_line(tr: Transition, t: Translator | None = None) -> str:
     """One timeline entry: when, into what (and until when), why, and the story."""
-    words = PHASE_WORDS.get(t.phase, t.phase) if t.phase != t.previous else "new end"
-    if t.until is not None and t.phase in ACTIVE:
-        words += f" until {_when(t.until)}"
-    story = f" · {_link(t.url, t.title, 120)}" if t.title else ""
-    return f"• {esc(_when(t.at))} — <b>{esc(words)}</b> · {esc(cause_text(t.cause))}{story}"
+    t = t or translator(None)
+    words = phase_word(tr.phase, t) if tr.phase != tr.previous else t.gettext(NEW_END)
+    if tr.until is not None and tr.phase in ACTIVE:
+        words += " " + t.gettext("until {time}", time=fmt_time(tr.until, zone=False, words=t))
+    story = f" · {_link(tr.url, tr.title, 120, t)}" if tr.title else ""
+    return (f"{t.mark}• {_when(tr.at, t)} — <b>{esc(words)}</b> · "
+            f"{esc(cause_text(tr.cause, t))}{story}")
 
 
-def _head(state: TruceState, name: str, now: datetime) -> list[str]:
+def _head(state: TruceState, name: str, now: datetime, t: Translator) -> list[str]:
     day, week = recent_counts(state, now)
-    now_text = phase_text(state, now) + span_text(state, zone=False)
-    lines = [f"<b>{esc(name)}</b> — truce (times UTC)", f"<b>Now:</b> {esc(now_text)}"]
-    counts = f"last 24 h: {day} · 7 d: {week}"
-    if state.phase in ACTIVE or state.violated:
-        which = "this truce" if state.phase in ACTIVE else "the last truce"
-        counts = f"{which}: {state.violated} · {counts}"
-    lines.append(f"<b>Violations</b> {counts}")
+    zone = esc(t.isolate(t.zone_name))
+    lines = [
+        t.gettext("<b>{name}</b> — truce (times {zone})", name=esc(t.isolate(name)), zone=zone),
+        t.gettext("<b>Now:</b> {state}", state=_state_words(state, now, t)),
+    ]
+    if state.phase in ACTIVE:
+        lines.append(t.gettext(
+            "<b>Violations</b> this truce: {n} · last 24 h: {day} · 7 d: {week}",
+            n=state.violated, day=day, week=week))
+    elif state.violated:
+        lines.append(t.gettext(
+            "<b>Violations</b> the last truce: {n} · last 24 h: {day} · 7 d: {week}",
+            n=state.violated, day=day, week=week))
+    else:
+        lines.append(t.gettext("<b>Violations</b> last 24 h: {day} · 7 d: {week}",
+                               day=day, week=week))
     if state.last_violation is not None:
-        lines.append(f"<b>Last violation:</b> {esc(_when(state.last_violation))}")
-    lines.append(f"<b>Last report:</b> {esc(_when(state.last_report))}")
+        lines.append(t.gettext("<b>Last violation:</b> {time}",
+                               time=_when(state.last_violation, t)))
+    lines.append(t.gettext("<b>Last report:</b> {time}", time=_when(state.last_report, t)))
+    return [t.mark + line for line in lines]
+
+
+def _violation_lines(state: TruceState, t: Translator) -> list[str]:
+    """The newest violations, newest first: when, who accuses whom, the story."""
+    lines = []
+    for v in reversed(state.violations[-LATEST_VIOLATIONS:]):
+        claim = accusation(t.isolate(v.accuser), t.isolate(v.accused), t.isolate(v.attack),
+                           t.isolate(v.place), words=t)
+        lines.append(f"{t.mark}• {_when(v.first, t)} — {esc(claim or t.gettext(VIOLATION))}"
+                     f" · {_link(v.url, v.title, 120, t)}")
     return lines
 
 
 def render_timeline(
-    state: TruceState | None, name: str, now: datetime, page: str | None = None
+    state: TruceState | None, name: str, now: datetime, page: str | None = None,
+    t: Translator | None = None,
 ) -> str:
     """The /ceasefire reply; the oldest timeline entries are cut first when it is too long."""
-    web = f"\n<b>Web page:</b> {_link(page, page, 200)}" if page else ""
+    t = t or translator(None)
+    web = ""
+    if page:
+        web = "\n" + t.mark + t.gettext("<b>Web page:</b> {link}", link=_link(page, page, 200, t))
     if state is None:
-        return (f"No truce has been reported for {esc(name)} yet. /ceasefires lists the "
-                f"regions with one.{web}")
+        return t.mark + t.gettext(
+            "No truce has been reported for {name} yet. /ceasefires lists the regions with one.",
+            name=esc(t.isolate(name))) + web
     state = advance(state, now)
-    head = "\n".join(_head(state, name, now))
-    entries = [transition_line(t) for t in state.transitions]
-    violations = [
-        f"• {esc(_when(v.first))} — "
-        + esc(accusation(v.accuser, v.accused, v.attack, v.place) or "violation")
-        + f" · {_link(v.url, v.title, 120)}"
-        for v in reversed(state.violations[-LATEST_VIOLATIONS:])
-    ]
+    head = "\n".join(_head(state, name, now, t))
+    entries = [transition_line(tr, t) for tr in state.transitions]
+    violations = _violation_lines(state, t)
     cut = 0
     while True:
         kept = entries[cut:]
-        parts = [head, "", "<b>Timeline</b> (oldest first)"]
+        parts = [head, "", t.mark + t.gettext("<b>Timeline</b> (oldest first)")]
         if cut:
-            parts.append(f"<i>{cut} earlier entries not shown (too long for one message).</i>")
-        parts += kept or ["Nothing yet."]
+            parts.append(t.mark + t.ngettext(
+                "<i>{n} earlier entry not shown (too long for one message).</i>",
+                "<i>{n} earlier entries not shown (too long for one message).</i>", cut))
+        parts += kept or [t.mark + t.gettext("Nothing yet.")]
         if violations:
-            parts += ["", "<b>Latest violations</b>", *violations]
+            parts += ["", t.mark + t.gettext("<b>Latest violations</b>"), *violations]
         text = "\n".join(parts) + web
         if tg_len(text) <= MAX_MESSAGE:
             return text
@@ -159,20 +207,19 @@ class TruceCommands:
         if check_args(context.args):
             await self.ceasefire(update, context)  # "/ceasefires gaza" means one region
             return
+        t = await translator_for(update, self.svc.subs)
         states = await load_states(self.svc.redis)
-        await reply(update, render_overview(states, self.svc.catalog.names, datetime.now(UTC)))
+        await reply(update, render_overview(states, self.svc.catalog.names, datetime.now(UTC), t))
 
     async def ceasefire(self, update: Update, context: Ctx) -> None:
         """Show one region's truce: state, counts and the timeline of its transitions."""
         args = check_args(context.args)
         if not args:
-            raise UsageError(usage("ceasefire"))
+            raise UsageError()
         region = self.svc.catalog.resolve(" ".join(args))
         if region is None:
-            raise UsageError(
-                f"Unknown region: {' '.join(args)[:80]}. /regions lists every id and name; "
-                "/ceasefires the regions with a truce."
-            )
+            raise UsageError(UNKNOWN_REGION, name=" ".join(args))
+        t = await translator_for(update, self.svc.subs)
         state = await load_state(self.svc.redis, region.id)
         page = f"{self.page_base}/truces/{quote(region.id)}" if self.page_base else None
-        await reply(update, render_timeline(state, region.name, datetime.now(UTC), page))
+        await reply(update, render_timeline(state, region.name, datetime.now(UTC), page, t))

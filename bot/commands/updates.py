@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.i18n import N_, choose
+
 log = logging.getLogger(__name__)
 
 # Handlers running at once. Each holds at most one Redis connection at a time, so the bot
@@ -24,7 +26,8 @@ MAX_PENDING_PER_CHAT = 20
 # slot. PTB has already made one task per update by then, so a low value would bound nothing
 # and would let a few flooding chats hold every admission slot.
 ADMISSION = 1_000_000
-SLOW_DOWN = "Too many commands at once: I skipped some. Wait for my replies, then send again."
+SLOW_DOWN = N_("Too many commands at once: I skipped some. Wait for my replies, then send "
+              "again.")
 
 
 @dataclass
@@ -101,9 +104,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         log.info("chat %s sends faster than it is answered: dropping its excess updates",
                  update.effective_chat.id if update.effective_chat else None)
+        # The sender's Telegram language: a flood is no time for a Redis read of /language.
+        user = update.effective_user
+        t = choose(None, user.language_code if user is not None else None)
         try:
             async with self._running:
-                await message.reply_text(SLOW_DOWN, do_quote=False)
+                await message.reply_text(t.lines(t.gettext(SLOW_DOWN)), do_quote=False)
         except Exception as exc:
             # A warning that cannot be sent is not worth more than a log line.
             log.warning("slow-down notice not sent: %s", type(exc).__name__)

@@ -27,7 +27,7 @@ def chat_of(update: Update) -> tuple[int, str]:
     """Return the chat id and type of an update."""
     chat = update.effective_chat
     if chat is None:
-        raise UsageError("This command works in chats only.")
+        raise UsageError(N_("This command works in chats only."))
     return chat.id, chat.type
 
 
@@ -97,10 +97,11 @@ def region_keyboard(
 
 
 async def translator_for(update: Update, subs: SubscriptionStore) -> Translator:
-    """The chat's language: chosen with /language, else the sender's Telegram language."""
+    """The chat's language (chosen with /language, else the sender's), times in its zone."""
     chat, user = update.effective_chat, update.effective_user
     sub = await subs.get(chat.id) if chat is not None else None
-    return choose(sub.lang if sub else None, user.language_code if user else None)
+    t = choose(sub.lang if sub else None, user.language_code if user else None)
+    return t.in_zone(sub.tz if sub else None)
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:

@@ -15,7 +15,8 @@ Read by the common core.streams.StreamConsumer in group ``admin-notices``. Per a
   it, so "deactivated" never arrives after a later "reactivated".
 
 Events older than ``max_age_s`` (the backlog found on a first deployment) are logged, not
-sent; without a bot or without admins every event is logged.
+sent; without a bot or without admins every event is logged. Each admin reads a notice in the
+language of their private chat with the bot (its subscription's, as /language set it).
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 
+from bot.i18n import Translator, translator
 from bot.notifier.metrics import NotifierMetrics
+from bot.store.subscriptions import SubscriptionStore
 from bot.telegram.errors import TelegramError, TelegramFailure, classify
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import clip, esc, safe_url
@@ -48,27 +52,33 @@ RETRY = "retry"
 EARLIER_SCAN = 100
 
 
-def render_event(event: FeedEvent) -> str:
-    """The admin message for one feed event, as Telegram HTML (everything escaped)."""
+def render_event(event: FeedEvent, t: Translator | None = None) -> str:
+    """The admin message for one feed event, as Telegram HTML (everything escaped).
+
+    The poller's reason and error kind are quoted as it wrote them (English).
+    """
+    t = t or translator(None)
     feed = f"<code>{esc(clip(event.feed_id, 100))}</code>"
     if event.name:
-        feed = f"{esc(clip(event.name, 100))} ({feed})"
+        feed = f"{t.isolate(esc(clip(event.name, 100)))} ({feed})"
     if event.type == "deactivated":
-        lines = [f"⚠️ <b>Feed deactivated</b>: {feed}",
-                 "It is no longer polled. Once it works, /reactivate "
-                 f"{esc(clip(event.feed_id, 100))} brings it back (or, for a feed added "
-                 "with /addfeed, /removefeed and /addfeed once it works)."]
+        lines = [t.gettext("⚠️ <b>Feed deactivated</b>: {feed}", feed=feed),
+                 t.gettext("It is no longer polled. Once it works, /reactivate {id} brings it "
+                           "back (or, for a feed added with /addfeed, /removefeed and /addfeed "
+                           "once it works).", id=esc(clip(event.feed_id, 100)))]
     else:
-        lines = [f"✅ <b>Feed reactivated</b>: {feed}"]
+        lines = [t.gettext("✅ <b>Feed reactivated</b>: {feed}", feed=feed)]
     if event.url:
         shown = esc(clip(event.url, 500))
-        lines.append(shown if safe_url(event.url) else f"<code>{shown}</code>")
+        lines.append(t.isolate(shown if safe_url(event.url) else f"<code>{shown}</code>"))
     if event.reason:
-        lines.append(f"Reason: {esc(clip(event.reason, 600))}")
+        lines.append(t.gettext("Reason: {reason}",
+                               reason=t.isolate(esc(clip(event.reason, 600)))))
     if event.kind:
-        lines.append(f"Error kind: {esc(clip(event.kind, 60))}")
-    lines.append(time.strftime("At %Y-%m-%d %H:%M UTC", time.gmtime(event.at)))
-    return "\n".join(lines)
+        lines.append(t.gettext("Error kind: {kind}", kind=t.isolate(esc(clip(event.kind, 60)))))
+    when = t.when(datetime.fromtimestamp(event.at, UTC))
+    lines.append(t.gettext("At {time}", time=t.isolate(esc(when))))
+    return t.lines("\n".join(lines))
 
 
 def summary(event: FeedEvent) -> str:
@@ -83,11 +93,21 @@ class AdminsNotToldError(Exception):
 
 @dataclass
 class AdminChannel:
-    """How admins are told: the notifier's bot and the shared flood limiter (None: bot off)."""
+    """How admins are told: the notifier's bot and the shared flood limiter (None: bot off).
+
+    ``subs`` gives each admin's language (their private chat's subscription); without it,
+    English.
+    """
 
     bot: Bot
     limiter: FloodLimiter
     token: str
+    subs: SubscriptionStore | None = None
+
+    async def translator(self, chat_id: int) -> Translator:
+        """An admin's language and time zone, as their private chat with the bot has them."""
+        sub = await self.subs.get(chat_id) if self.subs is not None else None
+        return translator(sub.lang if sub else None).in_zone(sub.tz if sub else None)
 
     async def send(self, chat_id: int, text: str) -> TelegramFailure | None:
         """Send one notice within the flood limits; return why it failed, or None when sent."""
@@ -128,13 +148,13 @@ class FeedEventNotifier:
             log.log(level, "feed event: %s", summary(event))
             self.metrics.events.labels("logged").inc()
             return
-        later = await self._tell(self.channel, delivery.entry_id, render_event(event))
+        later = await self._tell(self.channel, delivery.entry_id, event)
         if later:
             self.metrics.events.labels("retry").inc()
             raise AdminsNotToldError(f"admins to tell later: {'; '.join(later)}")
         self.metrics.events.labels("sent").inc()
 
-    async def _tell(self, channel: AdminChannel, entry_id: str, text: str) -> list[str]:
+    async def _tell(self, channel: AdminChannel, entry_id: str, event: FeedEvent) -> list[str]:
         """Send to every admin not told yet; return why those left must wait."""
         sent_key = keys.notice_sent(entry_id)
         told = cast(dict[str, str], await self.redis.hgetall(sent_key))
@@ -146,6 +166,7 @@ class FeedEventNotifier:
             if str(chat_id) in waiting:
                 later.append(f"{chat_id} (an earlier event first)")
                 continue
+            text = render_event(event, await channel.translator(chat_id))
             outcome = await self._send(channel, chat_id, text)
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(sent_key, str(chat_id), outcome)

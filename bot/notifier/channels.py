@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.i18n import Translator
 from bot.notifier.admin_notices import AdminChannel
 from bot.store.channels import ChannelStore
 from bot.store.subscriptions import Subscription
@@ -56,9 +57,9 @@ class ChannelPosts:
                 out.append(target)
         return out
 
-    async def is_channel(self, chat_id: int) -> bool:
-        """True when ``chat_id`` is a bound channel (it gets posts without a subscription)."""
-        return await self.store.is_bound(chat_id)
+    async def language(self, chat_id: int) -> str | None:
+        """A bound channel's language ("" for English); None when ``chat_id`` is none."""
+        return await self.store.language(chat_id)
 
     async def failed(self, chat_id: int, failure: TelegramFailure) -> None:
         """Unbind a bound channel that can no longer be posted to, and tell the admins once."""
@@ -67,17 +68,25 @@ class ChannelPosts:
         if not await self.store.unbind(chat_id, failure.text):
             return  # a concurrent post already unbound it (and told the admins)
         log.warning("channel %s unbound: %s", chat_id, failure.text)
-        await self._tell_admins(
-            f"⚠️ <b>Channel unbound</b>: <code>{chat_id}</code>\n"
-            f"Posts there fail for good: {esc(failure.text[:300])}\n"
-            f"Make the bot an admin of the channel again, then /bindchannel REGION {chat_id}."
-        )
+        await self._tell_admins(chat_id, failure.text)
 
-    async def _tell_admins(self, text: str) -> None:
+    @staticmethod
+    def unbound_notice(chat_id: int, reason: str, t: Translator) -> str:
+        """The admins' notice that a channel was unbound (Telegram's reason quoted as it is)."""
+        return t.lines("\n".join([
+            t.gettext("⚠️ <b>Channel unbound</b>: <code>{id}</code>", id=chat_id),
+            t.gettext("Posts there fail for good: {reason}",
+                      reason=t.isolate(esc(reason[:300]))),
+            t.gettext("Make the bot an admin of the channel again, then /bindchannel REGION {id}.",
+                      id=chat_id),
+        ]))
+
+    async def _tell_admins(self, chat_id: int, reason: str) -> None:
         """Best effort: the unbinding is logged, and a notice that fails is not retried."""
         if self.notice is None:
             return
         for admin in self.admin_ids:
+            text = self.unbound_notice(chat_id, reason, await self.notice.translator(admin))
             failure = await self.notice.send(admin, text)
             if failure is not None:
                 log.warning("admin %s not told about a channel: %s", admin, failure.text)

@@ -30,8 +30,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
-from typing import Literal
 
 from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
@@ -41,7 +39,8 @@ from bot.notifier.channels import ChannelPosts
 from bot.notifier.escalation import escalation_text, is_escalation
 from bot.notifier.metrics import NotifierMetrics
 from bot.notifier.render import render_story
-from bot.notifier.retry_queue import RetryQueue
+from bot.notifier.retry_queue import RetryPolicy, RetryQueue
+from bot.notifier.targets import Outcome, Target, job_target
 from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore
@@ -55,42 +54,8 @@ from core.streams import Delivery, dead_letter_record
 log = logging.getLogger(__name__)
 
 
-Outcome = Literal[
-    "sent", "edited", "unchanged", "duplicate", "deactivated", "failed", "inactive",
-    "retry_later", "deferred",
-]
-
 # A group that migrates again and again is refused rather than followed forever.
 MAX_MIGRATIONS = 3
-
-
-@dataclass
-class RetryPolicy:
-    """Backoff of transient failures, and when a busy group is deferred rather than awaited.
-
-    A transient failure parks the job for ``delay(attempt)``; after ``attempts`` parked
-    rounds (about 40 minutes with the defaults) it is recorded as a permanent failure.
-    """
-
-    # A group whose 20 messages/min are spent for longer than this is retried later, rather
-    # than holding a sender (and the batch it belongs to) for up to a minute.
-    defer_after_s: float = 3.0
-    attempts: int = 16
-    base_s: float = 1.0
-    cap_s: float = 300.0
-
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter."""
-        raw: float = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
-        return raw * (0.75 + random.random() / 2)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Whom a job reaches, as read once before the attempt: the chat's language, a channel."""
-
-    lang: str | None
-    channel: bool
 
 
 class Deliverer:
@@ -141,7 +106,8 @@ class Deliverer:
         chat_id = job.chat_id
         migrations = 0
         while True:
-            target = await self._target(job.alert_id, chat_id)
+            target = await job_target(self.ledger, self.subs, self.channels, job.alert_id,
+                                      chat_id)
             if isinstance(target, str):
                 return target
             try:
@@ -185,17 +151,6 @@ class Deliverer:
         log.error("permanent failure for chat %s: %s", chat_id, failure.text)
         return await self._record(job, chat_id, failure.text, delivery)
 
-    async def _target(self, alert_id: str, chat_id: int) -> Outcome | Target:
-        """Why this job needs no send (already delivered, chat gone or muted), else its target."""
-        if await self.ledger.was_sent(alert_id, chat_id):
-            return "duplicate"
-        sub = await self.subs.get(chat_id)
-        if sub is None and self.channels is not None and await self.channels.is_channel(chat_id):
-            return Target(lang=None, channel=True)  # posted to without a subscription
-        if sub is None or not sub.active or sub.muted():
-            return "inactive"
-        return Target(lang=sub.lang, channel=False)
-
     async def _park(
         self, job: DeliveryJob, chat_id: int, delay_s: float, outcome: Outcome, attempt: int = 0
     ) -> Outcome:
@@ -226,13 +181,13 @@ class Deliverer:
             # Re-check inside the slot: a concurrent sender may just have finished this pair.
             if await self.ledger.was_sent(job.alert_id, chat_id):
                 return "duplicate"
-            lang = target.lang  # the chat's /language (bot/i18n.py)
+            lang = target.lang  # the chat's /language, or the channel's (bot/i18n.py)
             if is_escalation(job.story_id):
                 return await self._escalation(job, chat_id, delivery, lang)
             items = await self.stories.items(job.story_id)
             if not items:
                 return await self._record(job, chat_id, "story expired before delivery", delivery)
-            text = render_story(items, self.region_names, lang)
+            text = render_story(items, self.region_names, lang, zone=target.zone)
             # A channel post has no per-reader votes: no buttons.
             markup = None if target.channel else await self._vote_buttons(
                 chat_id, job.story_id, lang)

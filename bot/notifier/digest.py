@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 
-from bot.i18n import Translator, translator
+from bot.i18n import FSI, LRI, PDI, RLM, Translator, translator
 from bot.notifier.escalation import escalation_lines, is_escalation
 from bot.store.regions import RegionCatalog
 from bot.store.stories import StoryItem, StoryStore
@@ -33,6 +33,9 @@ from core.truce_text import phase_text, sort_key, span_text
 log = logging.getLogger(__name__)
 
 CHART_DAYS = 30
+# matplotlib lays text out left to right without bidi: a chart of a right-to-left language
+# gets numeric days and no words on its axes (the caption names what it shows).
+_BIDI_MARKS = str.maketrans("", "", RLM + FSI + LRI + PDI + "\u200e\u061c")
 
 
 def local_now(sub: Subscription, now: float) -> datetime:
@@ -64,12 +67,11 @@ def truce_lines(
     for state in sorted((advance(s, now) for s in states), key=sort_key):
         if state.phase == "none":
             continue
-        span = span_text(state, zone=False)
+        words = phase_text(state, now, t) + span_text(state, zone=False, words=t)
         day = state.violations_between(now - timedelta(hours=24), now)
         lines.append(
             f"{t.mark}• {t.isolate(esc(names.get(state.region, state.region)))}: "
-            f"{t.isolate(esc(phase_text(state, now) + span))} · "
-            + t.gettext("violations in 24 h: {n}", n=day)
+            f"{esc(words)} · " + t.gettext("violations in 24 h: {n}", n=day)
         )
     return lines
 
@@ -77,14 +79,16 @@ def truce_lines(
 def render_digest(
     stories: Sequence[Sequence[StoryItem]], names: Mapping[str, str], day: date,
     truces: Sequence[str] = (), escalations: Sequence[str] = (), *, lang: str | None = None,
+    zone: str | None = None,
 ) -> str:
     """Return the digest text: truces, escalations, stories by region, within Telegram's limit."""
-    t = translator(lang)
+    t = translator(lang).in_zone(zone)
     m = t.mark  # each line of our own text starts with it (right-to-left languages)
-    lines = [m + t.gettext("<b>Daily digest — {date}</b>", date=t.isolate(day.isoformat()))]
+    lines = [m + t.gettext("<b>Daily digest — {date}</b>", date=t.isolate(esc(t.day(day))))]
     if truces:
         lines += ["\n" + m + t.gettext(
-            "<b>Truces</b> (times UTC; /ceasefire region for the timeline)"), *truces]
+            "<b>Truces</b> (times {zone}; /ceasefire region for the timeline)",
+            zone=t.isolate(esc(t.zone_name))), *truces]
     if escalations:
         lines += ["\n" + m + t.gettext(
             "<b>Escalations</b> (violation reports well above the usual rate)"), *escalations]
@@ -93,10 +97,11 @@ def render_digest(
                      + t.gettext("No alerts for your regions since the last digest."))
     by_region: dict[str, list[Sequence[StoryItem]]] = {}
     for items in stories:
-        region = items[0].regions[0] if items[0].regions else "other"
+        region = items[0].regions[0] if items[0].regions else ""
         by_region.setdefault(region, []).append(items)
     for region, group in sorted(by_region.items()):
-        lines.append(f"\n{m}<b>{t.isolate(esc(names.get(region, region)))}</b>")
+        name = names.get(region, region) if region else t.gettext("unspecified")
+        lines.append(f"\n{m}<b>{t.isolate(esc(name))}</b>")
         for items in group:
             outlets = sorted({i.source for i in items})
             count = t.ngettext("{n} source", "{n} sources", len(outlets))
@@ -113,17 +118,27 @@ def render_digest(
     return text
 
 
-def chart_png(counts: Mapping[str, int], end: date, title: str) -> bytes:
+def chart_labels(end: date, t: Translator | None = None) -> list[str]:
+    """The chart's 30 day labels in the reader's language (numeric in a right-to-left one)."""
+    t = t or translator(None)
+    days = [end - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    return [t.day_month(d, numeric=t.rtl).translate(_BIDI_MARKS) for d in days]
+
+
+def chart_png(
+    counts: Mapping[str, int], end: date, title: str, t: Translator | None = None
+) -> bytes:
     """Return a PNG bar chart of violation reports per day over the last 30 days."""
     from matplotlib.figure import Figure  # heavy: imported only when a digest is due
 
+    t = t or translator(None)
     days = [end - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     values = [counts.get(d.isoformat(), 0) for d in days]
     fig = Figure(figsize=(8, 3.2), dpi=100)
     ax = fig.add_subplot()
-    ax.bar([d.strftime("%d %b") for d in days], values, color="#c0392b")
+    ax.bar(chart_labels(end, t), values, color="#c0392b")
     ax.set_title(title)
-    ax.set_ylabel("violation reports")
+    ax.set_ylabel("" if t.rtl else t.gettext("violation reports"))
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     fig.tight_layout()
     out = io.BytesIO()
@@ -182,7 +197,7 @@ class DigestScheduler:
             items for sid in story_ids
             if not is_escalation(sid) and (items := await self.stories.items(sid))
         ]
-        t = translator(sub.lang)
+        t = translator(sub.lang).in_zone(sub.tz)
         escalations = await escalation_lines(
             self.redis, [sid for sid in story_ids if is_escalation(sid)], self.catalog.names, t
         )
@@ -193,17 +208,19 @@ class DigestScheduler:
             datetime.fromtimestamp(now, UTC), t,
         )
         text = render_digest(stories, self.catalog.names, local_day, truces,
-                             escalations, lang=sub.lang)
+                             escalations, lang=sub.lang, zone=sub.tz)
         counts: dict[str, int] = {}
         for region in regions:
             raw = cast(dict[str, str], await self.redis.hgetall(keys.daily_counts(region)))
             for day, value in raw.items():
                 counts[day] = counts.get(day, 0) + int(value)
-        title = ", ".join(self.catalog.name(r) for r in sorted(sub.regions))[:60] or "regions"
+        named = [self.catalog.name(r) for r in sorted(sub.regions) if r != ALL_REGIONS]
+        # No words of a right-to-left language on the chart (see _BIDI_MARKS).
+        title = ", ".join(named)[:60] or ("" if t.rtl else t.gettext("All regions"))
         png: bytes | None = None
         try:
             png = await asyncio.to_thread(
-                chart_png, counts, datetime.fromtimestamp(now, UTC).date(), title
+                chart_png, counts, datetime.fromtimestamp(now, UTC).date(), title, t
             )
         except ImportError:
             log.warning("matplotlib is not installed (extra 'charts'): digest sent without chart")

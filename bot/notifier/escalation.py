@@ -91,7 +91,7 @@ def digest_line(
 ) -> str:
     """One digest line (HTML) for an escalation of the period."""
     t = t or translator(None)
-    when = t.isolate(f"{escalation.at:%d %b %H:%M} UTC")
+    when = t.isolate(esc(t.when(escalation.at)))  # in the digest chat's zone, named
     return f"{t.mark}• 📈 {esc(headline(escalation, names, t))} · {when}"
 
 

@@ -33,13 +33,21 @@ def _sources(items: Sequence[StoryItem]) -> list[StoryItem]:
     return out
 
 
-def claim_line(items: Sequence[StoryItem]) -> str:
-    """``Armenia accuses Azerbaijan · shelling · Tartar · killed 2``, or "" when none accuses."""
+def claim_line(items: Sequence[StoryItem], t: Translator | None = None) -> str:
+    """``Armenia accuses Azerbaijan · shelling · Tartar · killed 2``, or "" when none accuses.
+
+    In the reader's words; the names, the attack and the place as the report gave them
+    (isolated in a right-to-left language).
+    """
+    t = t or translator(None)
     item = next((i for i in items if i.label == "violation" and i.accuser), None)
     if item is None:
         return ""
-    return accusation(item.accuser, item.accused, item.attack, item.place,
-                      killed=item.killed, wounded=item.wounded)
+    # Each part clipped, never the whole: a cut would leave an isolate open.
+    iso = t.isolate
+    return accusation(iso(clip(item.accuser, 50)), iso(clip(item.accused, 50)),
+                      iso(clip(item.attack, 50)), iso(clip(item.place, 50)),
+                      killed=item.killed, wounded=item.wounded, words=t)
 
 
 def truce_line(item: StoryItem, t: Translator | None = None) -> str:
@@ -51,7 +59,7 @@ def truce_line(item: StoryItem, t: Translator | None = None) -> str:
         return t.gettext("During the truce in force (no truce word in the report)")
     return t.gettext(
         "During the truce in force since {time} (no truce word in the report)",
-        time=t.isolate(fmt_time(datetime.fromtimestamp(item.truce_since, UTC))),
+        time=t.isolate(fmt_time(datetime.fromtimestamp(item.truce_since, UTC), words=t)),
     )
 
 
@@ -84,8 +92,8 @@ def _compose(
         m + f"<b>{iso(esc(title))}</b>",
         m + f"📍 {iso(esc(clip(region_text, 200)))}",
     ]
-    if claim := claim_line(items):
-        lines.append(m + f"⚔️ {iso(esc(clip(claim, 200)))}")
+    if claim := claim_line(items, t):
+        lines.append(m + f"⚔️ {esc(claim)}")
     if context := truce_line(top, t):
         lines.append(m + f"🕊 {esc(context)}")
     lines.append(m + f"📰 {iso(esc(clip(first.source, 80)))}")
@@ -116,12 +124,13 @@ def _compose(
 
 def render_story(
     items: Sequence[StoryItem], names: Mapping[str, str] | None = None, lang: str | None = None,
+    *, zone: str | None = None,
 ) -> str:
-    """The message for a story in the reader's language (later outlets are listed)."""
+    """The message for a story in the reader's language, times in its zone; outlets listed."""
     if not items:
         raise ValueError("a story has at least one report")
     names = names or {}
-    t = translator(lang)
+    t = translator(lang).in_zone(zone)
     # Shrink the free-text parts step by step (before escaping) until the message fits.
     for title_max, quote_max, others_max in (
         (300, 1500, 20), (200, 800, 10), (150, 400, 5), (100, 200, 3), (80, 0, 1), (60, 0, 0),

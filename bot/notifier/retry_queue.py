@@ -1,4 +1,6 @@
-"""Delayed retries of delivery jobs: a sorted set by due time, moved back onto the stream.
+"""Delayed retries of delivery jobs: their backoff, and the jobs parked until due.
+
+Parked jobs are a sorted set by due time, moved back onto the stream.
 
 A job that keeps failing with transient errors (5xx, timeouts) is parked here instead of
 sleeping inside the stream handler, where its backoff would hold up the whole batch of
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -18,6 +22,28 @@ from core.redis_conn import RECONNECT_ERRORS
 from core.stopping import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class RetryPolicy:
+    """Backoff of transient failures, and when a busy group is deferred rather than awaited.
+
+    A transient failure parks the job for ``delay(attempt)``; after ``attempts`` parked
+    rounds (about 40 minutes with the defaults) it is recorded as a permanent failure.
+    """
+
+    # A group whose 20 messages/min are spent for longer than this is retried later, rather
+    # than holding a sender (and the batch it belongs to) for up to a minute.
+    defer_after_s: float = 3.0
+    attempts: int = 16
+    base_s: float = 1.0
+    cap_s: float = 300.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter."""
+        raw: float = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
+        return raw * (0.75 + random.random() / 2)
+
 
 # KEYS: zset, stream; ARGV: member, delay in seconds. Scored by Redis server time, as the
 # mover compares with it: hosts with skewed clocks still agree on what is due.

@@ -73,7 +73,7 @@ async def run(ctx: RoleContext) -> None:
         ledger = MessageLedger(ctx.redis)
         channels = ChannelPosts(
             ChannelStore(ctx.redis, ctx.settings.channels), admin_ids=ctx.settings.admin_ids,
-            notice=AdminChannel(bot=bot, limiter=limiter, token=token),
+            notice=AdminChannel(bot=bot, limiter=limiter, token=token, subs=subs),
         )
         deliverer = Deliverer(
             bot=bot, limiter=limiter, subs=subs, stories=stories, ledger=ledger, metrics=metrics,
@@ -93,7 +93,7 @@ async def run(ctx: RoleContext) -> None:
         )
         events = FeedEventNotifier(
             ctx.redis, admin_ids=ctx.settings.admin_ids, metrics=metrics,
-            channel=AdminChannel(bot=bot, limiter=limiter, token=token),
+            channel=AdminChannel(bot=bot, limiter=limiter, token=token, subs=subs),
         )
         async with asyncio.TaskGroup() as tg:
             tg.create_task(alerts.run(ctx.stop), name="notifier:alerts")

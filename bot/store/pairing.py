@@ -28,10 +28,12 @@ _CODE = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
 
 @dataclass(frozen=True)
 class Pairing:
-    """What a code was issued for: the bot admin who asked, and the region to bind."""
+    """What a code was issued for: the bot admin who asked, the region to bind, a language."""
 
     admin: int
     region: str
+    lang: str | None = None  # the posts' language given with the code; None: keep the channel's
+    admin_lang: str = ""  # the language of the admin's replies (the chat the code was asked in)
 
 
 def looks_like_code(text: str) -> bool:
@@ -50,9 +52,14 @@ class PairingCodes:
         self.redis = redis
         self.ttl_s = ttl_s
 
-    async def issue(self, admin: int, region: str) -> str:
-        """Store a fresh code for ``admin`` and ``region`` and return it."""
-        record = json.dumps({"admin": admin, "region": region}, separators=(",", ":"))
+    async def issue(
+        self, admin: int, region: str, lang: str | None = None, *, admin_lang: str = ""
+    ) -> str:
+        """Store a fresh code for ``admin`` and ``region`` (and languages) and return it."""
+        data: dict[str, object] = {"admin": admin, "region": region, "admin_lang": admin_lang}
+        if lang is not None:
+            data["lang"] = lang
+        record = json.dumps(data, separators=(",", ":"))
         while True:
             code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
             # NX: a (vanishingly unlikely) live duplicate is never overwritten; draw again.
@@ -74,6 +81,9 @@ class PairingCodes:
             return None
         try:
             data = json.loads(raw)
-            return Pairing(admin=int(data["admin"]), region=str(data["region"]))
+            lang = data.get("lang")
+            return Pairing(admin=int(data["admin"]), region=str(data["region"]),
+                           lang=None if lang is None else str(lang),
+                           admin_lang=str(data.get("admin_lang") or ""))
         except (ValueError, KeyError, TypeError):
             return None

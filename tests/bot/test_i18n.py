@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,10 @@ def _source(message: Message) -> str:
 def test_the_template_holds_exactly_the_messages_of_the_code() -> None:
     # What `pybabel extract -F babel.cfg` finds today (README "Languages").
     found: set[str | tuple[str, ...]] = set()
+    # babel.cfg: the bot, and the truce phrases core/truce_text.py shares with the web page.
     for _, _, message, _, _ in extract_from_dir(
-        str(ROOT), method_map=[("bot/**.py", "python")], keywords={
-            "gettext": None, "ngettext": (1, 2), "N_": None,
-        },
+        str(ROOT), method_map=[("bot/**.py", "python"), ("core/truce_text.py", "python")],
+        keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
     ):
         found.add(message if isinstance(message, str) else tuple(message))
     with (LOCALE / "messages.pot").open("rb") as pot:
@@ -122,3 +123,23 @@ def test_language_choice_and_fallback() -> None:
     assert ar.rtl and ar.lines("a\nb") == f"{RLM}a\n{RLM}b"
     assert translator("de").lines("a\nb") == "a\nb"
     assert translator("de").language_name("ru") == "Russisch"
+
+
+def test_times_follow_each_language_rules_and_the_chat_zone() -> None:
+    at = datetime(2023, 9, 19, 12, 5, tzinfo=UTC)
+    # Babel's (CLDR's) patterns: the order, the month's abbreviation, the glue of date and time.
+    assert translator("fr").when(at) == "19 sept. 2023, 12:05 UTC"
+    assert translator("de").when(at, zone=False) == "19. Sept. 2023, 12:05"
+    assert translator("en").when(at, zone=False) == "Sep 19, 2023, 12:05"
+    assert translator("ar").when(at, zone=False) == "19 سبتمبر 2023، 12:05"
+    # Azerbaijani in Latin script; Armenian day first, as it is written (CLDR's Gregorian
+    # pattern puts the year first, unlike its own generic one).
+    assert translator("az").when(at, zone=False) == "19 sen 2023 12:05"
+    assert translator("hy").when(at, zone=False) == "19 սեպ, 2023 թ., 12:05"
+    assert translator("hy").day(date(2026, 1, 2)) == "2 հնվ, 2026 թ."
+    # The chat's zone: its hour (Baku is UTC+4) and its name; an offset as /timezone took it.
+    assert translator("fr").in_zone("Asia/Baku").when(at) == "19 sept. 2023, 16:05 Asia/Baku"
+    assert translator("ru").in_zone("Etc/GMT-3").when(at).endswith("15:05 UTC+3")
+    assert translator("fr").in_zone("Mars/Olympus").zone == "UTC"  # unknown: UTC
+    assert translator("fr").day_month(date(2026, 1, 2)) == "2 janv."
+    assert translator("ar").day_month(date(2026, 1, 2), numeric=True) == "2\u200f/1"

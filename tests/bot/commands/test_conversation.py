@@ -80,7 +80,7 @@ async def test_bad_and_overlong_arguments_get_usage_not_a_trace(
             cases = {
                 "/subscribe atlantis": "Unknown region",
                 "/subscribe <b>x&y": "Unknown region: &lt;b&gt;x&amp;y",
-                "/timezone <i>": "Unknown time zone '&lt;i&gt;'",
+                "/timezone <i>": "Unknown time zone “&lt;i&gt;”",
                 "/subscribe " + "x" * 400: "Too many or too long",
                 "/mute forever": "duration",
                 "/mute 90d": "30 days",
@@ -154,6 +154,9 @@ async def test_latest_and_status_after_an_alert(
         assert "Drone strikes" in reply and "El Fasher" not in reply
         reply = await say(emulator, 63, "/status")
         assert "Pipeline status" in reply and "alerts" in reply
+        reply = await say(emulator, 64, "/status", language_code="tr")
+        assert reply.startswith("<b>Sistem durumu</b>") and "<code>alerts</code>: bekleyen" in reply
+        assert "waiting" not in reply
 
 
 def _has_latest(redis: Redis, count: int) -> Callable[[], Awaitable[bool]]:

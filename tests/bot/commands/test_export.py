@@ -46,7 +46,7 @@ async def test_an_admin_gets_the_csv_and_others_are_refused(
         today = datetime.now(UTC).date()
         assert sent.document_name == (f"ceasefire-violations-{today - timedelta(days=7)}_"
                                       f"{today}.csv")
-        assert caption.startswith("1 violation stories")
+        assert caption.startswith("1 violation story, ")  # the plural rule: one story
         rows = list(csv.DictReader(io.StringIO(sent.document.decode("utf-8"), newline="")))
         assert [(r["story_id"], r["sources"], r["killed"], r["region"]) for r in rows] == [
             ("s1", "2", "2", "gaza-israel")]

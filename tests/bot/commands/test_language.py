@@ -82,9 +82,9 @@ async def test_telegram_language_then_language_command_then_a_german_alert(
         assert (await say(emulator, USER, "/help", language_code="pl")).startswith(
             "<b>Befehle</b>"
         )
-        # Replies, argument errors (usage lines stay as typed) and /list follow it.
-        assert (await say(emulator, USER, "/mute 99d")).startswith(
-            "Höchstens 30 Tage.\nUsage: /mute"
+        # Replies, argument errors and the usage line follow it (its syntax kept verbatim).
+        assert await say(emulator, USER, "/mute 99d") == (
+            "Höchstens 30 Tage.\nVerwendung: /mute 2h (e.g. 30m, 8h, 2d)"
         )
         assert (await say(emulator, USER, "/mute 1")).startswith("Für 1 Minute stummgeschaltet.")
         assert "Für 5 Minuten" in await say(emulator, USER, "/mute 5m")

@@ -61,6 +61,15 @@ async def test_reactivate_brings_a_deactivated_feed_back_for_admins_only(
             assert "/reactivate ID" in reply
             reply = await say(emulator, ADMIN, "/reactivate nosuch", user_id=ADMIN)
             assert reply.startswith("No feed") and "nosuch" in reply
+            # An admin whose Telegram is in Ukrainian reads the replies in Ukrainian.
+            reply = await say(emulator, ADMIN, "/reactivate nosuch", user_id=ADMIN,
+                              language_code="uk")
+            assert reply == "Стрічки <code>nosuch</code> немає (див. /feeds)."
+            reply = await say(emulator, ADMIN, "/reactivate", user_id=ADMIN, language_code="uk")
+            assert reply == "Використання: /reactivate ID"
+            reply = await say(emulator, STRANGER, "/reactivate dead", user_id=STRANGER,
+                              language_code="uk")
+            assert reply == "Ця команда — для адміністраторів бота."
             reply = await say(emulator, ADMIN, "/reactivate alive", user_id=ADMIN)
             assert "is not deactivated" in reply
             assert not await _events(redis)

@@ -103,7 +103,7 @@ async def test_vote_change_precision_and_export_round_trip(
         assert buttons(message.reply_markup) == data
 
         stats = await say(emulator, ADMIN, "/stats", user_id=ADMIN)
-        assert "Reader feedback" in stats and "gaza: 1 votes, label 0%, region 0%" in stats
+        assert "Reader feedback" in stats and "gaza: 1 vote, label 0%, region 0%" in stats
     async with health_role_running(redis_server.url, tmp_path / "health") as base:
         status, _, page = await fetch(base + "/status")
     assert status == 200

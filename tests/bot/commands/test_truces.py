@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.commands import role as bot_role
-from bot.commands.truces import render_overview, render_timeline
+from bot.commands.truces import TruceCommands, render_overview, render_timeline
+from bot.i18n import FSI, PDI, RLM, translator
 from bot.telegram.html import MAX_MESSAGE, tg_len
 from core.models import TruceEvent, TruceEventKind
 from core.redis_conn import RedisProcess
@@ -91,6 +93,71 @@ async def test_ceasefires_and_ceasefire_through_the_bot(
         reply = await say(emulator, 107, "/ceasefires gaza")  # one region asked: its timeline
         assert reply.startswith("<b>Gaza / Israel</b>")
     assert emulator.counters.rate_limited == 0
+
+
+async def test_ceasefires_and_ceasefire_in_the_chat_language_and_time_zone(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    await seed(redis, now)
+    ctx = make_ctx("bot", make_settings(redis_server.url, tmp_path, emulator.url), redis)
+    async with running(bot_role.run, ctx):
+        polish = await say(emulator, 121, "/ceasefires", language_code="pl")
+        head, first = polish.splitlines()[:2]
+        assert head == "<b>Rozejmy teraz</b> (czas UTC; /ceasefire region pokazuje przebieg)"
+        assert "obowiązuje, naruszony od" in first and "naruszenia 24 h: 2, 7 dni: 3" in first
+        assert "in force" not in polish and "violations" not in polish
+
+        # A Polish chat in Baku: the phrases Polish, the times Baku's, the zone named.
+        assert "Asia/Baku" in await say(emulator, 122, "/timezone Asia/Baku",
+                                        language_code="pl")
+        timeline = await say(emulator, 122, "/ceasefire karabakh", language_code="pl")
+        assert timeline.startswith("<b>Nagorno-Karabakh (Armenia–Azerbaijan)</b> — rozejm "
+                                   "(czas Asia/Baku)")
+        baku = translator("pl").in_zone("Asia/Baku")
+        last = baku.when(now - timedelta(hours=22), zone=False)
+        assert f"<b>Ostatnie doniesienie:</b> {last}" in timeline
+        assert "<b>Naruszenia</b> tego rozejmu: 3 · ostatnie 24 h: 2 · 7 dni: 3" in timeline
+        assert "Armenia oskarża Azerbaijan · shelling · Tartar" in timeline
+        assert "rozejm uzgodniony" in timeline and "zgłoszono naruszenie" in timeline
+
+        # Arabic and Hebrew: every line of ours starts right to left; names are isolated.
+        for chat, lang, words in ((123, "ar", "الهدنات الآن"), (124, "he", "הפסקות האש כעת")):
+            overview = await say(emulator, chat, "/ceasefires", language_code=lang)
+            assert html_error(overview) is None and words in overview
+            assert all(line.startswith(RLM) for line in overview.split("\n")), overview
+        timeline = await say(emulator, 125, "/ceasefire karabakh", language_code="ar")
+        assert html_error(timeline) is None
+        assert all(line.startswith(RLM) for line in timeline.split("\n") if line), timeline
+        assert f"{FSI}Armenia{PDI} تتهم {FSI}Azerbaijan{PDI}" in timeline
+        assert "سارية، مخروقة" in timeline and "&lt;script&gt;" in timeline
+
+        # An error quoting what was typed: escaped, cut to 80 characters, in German, with the
+        # German usage line around the syntax as it is.
+        hostile = "<b>" + "y" * 200
+        reply = await say(emulator, 126, f"/ceasefire {hostile}", language_code="de")
+        assert reply.startswith("Unbekannte Region: &lt;b&gt;" + "y" * 77 + ". /regions")
+        assert "<b>" not in reply and "y" * 78 not in reply
+        assert reply.endswith("\nVerwendung: /ceasefire region")
+    assert emulator.counters.rate_limited == 0
+
+
+async def test_the_apology_after_an_internal_error_is_in_the_chat_language(
+    redis: Redis, redis_server: RedisProcess, emulator: BotAPIEmulator, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(self: TruceCommands, update: Any, context: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(TruceCommands, "ceasefires", broken)
+    ctx = make_ctx("bot", make_settings(redis_server.url, tmp_path, emulator.url), redis)
+    async with running(bot_role.run, ctx):
+        assert await say(emulator, 131, "/ceasefires", language_code="fr") == (
+            "Désolé, cela n’a pas marché. Réessayez plus tard.")
+        assert await say(emulator, 132, "/ceasefires", language_code="he") == (
+            f"{RLM}מצטערים, זה לא עבד. נסו שוב מאוחר יותר.")
+        assert await say(emulator, 133, "/ceasefires") == (
+            "Sorry, that did not work. Please try again later.")
 
 
 async def test_ceasefire_links_the_truce_page_at_the_public_base_url(

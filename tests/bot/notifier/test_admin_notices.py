@@ -95,3 +95,17 @@ async def test_events_are_logged_when_the_bot_is_off(
         assert await wait_until(lambda: "feed event: deactivated broken-feed" in caplog.text)
     assert "20 failures in a row" in caplog.text
     assert await _pending(redis) == 0
+
+
+def test_a_feed_event_reads_in_the_admin_language() -> None:
+    from bot.i18n import translator
+    from bot.notifier.admin_notices import render_event
+
+    event = FeedEvent(type="deactivated", feed_id="f1", at=1_700_000_000.0, name="Dead <Feed>",
+                      reason="20 failures in a row; last: HTTP 500", kind="http")
+    text = render_event(event, translator("uk").in_zone("Europe/Kyiv"))
+    assert text.startswith("⚠️ <b>Стрічку вимкнено</b>: Dead &lt;Feed&gt; (<code>f1</code>)")
+    assert "/reactivate f1" in text and "Причина: 20 failures in a row" in text
+    # Babel's Ukrainian date, at Kyiv's hour (UTC+2 in November), the zone named.
+    assert text.endswith("Час: 15 лист. 2023\u202fр., 00:13 Europe/Kyiv")
+    assert render_event(event).endswith("At Nov 14, 2023, 22:13 UTC")

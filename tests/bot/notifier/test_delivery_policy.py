@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.notifier.delivery import Deliverer, RetryPolicy
+from bot.notifier.delivery import Deliverer
 from bot.notifier.metrics import NotifierMetrics
-from bot.notifier.retry_queue import RetryQueue
+from bot.notifier.retry_queue import RetryPolicy, RetryQueue
 from bot.store.messages import MessageLedger
 from bot.store.stories import StoryStore
 from bot.store.subscriptions import SubscriptionStore

@@ -10,7 +10,15 @@ from typing import cast
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.notifier.digest import DigestScheduler, is_due, render_digest
+from bot.i18n import translator
+from bot.notifier.digest import (
+    DigestScheduler,
+    chart_labels,
+    chart_png,
+    is_due,
+    render_digest,
+    truce_lines,
+)
 from bot.notifier.fanout import TelegramFanout
 from bot.notifier.metrics import NotifierMetrics
 from bot.store.messages import MessageLedger
@@ -24,7 +32,7 @@ from core.config_files import default_config_dir
 from core.keys import DELIVERIES
 from core.models import DeliveryJob, TruceEvent, TruceEventKind, decode
 from core.redis_conn import RedisProcess
-from core.truce_model import Report
+from core.truce_model import Report, TruceState
 from core.truce_store import add_report
 from testkit.botapi.emulator import BotAPIEmulator
 from tests.bot.helpers import make_alert, make_settings
@@ -117,3 +125,24 @@ def test_truce_lines_stay_when_stories_must_be_cut() -> None:
     text = render_digest(stories, {}, date(2025, 1, 1), truces)
     assert tg_len(text) <= MAX_MESSAGE and text.endswith("…")
     assert all(line in text for line in truces)
+
+
+def test_digest_dates_truces_and_chart_axes_in_the_reader_language() -> None:
+    now = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    fr = translator("fr").in_zone("Europe/Paris")
+    state = TruceState(region="gaza", phase="in_force", since=now - timedelta(days=2),
+                       until=now + timedelta(days=5), alive_at=now, last_report=now)
+    lines = truce_lines([state], {"gaza": "Gaza"}, now, fr)
+    # French phrases, Babel's French dates at Paris time (UTC+1 in January).
+    assert lines == ["• Gaza: en vigueur depuis le 31 déc. 2025, 10:00 jusqu’au 7 janv. 2026, "
+                     "10:00 · violations en 24 h : 0"]
+    text = render_digest([], {}, date(2026, 1, 2), lines, lang="fr", zone="Europe/Paris")
+    assert text.startswith("<b>Résumé quotidien — 2 janv. 2026</b>")
+    assert "(heures Europe/Paris ; /ceasefire région" in text
+    # The chart's days: the locale's in French; numeric in Arabic (matplotlib has no bidi).
+    french = chart_labels(date(2026, 1, 2), fr)
+    assert (len(french), french[0], french[-1]) == (30, "4 déc.", "2 janv.")
+    assert chart_labels(date(2026, 1, 2), translator("ar"))[-1] == "2/1"
+    for lang in ("hy", "ar", "az"):
+        png = chart_png({"2026-01-02": 3}, date(2026, 1, 2), "Gaza", translator(lang))
+        assert png.startswith(b"\x89PNG")

@@ -107,11 +107,25 @@ def test_a_violation_says_who_accuses_whom_how_where_and_the_toll() -> None:
     assert "accuses" not in _check(render_story([news]))  # ceasefire news accuses no one
 
 
+def test_the_claim_is_worded_in_the_reader_language_with_its_plural() -> None:
+    tolls = {n: _check(render_story([item(1, accuser="Armenia", accused="Azerbaijan", killed=n)],
+                                    lang="ru")) for n in (1, 3, 5)}
+    # The names as the report gave them; the words and the plural forms Russian's.
+    assert "Armenia обвиняет Azerbaijan · 1 погибший" in tolls[1]
+    assert "· 3 погибших" in tolls[3] and "· 5 погибших" in tolls[5]
+    assert "accuses" not in tolls[1] and "killed" not in tolls[5]
+
+
 def test_an_alert_found_through_the_truce_says_so() -> None:
     since = datetime(2023, 9, 19, 12, tzinfo=UTC).timestamp()
     text = _check(render_story([item(1, truce_region="gaza", truce_since=since)]))
-    assert "During the truce in force since 19 Sep 2023 12:00 UTC (no truce word in the report)" \
+    # Babel's English date; the time zone named, as the line stands on its own.
+    assert "During the truce in force since Sep 19, 2023, 12:00 UTC (no truce word in the report)" \
         in text
+    # A French chat in Paris: Babel's French rules (day first, "sept."), its zone's hour.
+    french = _check(render_story([item(1, truce_region="gaza", truce_since=since)], lang="fr",
+                                 zone="Europe/Paris"))
+    assert "Pendant la trêve en vigueur depuis 19 sept. 2023, 14:00 Europe/Paris" in french
     text = _check(render_story([item(1, truce_region="gaza")]))
     assert "During the truce in force (no truce word in the report)" in text
     assert "During the truce" not in _check(render_story([item(1)]))
