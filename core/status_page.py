@@ -1,4 +1,4 @@
-"""The /status page for a person: roles, feeds, queues, last alerts (no secrets, no chats)."""
+"""The /status page for a person: roles, feeds, WebSub, queues, alerts (no secrets, no chats)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from core.feed_health import FeedHealth
 from core.feedback import FeedbackStore, format_share
 from core.models import Alert, MalformedEntryError, decode
 from core.streams import read_range, stream_stats
+from core.websub_state import all_subscriptions, utc
 
 MAX_FEEDS_SHOWN = 500
 
@@ -88,6 +89,39 @@ async def _feed_rows(redis: Redis, now: float) -> list[list[str]]:
     return rows
 
 
+def _lease_end(stamp: float, now: float) -> str:
+    if stamp <= 0:
+        return "-"
+    secs = stamp - now
+    rel = _ago(stamp, now) if secs <= 0 else (
+        f"in {secs / 60:.0f}m" if secs < 7200 else f"in {secs / 3600:.1f}h")
+    return f"{escape(utc(stamp))}<br><small>{escape(rel)}</small>"
+
+
+async def _websub_section(redis: Redis, now: float) -> str:
+    """Feeds on WebSub push, and each subscription's hub, lease end and trouble."""
+    subs = await all_subscriptions(redis)
+    pushed = sum(1 for sub in subs.values() if sub.live(now))
+    rows: list[list[str]] = []
+    for fid, sub in sorted(subs.items())[:MAX_FEEDS_SHOWN]:
+        kind = sub.kind(now)
+        css = {"push": "ok", "expired": "bad", "failed": "bad", "denied": "bad"}.get(kind, "")
+        notes = [sub.last_error] if sub.last_error else []
+        if kind in ("failed", "denied"):
+            notes.append(f"next try {utc(sub.retry_at)}")
+        if sub.old_hub:
+            notes.append(f"moving from {sub.old_hub}")
+        rows.append([
+            escape(fid), f'<span class="{css}">{escape(kind)}</span>', escape(sub.hub),
+            _lease_end(sub.expires, now), f"{_ago(sub.last_push, now)} ({sub.pushes})",
+            escape("; ".join(notes)[:300]),
+        ])
+    return (f'<p id="websub-push">{pushed} feed{"" if pushed == 1 else "s"} on WebSub push, '
+            f"of {len(subs)} with a subscription</p>"
+            + _table(["feed", "state", "hub", "lease ends", "last push (pushes)", "notes"],
+                     rows, "no WebSub subscription"))
+
+
 async def render_status(
     redis: Redis,
     heartbeats: dict[str, float],
@@ -152,6 +186,8 @@ async def render_status(
         + "<h2>Feeds</h2>"
         + _table(["feed", "health", "last success", "last error", "error streak"],
                  await _feed_rows(redis, now), "no feed polled yet")
+        + "<h2>WebSub</h2>"
+        + await _websub_section(redis, now)
         + "<h2>Last alerts</h2>"
         + _table(["published", "label", "regions", "headline", "evidence"], alert_rows,
                  "no alert yet")

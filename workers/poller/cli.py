@@ -1,4 +1,4 @@
-"""``ceasefire-watch feeds``: list feed health, import/export OPML, check feeds once."""
+"""``ceasefire-watch feeds``: list feed health and WebSub state, import/export OPML, check."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from core.redis_conn import StartupError, open_redis
 from core.settings import Settings, load_settings
 from core.tuning import PollerTuning
 from core.urlguard import UnsafeURLError, check_feed_url
+from core.websub_state import Subscription, describe, load_subscriptions
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
 from workers.poller.opml import OPMLError, read_opml, write_opml
 from workers.poller.parse import FeedInfo, ParsePool
@@ -67,10 +68,13 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
                      for r in rows)
 
 
-def health_rows(feeds: Sequence[FeedConfig], states: dict[str, FeedState], now: float
-                ) -> list[list[str]]:
+def health_rows(
+    feeds: Sequence[FeedConfig], states: dict[str, FeedState], now: float,
+    subs: dict[str, Subscription] | None = None,
+) -> list[list[str]]:
     """Return the ``feeds list`` table: one row per feed, header first."""
-    rows = [["ID", "STATE", "LAST SUCCESS", "LAST ERROR", "ERRORS", "NEXT POLL"]]
+    subs = subs or {}
+    rows = [["ID", "STATE", "LAST SUCCESS", "LAST ERROR", "ERRORS", "NEXT POLL", "WEBSUB"]]
     for feed in feeds:
         st = states.get(feed.id, FeedState())
         state = "deactivated" if st.deactivated else ("disabled" if not feed.enabled else
@@ -80,9 +84,11 @@ def health_rows(feeds: Sequence[FeedConfig], states: dict[str, FeedState], now: 
         error = f"{st.last_error_kind}: {st.last_error}"[:60] if st.last_error_kind else "-"
         if st.last_error_at:
             error = f"{_age(st.last_error_at, now)} {error}"
+        sub = subs.get(feed.id)
+        websub = describe(sub if sub is not None and sub.hub else None, now)
         rows.append([feed.id, state, _age(st.last_success, now), error,
                      f"{st.error_streak}/{st.errors_total}",
-                     "-" if st.deactivated else _age(st.next_poll, now)])
+                     "-" if st.deactivated else _age(st.next_poll, now), websub[:120]])
     return rows
 
 
@@ -98,7 +104,7 @@ _feeds_file = click.option("--feeds-file", type=click.Path(path_type=Path, dir_o
 @feeds_group.command("list")
 @_feeds_file
 def list_command(feeds_file: Path | None) -> None:
-    """Show each feed's health: last success, last error, error count, next poll."""
+    """Show each feed's health (last success, last error, errors, next poll) and WebSub state."""
     settings = _settings()
     configured = _configured(settings, feeds_file)
 
@@ -107,7 +113,8 @@ def list_command(feeds_file: Path | None) -> None:
             feeds = configured + [f for f in await runtime_feeds(redis)
                                   if f.id not in {c.id for c in configured}]
             states = await load_states(redis, [f.id for f in feeds])
-        return health_rows(feeds, states, time.time())
+            subs = await load_subscriptions(redis, [f.id for f in feeds]) if feeds else {}
+        return health_rows(feeds, states, time.time(), subs)
 
     click.echo(_table(_with_redis(main())))
 

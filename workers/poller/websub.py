@@ -7,7 +7,10 @@ advertises a hub (websub_links.py) is subscribed to with a fresh secret and the 
 still polled, at ``websub.fallback_poll_s`` (:meth:`WebSub.hold`), so a lost push costs at
 most that; a subscription that fails, is denied or runs out puts the feed back on its
 normal polling at once and is retried with backoff. Leases are renewed well before they
-end. Every state is in Redis (websub_store.py), so any poller process can answer the hub.
+end. A feed that names another hub or topic moves (subscribed at the new one, unsubscribed at
+the old one: websub_requests.py); one removed, deactivated or no longer naming a hub is
+unsubscribed. Every state is in Redis (core/websub_state.py, websub_store.py), so any
+poller process can answer the hub.
 """
 
 from __future__ import annotations
@@ -22,28 +25,19 @@ from typing import Any, Self
 
 import aiohttp
 from redis.asyncio import Redis
-from yarl import URL
 
 from core import keys
 from core.feeds import FeedConfig
 from core.tuning import WebSubSettings
-from core.urlguard import GuardedResolver, check_hop
-from workers.poller.fetch import FetchLimits, FetchResult, origin_of
+from core.websub_state import KINDS, Subscription, load_subscriptions, subscribed_feeds
+from workers.poller.fetch import FetchLimits, FetchResult
 from workers.poller.poller import Poller
 from workers.poller.websub_links import Discovery, discover
 from workers.poller.websub_metrics import WebSubMetrics
-from workers.poller.websub_store import (
-    Subscription,
-    delete_subscription,
-    load_subscriptions,
-    save_subscription,
-    subscribed_feeds,
-    update_if_request,
-    update_subscription,
-)
+from workers.poller.websub_requests import HubRequests
+from workers.poller.websub_store import clear_old, delete_subscription
 
 log = logging.getLogger(__name__)
-_MAX_RETRY_S = 86_400.0
 _LOCK_S = 30
 _UNLOCK = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
            "return redis.call('DEL', KEYS[1]) end return 0")
@@ -73,29 +67,22 @@ class WebSub:
         # What this process saw a feed advertise: a Discovery, or None for "no hub".
         self.found: dict[str, Discovery | None] = {}
         self.live: dict[str, float] = {}  # feed id -> lease end, for the poll hold
+        self.deactivated: set[str] = set()  # as of the last check: never polled at once
+        self.hubs = HubRequests(redis, settings, limits, self.callback_url, self.set_live)
         self._wake = asyncio.Event()
-        self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self.port = 0  # of the callback server, once it listens
 
     def retry_delay(self, failures: int) -> float:
         """Seconds before another try after ``failures`` failures in a row (doubling)."""
-        return min(self.settings.retry_s * 2.0 ** max(failures - 1, 0), _MAX_RETRY_S)
+        return self.hubs.retry_delay(failures)
 
     def callback_url(self, feed_id: str) -> str:
         """The callback the hub verifies and pushes to for ``feed_id``."""
         return f"{self.base_url}/websub/{feed_id}"
 
     async def __aenter__(self) -> Self:
-        """Open the HTTP sessions for hubs: a guarded one, and one for a feed's own origin."""
-        for trusted in (False, True):
-            resolver = None if trusted else GuardedResolver()
-            self._sessions[trusted] = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=resolver, limit=20),
-                timeout=aiohttp.ClientTimeout(total=self.limits.total_s,
-                                              sock_connect=self.limits.connect_s),
-                headers={"User-Agent": self.limits.user_agent},
-                trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
-            )
+        """Open the HTTP sessions for hubs and hook into the poller."""
+        self.hubs.open()
         self.poller.on_body = self.observe
         self.poller.hold = self.hold
         return self
@@ -107,9 +94,7 @@ class WebSub:
         """Unhook from the poller and close the sessions."""
         self.poller.on_body = None
         self.poller.hold = None
-        for session in self._sessions.values():
-            await session.close()
-        self._sessions.clear()
+        await self.hubs.close()
 
     def observe(self, feed: FeedConfig, res: FetchResult) -> None:
         """Note the hub a freshly fetched body advertises (cheap: the poll path calls it)."""
@@ -132,7 +117,8 @@ class WebSub:
             return
         # Held while it was live (whether or not the lease has run out by now).
         was = self.live.pop(feed_id, None) is not None
-        if was and feed_id in self.poller.feeds and feed_id not in self.poller.in_flight:
+        if was and feed_id in self.poller.feeds and feed_id not in self.poller.in_flight \
+                and feed_id not in self.deactivated:
             # Its next poll may be a whole fallback away: poll it now, then as usual.
             self.poller.queue.schedule(feed_id, time.time())
 
@@ -153,10 +139,11 @@ class WebSub:
                     waiter.cancel()
 
     async def check(self) -> None:
-        """One round: subscribe, renew, retry or drop each feed's subscription as it needs."""
+        """One round: subscribe, renew, move, retry or drop each feed's subscription."""
         stored = await subscribed_feeds(self.redis)
         fids = sorted(stored | {fid for fid, d in self.found.items() if d is not None})
         subs = await load_subscriptions(self.redis, fids) if fids else {}
+        self.deactivated = await self._deactivated(fids)
         slots = asyncio.Semaphore(8)  # a slow hub must not hold up every other feed
 
         async def one(fid: str) -> None:
@@ -167,47 +154,73 @@ class WebSub:
                     log.info("WebSub: feed %s: %s", fid, exc)
 
         await asyncio.gather(*(one(fid) for fid in fids))
-        states: dict[str, int] = {}
-        for sub in subs.values():
-            states[sub.state] = states.get(sub.state, 0) + 1
         if self.metrics:
-            for state in ("pending", "verified", "failed", "denied", "unsubscribing"):
-                self.metrics.subscriptions.labels(state).set(states.get(state, 0))
+            await self._count()
+
+    async def _deactivated(self, fids: list[str]) -> set[str]:
+        """Return which of ``fids`` the poller has deactivated (see poller.py)."""
+        if not fids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for fid in fids:
+            pipe.hget(keys.feed_state(fid), "deactivated")
+        marks = await pipe.execute()
+        return {fid for fid, mark in zip(fids, marks, strict=True) if mark == "1"}
+
+    async def _count(self) -> None:
+        """Set the subscriptions gauge from what is stored now (after this round's changes)."""
+        assert self.metrics is not None
+        fids = sorted(await subscribed_feeds(self.redis))
+        now = time.time()
+        counts = dict.fromkeys(KINDS, 0)
+        for sub in (await load_subscriptions(self.redis, fids) if fids else {}).values():
+            if sub.hub:
+                kind = sub.kind(now)
+                counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in counts.items():
+            self.metrics.subscriptions.labels(kind).set(count)
 
     async def _check_one(self, fid: str, sub: Subscription | None) -> None:
         now = time.time()
         self.set_live(fid, sub.expires if sub is not None and sub.live(now) else 0.0)
-        feed = self.poller.feeds.get(fid)
+        feed = None if fid in self.deactivated else self.poller.feeds.get(fid)
         # Not fetched by this process since it started: the stored hub and topic stand.
         found = self.found[fid] if fid in self.found else (
             Discovery(sub.hub, sub.topic) if sub is not None else None)
         if sub is None:
             if feed is not None and found is not None:
-                await self._locked(fid, self._subscribe(feed, found, None))
+                await self._locked(fid, self.hubs.subscribe(feed, found, None))
             return
+        if sub.old_topic and now > sub.old_asked + self.settings.verify_timeout_s \
+                and await clear_old(self.redis, fid, sub.old_topic):
+            log.info("WebSub: feed %s: old hub %s did not confirm the unsubscribe in time; "
+                         "its pushes are answered 410 Gone", fid, sub.old_hub)
         if feed is None or found is None:
-            # The feed was removed, or its body no longer names a hub.
+            # The feed was removed or deactivated, or its body no longer names a hub.
             if not self.poller.feeds:
                 return  # before the first feed load: nothing is known to be gone
             if sub.state in ("pending", "verified"):
-                await self._locked(fid, self._unsubscribe(fid, sub))
+                why = "deactivated" if fid in self.deactivated else \
+                    "removed" if fid not in self.poller.feeds else "names no hub"
+                log.info("WebSub: feed %s %s: unsubscribing at %s", fid, why, sub.hub)
+                await self._locked(fid, self.hubs.unsubscribe(fid, sub))
             elif sub.state != "unsubscribing" or now > float(sub.requested_at or 0) + \
                     self.settings.verify_timeout_s:
                 await delete_subscription(self.redis, fid)
             return
         if (found.hub, found.topic) != (sub.hub, sub.topic):
-            await self._locked(fid, self._subscribe(feed, found, None))
+            await self._locked(fid, self.hubs.subscribe(feed, found, sub))
         elif sub.state == "pending":
             if now > float(sub.requested_at or 0) + self.settings.verify_timeout_s:
-                await self._fail(fid, sub, "the hub did not verify the subscription in time")
+                await self.hubs.fail(fid, sub, "the hub did not verify the subscription in time")
         elif sub.state in ("failed", "denied", "unsubscribing") and now >= sub.retry_at:
-            await self._locked(fid, self._subscribe(feed, found, sub))
+            await self._locked(fid, self.hubs.subscribe(feed, found, sub))
         elif sub.state == "verified" and not sub.live(now):
             log.info("WebSub: feed %s: lease ended; polling it as usual and subscribing again",
                      fid)
-            await self._locked(fid, self._subscribe(feed, found, sub))
+            await self._locked(fid, self.hubs.subscribe(feed, found, sub))
         elif sub.state == "verified" and now >= max(renew_at(sub), sub.retry_at):
-            await self._locked(fid, self._subscribe(feed, found, sub, renew=True))
+            await self._locked(fid, self.hubs.subscribe(feed, found, sub, renew=True))
 
     async def _locked(self, fid: str, action: Coroutine[Any, Any, None]) -> None:
         """Run ``action`` only when no other process acts on ``fid`` now."""
@@ -219,84 +232,3 @@ class WebSub:
             await action
         finally:
             await self.redis.eval(_UNLOCK, 1, lock, self.owner)
-
-    async def _subscribe(
-        self, feed: FeedConfig, found: Discovery, old: Subscription | None, *,
-        renew: bool = False,
-    ) -> None:
-        """Ask the hub for a subscription (a renewal keeps the secret and the live state)."""
-        requested = f"{time.time():.6f}"
-        kept = old if old is not None and (old.hub, old.topic) == (found.hub, found.topic) \
-            else None
-        # A new hub or topic gets a new secret; a retry or a renewal keeps the one it had.
-        secret = kept.secret if kept is not None and kept.secret else secrets.token_hex(24)
-        failures = kept.failures if kept is not None else 0
-        # A hub on a trusted feed's own origin is the operator's; any other is guarded like
-        # a feed added at run time (no private addresses, checked at connect time too).
-        trusted = feed.trusted and origin_of(URL(found.hub)) == origin_of(URL(feed.url))
-        if renew:
-            await update_subscription(self.redis, feed.id, requested_at=requested)
-        else:
-            await save_subscription(self.redis, feed.id, Subscription(
-                hub=found.hub, topic=found.topic, state="pending", requested_at=requested,
-                secret=secret, failures=failures, trusted=int(trusted)))
-        error = await self._post(trusted, found.hub, {
-            "hub.mode": "subscribe", "hub.topic": found.topic,
-            "hub.callback": self.callback_url(feed.id),
-            "hub.lease_seconds": str(self.settings.lease_s),
-            "hub.secret": secret,
-        })
-        if error is None:
-            log.info("WebSub: feed %s: %s at %s", feed.id,
-                     "renewal asked" if renew else "subscription asked", found.hub)
-            if renew:  # not again while the hub may still be verifying it
-                await update_if_request(self.redis, feed.id, requested,
-                                        retry_at=time.time() + self.settings.verify_timeout_s)
-            return
-        if renew:
-            # Still live until its lease ends: try again later, keep the fallback polling.
-            retry = time.time() + min(self.settings.retry_s, self.settings.check_s * 10)
-            await update_if_request(self.redis, feed.id, requested, last_error=error[:300],
-                                    retry_at=retry)
-            log.info("WebSub: feed %s: renewal failed (%s)", feed.id, error)
-            return
-        await self._fail(feed.id, Subscription(requested_at=requested, failures=failures), error)
-
-    async def _fail(self, fid: str, sub: Subscription, error: str) -> None:
-        """Record a failed request: normal polling now, another try after a backoff."""
-        failures = sub.failures + 1
-        delay = self.retry_delay(failures)
-        done = await update_if_request(
-            self.redis, fid, sub.requested_at, state="failed", failures=failures,
-            retry_at=time.time() + delay, last_error=error[:300])
-        if done:
-            log.warning("WebSub: feed %s: subscription failed (%s); polling as usual, "
-                        "next try in %.0f s", fid, error, delay)
-            self.set_live(fid, 0.0)
-
-    async def _unsubscribe(self, fid: str, sub: Subscription) -> None:
-        """Tell the hub we no longer want ``fid``; forgotten once confirmed or timed out."""
-        requested = f"{time.time():.6f}"
-        await update_subscription(self.redis, fid, state="unsubscribing",
-                                  requested_at=requested, retry_at=0.0)
-        self.set_live(fid, 0.0)
-        error = await self._post(bool(sub.trusted), sub.hub, {
-            "hub.mode": "unsubscribe", "hub.topic": sub.topic,
-            "hub.callback": self.callback_url(fid)})
-        if error is not None:
-            # Nothing to wait for: a push still coming is answered 410 Gone.
-            log.info("WebSub: feed %s: unsubscribing failed (%s); forgotten", fid, error)
-            await delete_subscription(self.redis, fid)
-
-    async def _post(self, trusted: bool, hub: str, data: dict[str, str]) -> str | None:
-        """POST a form to ``hub``; return None on 2xx, else why it failed."""
-        try:
-            url = check_hop(hub, trusted=trusted)
-            async with self._sessions[trusted].post(url, data=data,
-                                                    allow_redirects=False) as resp:
-                if 200 <= resp.status < 300:
-                    return None
-                text = (await resp.content.read(200)).decode("utf-8", "replace")
-                return f"hub answered HTTP {resp.status}: {text.strip()}"
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            return f"cannot reach hub {hub}: {type(exc).__name__}: {exc}"

@@ -16,6 +16,8 @@ class WebSubMetrics:
         self.verifications = Counter(
             "cw_websub_verifications_total", "Hub verifications of intent, by outcome "
             "(confirmed, refused, denied).", ["outcome"], registry=registry)
+        # Every poller process reports the same Redis-wide counts: aggregate with max().
         self.subscriptions = Gauge(
-            "cw_websub_subscriptions", "WebSub subscriptions by state.", ["state"],
+            "cw_websub_subscriptions", "WebSub subscriptions by state (push: verified and "
+            "within its lease; expired, pending, failed, denied, unsubscribing).", ["state"],
             registry=registry)

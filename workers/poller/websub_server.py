@@ -1,7 +1,8 @@
 """The WebSub callback server of the poller role: hubs verify intent and push content here.
 
 ``GET /websub/{feed id}`` is a hub's verification of intent: we echo ``hub.challenge`` only
-for the topic we asked about, in the mode we asked for (404 otherwise, as the spec says).
+for the topic we asked about, in the mode we asked for (404 otherwise, as the spec says),
+including the unsubscribe of the topic a feed moved away from (websub_requests.py).
 ``POST /websub/{feed id}`` is content: a body no larger than the poller's cap, signed with
 the subscription's secret (``X-Hub-Signature``), goes through the poll path's
 ``process_body`` (parse, skip known articles, queue each new one once on ``articles``).
@@ -13,23 +14,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
 from core import keys
 from core.lifecycle import RoleContext
 from core.listen import listen
+from core.websub_state import Subscription, load_subscription
 from workers.poller.content import process_body
 from workers.poller.poller import Poller
 from workers.poller.websub import WebSub
-from workers.poller.websub_links import signature_ok
+from workers.poller.websub_links import Discovery, discover, signature_ok
 from workers.poller.websub_metrics import WebSubMetrics
-from workers.poller.websub_store import (
-    delete_subscription,
-    load_subscription,
-    update_subscription,
-)
+from workers.poller.websub_store import clear_old, delete_subscription, update_subscription
 
 log = logging.getLogger(__name__)
 _WEBSUB: web.AppKey[WebSub] = web.AppKey("websub", WebSub)
@@ -49,10 +47,28 @@ async def _verify(request: web.Request) -> web.Response:
     mode, topic = query.get("hub.mode", ""), query.get("hub.topic", "")
     challenge = query.get("hub.challenge", "")
     sub = await load_subscription(websub.redis, fid)
-    if sub is None or not topic or topic != sub.topic:
+    if sub is None or not topic or topic not in (sub.topic, sub.old_topic or sub.topic):
         _count(websub, "verify", "refused")
         log.info("WebSub: refused %s for feed %s: not a topic we asked for", mode, fid)
         return web.Response(status=404, text="no such subscription")
+    if mode == "unsubscribe" and challenge and topic == sub.old_topic and \
+            await clear_old(websub.redis, fid, topic):
+        # The hub the feed moved away from lets go (its topic may be the new one's too).
+        _count(websub, "verify", "confirmed")
+        log.info("WebSub: feed %s: unsubscribed from old hub %s", fid, sub.old_hub)
+        return web.Response(text=challenge)
+    answer = await _answer(websub, fid, sub, query) if topic == sub.topic else None
+    if answer is not None:
+        return answer
+    _count(websub, "verify", "refused")
+    return web.Response(status=404, text="no such pending request")
+
+
+async def _answer(
+    websub: WebSub, fid: str, sub: Subscription, query: Mapping[str, str],
+) -> web.Response | None:
+    """Answer a verification or denial about ``sub``'s own topic; None when none applies."""
+    mode, challenge = query.get("hub.mode", ""), query.get("hub.challenge", "")
     now = time.time()
     if mode == "subscribe" and challenge and sub.state in ("pending", "verified"):
         lease = query.get("hub.lease_seconds", "")
@@ -80,8 +96,13 @@ async def _verify(request: web.Request) -> web.Response:
         log.warning("WebSub: hub %s denied feed %s: %s", sub.hub, fid,
                     query.get("hub.reason", "no reason given"))
         return web.Response(text="ok")
-    _count(websub, "verify", "refused")
-    return web.Response(status=404, text="no such pending request")
+    return None
+
+
+def _from_elsewhere(sub: Subscription, link: str | None) -> bool:
+    """Whether a push's ``Link`` header names a hub or topic other than the subscription's."""
+    named = discover(b"", link, sub.topic) if link else None
+    return named is not None and named != Discovery(sub.hub, sub.topic)
 
 
 async def _push(request: web.Request) -> web.Response:
@@ -96,6 +117,12 @@ async def _push(request: web.Request) -> web.Response:
         return web.Response(status=410, text="no such subscription")
     body = await request.read()  # at most the poller's body cap (client_max_size: 413)
     if not signature_ok(sub.secret, body, request.headers.get("X-Hub-Signature")):
+        if _from_elsewhere(sub, request.headers.get("Link")):
+            # Signed for a hub or topic the feed moved away from: 410 lets that hub drop
+            # it, even when our unsubscribe never reached it.
+            _count(websub, "push", "gone")
+            log.info("WebSub: push for feed %s from a hub or topic it left: 410", fid)
+            return web.Response(status=410, text="no such subscription")
         # Ignored, but answered 2xx as the spec allows: a forger learns nothing from the
         # status, and a hub is not made to retry. The feed is still polled (fallback).
         _count(websub, "push", "bad_signature")

@@ -57,11 +57,11 @@ def test_list_shows_health_per_feed(env: Path, redis_server: RedisProcess) -> No
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["ID", "STATE", "LAST", "SUCCESS", "LAST", "ERROR", "ERRORS",
-                                "NEXT", "POLL"]
+                                "NEXT", "POLL", "WEBSUB"]
     alpha = next(line for line in lines if line.startswith("alpha"))
     assert "failing" in alpha and "timeout: no complete response" in alpha and "2/5" in alpha
     beta = next(line for line in lines if line.startswith("beta"))
-    assert "never polled" in beta
+    assert "never polled" in beta and beta.endswith(" none")  # no WebSub subscription
 
 
 def test_export_then_import_round_trips(env: Path, redis_server: RedisProcess,

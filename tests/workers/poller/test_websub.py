@@ -10,6 +10,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from core.websub_state import load_subscription
 from testkit.waiting import quiet, wait_until
 from testkit.websub_hub import WebSubHub
 from tests.workers.poller.helpers import feed_for, queued_articles
@@ -21,7 +22,6 @@ from tests.workers.poller.websub_support import (
     verified,
     websub_poller,
 )
-from workers.poller.websub_store import load_subscription
 
 
 async def test_subscribe_verify_and_a_push_queues_without_a_poll(

@@ -18,6 +18,7 @@ from core.models import Alert, decode
 from core.redis_conn import RedisProcess
 from core.settings import Settings, load_settings
 from core.tuning import WebSubSettings
+from core.websub_state import load_subscription
 from testkit.feeds import FeedItem
 from testkit.waiting import wait_until
 from testkit.websub_hub import WebSubHub
@@ -25,7 +26,6 @@ from tests.workers.poller.helpers import feed_for, tuning
 from tests.workers.poller.websub_support import has, item, verified, websub_poller
 from workers.poller.role import run
 from workers.poller.websub_server import running_websub
-from workers.poller.websub_store import load_subscription
 
 
 async def test_lease_end_puts_the_feed_back_on_normal_polling(

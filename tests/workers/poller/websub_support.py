@@ -8,6 +8,7 @@ import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,14 @@ from core.lifecycle import RoleContext
 from core.metrics import CoreMetrics
 from core.settings import Settings
 from core.tuning import WebSubSettings
+from core.websub_state import load_subscription
 from testkit.feeds import FeedItem
+from testkit.waiting import wait_until
 from testkit.websub_hub import WebSubHub
-from tests.workers.poller.helpers import make_poller, queued_articles, tuning
+from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, tuning
 from workers.poller.poller import Poller
 from workers.poller.websub import WebSub
 from workers.poller.websub_server import running_websub
-from workers.poller.websub_store import load_subscription
 
 
 def item(n: int) -> FeedItem:
@@ -39,10 +41,11 @@ def item(n: int) -> FeedItem:
 @asynccontextmanager
 async def websub_poller(
     redis: Redis, tmp_path: Path, feeds: list[FeedConfig], registry: CollectorRegistry,
-    **changes: Any,
+    *, poller_changes: dict[str, Any] | None = None, **changes: Any,
 ) -> AsyncIterator[tuple[Poller, WebSub]]:
     """A poller with WebSub on: callbacks on a free port, subscriptions checked often."""
-    poller_tuning = tuning(min_interval_s=1, default_interval_s=1, max_interval_s=2)
+    poller_tuning = tuning(min_interval_s=1, default_interval_s=1, max_interval_s=2,
+                           **(poller_changes or {}))
     settings = Settings(
         config_dir=tmp_path, poller=poller_tuning, public_base_url="http://placeholder",
         websub=WebSubSettings(port=0, check_s=0.1, fallback_poll_s=600, **changes))
@@ -82,3 +85,45 @@ def sign(secret: str, body: bytes) -> str:
 async def has(redis: Redis, title: str) -> bool:
     """Whether an article titled ``title`` was queued."""
     return title in await titles(redis)
+
+
+@dataclass
+class Seeded:
+    """Hubs whose feeds left a subscription of each kind in Redis, and the WebSub metrics."""
+
+    pushed: WebSubHub  # feed "pushed": verified, lease running
+    refused: WebSubHub  # feed "refused": the hub answered 503, so failed
+    lapsed: WebSubHub  # feed "lapsed": verified, then its one-second lease ran out
+    registry: CollectorRegistry
+
+
+@asynccontextmanager
+async def seeded_subscriptions(redis: Redis, tmp_path: Path) -> AsyncIterator[Seeded]:
+    """Subscribe three feeds for real (pushed, refused, lapsed), then stop WebSub."""
+    registry = CollectorRegistry()
+    async with WebSubHub() as pushed, WebSubHub() as refused, \
+            WebSubHub(max_lease_s=1) as lapsed:
+        refused.down = True
+        feeds = [feed_for("pushed", pushed.feed_url), feed_for("refused", refused.feed_url),
+                 feed_for("lapsed", lapsed.feed_url)]
+        async with websub_poller(redis, tmp_path, feeds, registry, retry_s=3600) as (poller, _):
+            for feed in feeds:
+                await poller.poll(feed)
+
+            async def failed() -> bool:
+                sub = await load_subscription(redis, "refused")
+                return sub is not None and sub.state == "failed"
+
+            assert await wait_until(lambda: verified(redis, "pushed", pushed))
+            assert await wait_until(lambda: verified(redis, "lapsed", lapsed))
+            assert await wait_until(failed)
+
+            def gauge(state: str) -> float | None:
+                return registry.get_sample_value("cw_websub_subscriptions", {"state": state})
+
+            assert await wait_until(lambda: gauge("push") == 2 and gauge("failed") == 1)
+        # WebSub is stopped: nothing renews the short lease any more.
+        sub = await load_subscription(redis, "lapsed")
+        assert sub is not None
+        assert await wait_until(lambda: time.time() > sub.expires, 10)
+        yield Seeded(pushed, refused, lapsed, registry)
