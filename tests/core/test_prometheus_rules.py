@@ -25,6 +25,7 @@ from core.metrics import CoreMetrics
 from core.redis_conn import free_port, make_client
 from workers.classifier.role import ClassifierMetrics
 from workers.poller.metrics import PollerMetrics
+from workers.poller.websub_metrics import WebSubMetrics
 from workers.truce.escalation import EscalationMetrics
 from workers.truce.role import TruceMetrics
 
@@ -73,7 +74,8 @@ def exported_series() -> set[str]:
     """Every series name the service's metric sets can export, on one registry."""
     registry = CollectorRegistry()
     for metric_set in (CoreMetrics, PollerMetrics, ClassifierMetrics, TruceMetrics,
-                       EscalationMetrics, NotifierMetrics, CommandMetrics, FeedbackMetrics):
+                       EscalationMetrics, NotifierMetrics, CommandMetrics, FeedbackMetrics,
+                       WebSubMetrics):
         metric_set(registry)
     names: set[str] = set()
     suffixes = {"counter": ("_total", "_created"), "gauge": ("",),

@@ -34,6 +34,7 @@ class BodyResult:
     ttl_s: float | None = None
     entry_times: list[float] = field(default_factory=list)
     parse_seconds: float | None = None
+    fast: bool = False  # the lxml fast path read it (else feedparser did)
     partial: bool = False
     remember: bool = True
     skipped: int = 0  # entries that failed on their own and were left out
@@ -96,7 +97,7 @@ async def process_body(
         partial = False
     if outcome.error_kind is not None:
         return BodyResult("error", error_kind=outcome.error_kind, error=outcome.error or "",
-                          parse_seconds=seconds)
+                          parse_seconds=seconds, fast=outcome.fast)
     if outcome.skipped:
         # Once per poll, not per entry: a feed of 500 broken entries is one line.
         log.warning("feed %s: %d entries left out, the rest kept; first: %s",
@@ -106,7 +107,8 @@ async def process_body(
         "new" if queued.queued else "unchanged",
         item_hashes=blocks.hashes[:MAX_KEPT] if blocks is not None else (),
         parsed=len(outcome.articles), queued=queued, ttl_s=outcome.ttl_s,
-        entry_times=outcome.entry_times, parse_seconds=seconds, partial=partial,
+        entry_times=outcome.entry_times, parse_seconds=seconds, fast=outcome.fast,
+        partial=partial,
         # Ids another poll holds unconfirmed: fetch this body in full again next time and
         # retry them once that claim is confirmed or has expired (see dedupe's docstring).
         remember=queued.unconfirmed == 0, skipped=outcome.skipped,

@@ -36,6 +36,13 @@ class PollerMetrics:
             "cw_poller_items_skipped_total",
             "Feed entries left out because they alone failed to normalise.", registry=registry,
         )
+        # The share of bodies the lxml fast path read (fastparse.py): a falling share means
+        # feeds it declines (ill-formed XML, markup in text fields) and parsing costs more.
+        self.parses = Counter(
+            "cw_poller_parses_total",
+            "Feed bodies parsed, by path (fast: lxml; feedparser: the fallback).",
+            ["path"], registry=registry,
+        )
         self.parse_seconds = Histogram(
             "cw_poller_parse_seconds", "Time to parse and normalise one feed body.",
             registry=registry,

@@ -189,6 +189,7 @@ class Poller:
         )
         if self.metrics and body.parse_seconds is not None:
             self.metrics.parse_seconds.observe(body.parse_seconds)
+            self.metrics.parses.labels("fast" if body.fast else "feedparser").inc()
         if body.outcome == "error":
             return await self._failed(feed, state, body.error_kind, body.error, status=res.status)
         if body.remember:

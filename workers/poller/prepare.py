@@ -10,7 +10,11 @@ few byte-level faults cost the whole feed. So, on the raw bytes and before parsi
 * :func:`repair_utf8` replaces stray bytes in a UTF-8 document, which would otherwise make
   feedparser decode all of it as windows-1252 or ISO-8859-2 (every non-ASCII letter wrong);
 * :func:`neutralise_charrefs` turns character references that name no character (``&#xD800;``,
-  beyond U+10FFFF) into U+FFFD, which would otherwise make feedparser raise.
+  beyond U+10FFFF) into U+FFFD, which would otherwise make feedparser raise;
+* :func:`blank_controls` turns raw C0 control bytes, which XML 1.0 forbids anywhere, into
+  spaces: one stray BEL in a description made the whole feed ill-formed, and the loose parser
+  feedparser then falls back to costs ten times a strict parse (the text keeps no control
+  characters either way: normalise.plain_text blanks them).
 
 Every step works on ASCII-compatible bytes; a UTF-16/32 body is transcoded to UTF-8 for the
 steps and back to its own encoding only when a step changed something.
@@ -36,6 +40,11 @@ _MARKUP = re.compile(
 )
 # Entry start tags outside comments and CDATA (group 1 set only for those).
 _ENTRIES = re.compile(_OPAQUE + rb"|" + ENTRY_START.pattern, re.DOTALL)
+# C0 controls but tab, LF and CR. In an ASCII-compatible encoding a byte below 0x20 is that
+# control character, never part of a multi-byte one, except ESC (0x1B), which starts
+# ISO-2022's shift sequences: kept in a document that declares one of those.
+_CONTROLS = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0D))
+_CONTROLS_BUT_ESC = _CONTROLS.replace(b"\x1b", b"")
 _CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 _XML_DECL_ENCODING = re.compile(rb'^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["\']([\w.:-]+)')
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
@@ -54,6 +63,7 @@ class Prepared:
     truncated: bool = False  # entries beyond the cap were cut off before parsing
     repaired_bytes: int = 0  # invalid UTF-8 sequences replaced by U+FFFD
     neutralised_refs: int = 0  # character references that name no character
+    blanked_controls: int = 0  # raw control bytes turned into spaces
 
 
 def _closing_tags(head: bytes) -> bytes:
@@ -155,6 +165,19 @@ def neutralise_charrefs(body: bytes) -> tuple[bytes, int]:
     return (fixed, count) if count else (body, 0)
 
 
+def blank_controls(body: bytes, charset: str = "") -> tuple[bytes, int]:
+    """Replace raw C0 control bytes (not tab, LF, CR) by spaces; return (body, count).
+
+    ESC is kept when ``charset`` (the declared one) is an ISO-2022 encoding.
+    """
+    controls = _CONTROLS_BUT_ESC if charset.startswith("iso-2022") else _CONTROLS
+    # translate+delete in C: a clean body (the usual case) costs one pass and no copy kept.
+    count = len(body) - len(body.translate(None, controls))
+    if not count:
+        return body, 0
+    return body.translate(bytes.maketrans(controls, b" " * len(controls))), count
+
+
 def _wide_codec(body: bytes) -> tuple[str, bytes] | None:
     """Return (codec, BOM) of a UTF-16/32 body, or None when it is ASCII-compatible."""
     for bom, codec in _BOMS:
@@ -205,8 +228,9 @@ def prepare_body(body: bytes, headers: Mapping[str, str], max_entries: int | Non
     if wide is None:
         work, repaired = repair_utf8(work, headers)
     work, refs = neutralise_charrefs(work)
+    work, controls = blank_controls(work, declared_charset(work, headers))
     if wide is not None:
-        if cut is None and not refs:
+        if cut is None and not refs and not controls:
             return Prepared(body)
         work = _restore(work, wide)
-    return Prepared(work, cut is not None, repaired, refs)
+    return Prepared(work, cut is not None, repaired, refs, controls)

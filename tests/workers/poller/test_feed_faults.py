@@ -349,3 +349,20 @@ def test_url_and_byte_helpers_on_their_edges() -> None:
     assert repair_utf8(latin, {}) == (latin, 0)  # declared otherwise: not ours to touch
     assert repair_utf8(b"<rss>\xd0\x9a\xd0\xb8\xff</rss>", {"content-type": "text/xml"}) == (
         "<rss>Ки\ufffd</rss>".encode(), 1)
+
+
+def test_a_raw_control_byte_no_longer_costs_the_strict_parse() -> None:
+    """A stray BEL in one description made the feed ill-formed XML: blanked, it parses strictly."""
+    from workers.poller.prepare import blank_controls
+
+    body = rss(item("Shelling\x07 resumes", "https://c.example/1", extra="<description>a\x01b"
+                    "\x1b$B</description>") + item("Truce holds", "https://c.example/2"))
+    out = parse_feed(body, {}, FeedInfo("f", "F"), "https://c.example/", FETCHED)
+    assert out.bozo is None and out.fast  # well-formed now: the lxml path took it
+    assert [a.title for a in out.articles] == ["Shelling resumes", "Truce holds"]
+    assert out.articles[0].summary == "a b $B"
+    assert blank_controls(b"a\tb\nc\rd\x00e\x1ff\x1bg") == (b"a\tb\nc\rd e f g", 3)
+    # ESC starts ISO-2022's shift sequences: kept where the document declares one.
+    assert blank_controls(b"\x1b$B0\x07", "iso-2022-jp") == (b"\x1b$B0 ", 1)
+    clean = b"<rss>clean</rss>"
+    assert blank_controls(clean)[0] is clean  # the usual case copies nothing

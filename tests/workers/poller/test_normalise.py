@@ -85,3 +85,19 @@ def test_http_charset_wins_over_a_wrong_declaration() -> None:
     art = out.articles[0]
     # No declared language: left empty for the classifier to decide from the text.
     assert art.lang == "" and art.region_hints == ("ukraine",) and art.published == FETCHED
+
+
+def test_plain_text_of_long_markup_reads_only_what_the_cap_needs() -> None:
+    """A long body stops being read past the cap, with the text the whole body would give."""
+    paragraph = "<p>Shelling &amp; <b>strikes</b> near&nbsp;the line <!-- ad --> today.</p>\n"
+    long = paragraph * 2000 + "<p>UNREAD TAIL</p>"
+    text = plain_text(long, 300)
+    assert len(text) <= 300 and text.endswith("…")
+    assert text.startswith("Shelling & strikes near the line today. Shelling & strikes")
+    # Eight paragraphs fit in one read step, so they are read to their end: the same text.
+    assert text == plain_text(paragraph * 8, 300)
+    # Mostly whitespace at first: the cap is reached later, the text is still right.
+    spaced = "<div>" + " " * 50_000 + "</div>" + paragraph * 10
+    assert plain_text(spaced, 100).startswith("Shelling & strikes")
+    # An unterminated script swallows the rest, as when read whole.
+    assert plain_text("<p>Before</p><script>" + "x" * 20_000, 50) == "Before"

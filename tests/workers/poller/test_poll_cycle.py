@@ -53,6 +53,9 @@ async def test_unchanged_feed_gets_304_and_changed_feed_queues_only_new(redis: R
     assert registry.get_sample_value("cw_poller_polls_total", {"outcome": "new"}) == 2
     assert registry.get_sample_value("cw_poller_polls_total", {"outcome": "unchanged"}) == 1
     assert registry.get_sample_value("cw_poller_parse_seconds_count") == 2
+    # Both bodies were well-formed: the lxml fast path read them, feedparser none.
+    assert registry.get_sample_value("cw_poller_parses_total", {"path": "fast"}) == 2
+    assert registry.get_sample_value("cw_poller_parses_total", {"path": "feedparser"}) is None
     assert registry.get_sample_value(
         "cw_poller_feed_last_success_timestamp_seconds", {"feed": "world"}) == state.last_success
 
@@ -66,10 +69,10 @@ def _article(n: int) -> Article:
 async def test_crash_between_claim_and_publish_loses_nothing(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def crash(*args: object, **kwargs: object) -> str:
+    def crash(*args: object, **kwargs: object) -> None:
         raise ConnectionError("crash after claim, before publish")
 
-    monkeypatch.setattr(dedupe, "publish_many", crash)
+    monkeypatch.setattr(dedupe, "queue_publish", crash)
     with pytest.raises(ConnectionError):
         await queue_new(redis, [_article(1), _article(2)], claim_ttl_s=1)
     monkeypatch.undo()
