@@ -23,7 +23,13 @@ from testkit.feeds import FeedItem
 from testkit.waiting import wait_until
 from testkit.websub_hub import WebSubHub
 from tests.workers.poller.helpers import feed_for, tuning
-from tests.workers.poller.websub_support import has, item, verified, websub_poller
+from tests.workers.poller.websub_support import (
+    has,
+    item,
+    verified,
+    websub_poller,
+    write_hubbed_feeds,
+)
 from workers.poller.role import run
 from workers.poller.websub_server import running_websub
 
@@ -93,9 +99,7 @@ async def test_the_poller_role_subscribes_with_its_public_callback(
     redis: Redis, tmp_path: Path
 ) -> None:
     async with WebSubHub() as hub:
-        (tmp_path / "feeds.yaml").write_text(
-            f"feeds:\n  - {{id: hubbed, url: '{hub.feed_url}', name: Hubbed}}\n",
-            encoding="utf-8")
+        write_hubbed_feeds(tmp_path, hub)
         settings = Settings(
             config_dir=tmp_path, poller=tuning(min_interval_s=1, max_interval_s=2,
                                                default_interval_s=1, start_rate=50),

@@ -14,7 +14,14 @@ from core.websub_state import load_subscription
 from testkit.waiting import wait_until
 from testkit.websub_hub import WebSubHub
 from tests.workers.poller.helpers import feed_for, queued_articles
-from tests.workers.poller.websub_support import has, item, sign, verified, websub_poller
+from tests.workers.poller.websub_support import (
+    has,
+    item,
+    sign,
+    verified,
+    websub_poller,
+    write_hubbed_feeds,
+)
 
 
 async def test_a_feed_naming_another_hub_moves_there(redis: Redis, tmp_path: Path) -> None:
@@ -106,9 +113,7 @@ async def test_a_deactivated_feed_is_unsubscribed_and_resubscribed_when_reactiva
     redis: Redis, tmp_path: Path
 ) -> None:
     async with WebSubHub() as hub:
-        (tmp_path / "feeds.yaml").write_text(
-            f"feeds:\n  - {{id: hubbed, url: '{hub.feed_url}', name: Hubbed}}\n",
-            encoding="utf-8")
+        write_hubbed_feeds(tmp_path, hub)
         feed = feed_for("hubbed", hub.feed_url)
         async with websub_poller(redis, tmp_path, [feed], CollectorRegistry(),
                                  poller_changes={"deactivate_after": 1}) as (poller, websub):

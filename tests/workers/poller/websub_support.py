@@ -38,6 +38,12 @@ def item(n: int) -> FeedItem:
                     published=datetime.now(UTC))
 
 
+def write_hubbed_feeds(config_dir: Path, hub: WebSubHub) -> None:
+    """Write a feeds.yaml holding the one feed ``hubbed``, the hub's own feed."""
+    (config_dir / "feeds.yaml").write_text(
+        f"feeds:\n  - {{id: hubbed, url: '{hub.feed_url}', name: Hubbed}}\n", encoding="utf-8")
+
+
 @asynccontextmanager
 async def websub_poller(
     redis: Redis, tmp_path: Path, feeds: list[FeedConfig], registry: CollectorRegistry,
