@@ -190,10 +190,14 @@ async def publish_commands(app: AnyApp, admin_ids: frozenset[int]) -> None:
         if lang != DEFAULT:  # the menu Telegram shows to users whose app is in ``lang``
             await app.bot.set_my_commands(bot_commands(lang=lang), language_code=lang)
     for admin_id in sorted(admin_ids):
+        scope = BotCommandScopeChat(admin_id)
         try:
-            await app.bot.set_my_commands(
-                bot_commands(admin=True), scope=BotCommandScopeChat(admin_id)
-            )
+            await app.bot.set_my_commands(bot_commands(admin=True), scope=scope)
+            # Telegram looks for the scope's menu in the admin's app language first.
+            for lang in LANGUAGES:
+                if lang != DEFAULT:
+                    await app.bot.set_my_commands(
+                        bot_commands(admin=True, lang=lang), scope=scope, language_code=lang)
         except TelegramError as exc:
             # An admin who never opened a chat with the bot: the menu is a convenience only.
             log.info("admin command menu not set for %s: %s", admin_id, type(exc).__name__)

@@ -79,6 +79,8 @@ class BotAPIMethods:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, str] = {}
         self.scoped_commands: dict[str, list[dict[str, Any]]] = {}
+        # A scope's menu for users whose app is in a language: (scope JSON, language code).
+        self.scoped_language_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.language_commands: dict[str, list[dict[str, Any]]] = {}
         self.answered_callbacks: list[dict[str, Any]] = []
         # getChatMember: users listed here are administrators of that group; others members.
@@ -159,9 +161,13 @@ class BotAPIMethods:
     async def _m_setMyCommands(self, params: dict[str, Any], chat_id: int | None) -> web.Response:
         commands = list(self._json(params.get("commands", "[]")))
         scope = self._json(params.get("scope"))
-        if params.get("language_code"):  # the menu of users whose app is in that language
+        scoped = bool(scope) and scope.get("type") != "default"
+        if params.get("language_code") and scoped:
+            key = (json.dumps(scope, sort_keys=True), str(params["language_code"]))
+            self.scoped_language_commands[key] = commands
+        elif params.get("language_code"):  # the menu of users whose app is in that language
             self.language_commands[str(params["language_code"])] = commands
-        elif scope and scope.get("type") != "default":
+        elif scoped:
             self.scoped_commands[json.dumps(scope, sort_keys=True)] = commands
         else:
             self.commands = commands

@@ -30,6 +30,12 @@ async def test_admin_commands_refused_to_everyone_but_admins(
         assert await wait_until(lambda: bool(emulator.scoped_commands))
         (scope, commands), = emulator.scoped_commands.items()
         assert str(ADMIN) in scope and "addfeed" in {c["command"] for c in commands}
+        # The admin's menu in each of the bot's languages too (Telegram picks the app's).
+        assert await wait_until(lambda: (scope, "he") in emulator.scoped_language_commands)
+        polish = {c["command"]: c["description"]
+                  for c in emulator.scoped_language_commands[scope, "pl"]}
+        assert polish["addfeed"] != next(
+            c["description"] for c in commands if c["command"] == "addfeed")
         # A non-admin in private.
         reply = await say(emulator, STRANGER, "/stats", user_id=STRANGER)
         assert "administrators" in reply and "Chats:" not in reply
