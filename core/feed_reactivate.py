@@ -25,10 +25,13 @@ from core.feeds import FEEDS_FILE, FeedConfig, load_feeds, runtime_feeds
 from core.models import FeedEvent, encode
 
 # KEYS: feed state, run-time feed counter, feeds:events. ARGV: the event's JSON.
+# Deleting 'rev' (workers/poller/state.py REVISION_FIELD) tells a poller that remembers this
+# feed's state that it changed: it reads it whole at its next poll.
 _REACTIVATE_LUA = """
 if redis.call('HGET', KEYS[1], 'deactivated') ~= '1' then return 0 end
 redis.call('HSET', KEYS[1], 'deactivated', '0', 'deactivated_reason', '',
            'error_streak', '0', 'next_poll', '0')
+redis.call('HDEL', KEYS[1], 'rev')
 redis.call('XADD', KEYS[3], '*', 'data', ARGV[1])
 redis.call('INCR', KEYS[2])
 return 1

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core import keys
@@ -21,7 +20,7 @@ from core.tuning import PollerTuning
 from workers.poller.batch import PipelineBatcher
 from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchResult
-from workers.poller.lease import FeedLeases, taken_state
+from workers.poller.lease import FeedLeases
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse import ParsePool
 from workers.poller.schedule import (
@@ -114,6 +113,7 @@ class Poller:
         removed = [fid for fid in self.feeds if fid not in new]
         self.feeds = new
         self.queue.discard(removed)
+        self.leases.forget(removed)
         if self.metrics:
             self.metrics.forget(removed)
         return added, removed
@@ -123,19 +123,15 @@ class Poller:
         started = time.monotonic()
         state_key = keys.feed_state(feed.id)
 
-        def take(pipe: Pipeline) -> None:
-            # The lease outlives the longest fetch, with a margin for the parse and the writes.
-            # Not the item hashes (up to 500 of them): a 304 has no use for them.
-            self.leases.take(pipe, feed.id, self.fetcher.limits.total_s + 60, state_key,
-                             skip=LAZY_FIELD)
-
+        # The lease outlives the longest fetch, with a margin for the parse and the writes.
+        take = self.leases.take(feed.id, self.fetcher.limits.total_s + 60, state_key)
         (reply,) = await self.batcher.execute(take)
-        raw = taken_state(reply)
-        if raw is None:  # another live poller holds it
+        lease = self.leases.taken(feed.id, reply)
+        if lease is None:  # another live poller holds it
             return PollReport(feed.id, "skipped", next_poll=self.clock() + self.leases.retry_s)
-        state = FeedState.from_hash(raw)
+        state = lease.state
         try:
-            report = await self._poll(feed, state, raw)
+            report = await self._poll(feed, state, lease.read)
         except (RedisError, OSError):
             raise  # Redis trouble is the poller's, not the feed's: _run_one retries soon
         except Exception as exc:
@@ -145,16 +141,13 @@ class Poller:
             report = await self._failed(feed, state, "crash",
                                         f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            changed = state.changes(raw)
-
-            def give_back(pipe: Pipeline) -> None:
-                self.leases.give_back(pipe, feed.id, state_key, changed)
-
-            await self.batcher.execute(give_back)
+            give_back, revision = self.leases.give_back(feed.id, state_key, lease)
+            (reply,) = await self.batcher.execute(give_back)
+            self.leases.given_back(feed.id, lease, revision, reply)
         report.seconds = time.monotonic() - started
         return report
 
-    async def _poll(self, feed: FeedConfig, state: FeedState, raw: dict[str, str]) -> PollReport:
+    async def _poll(self, feed: FeedConfig, state: FeedState, read: FeedState) -> PollReport:
         state.last_attempt = self.clock()
         state.polls_total += 1
         fetch_started = time.monotonic()
@@ -180,9 +173,9 @@ class Poller:
             return self._succeeded(feed, state, res, "unchanged")
         if self.on_body is not None:
             self.on_body(feed, res)
-        # The hashes of the last body's items, which the first read left out (see poll).
+        # The hashes of the last body's items, which taking the lease left out (lease.py).
         known = str(await self.redis.hget(keys.feed_state(feed.id), LAZY_FIELD) or "")
-        raw[LAZY_FIELD] = state.item_hashes = known
+        read.item_hashes = state.item_hashes = known
         body = await process_body(
             self.redis, self.parser, feed, body=res.body, headers=res.headers, url=res.url,
             known_items=state.item_hashes, seen_ttl_s=self.tuning.seen_ttl_s,
@@ -238,10 +231,10 @@ class Poller:
         state.moved_to = res.permanent_url or ""
         state.next_poll = now + jittered(state.interval_s, bounds, self._rng, floor)
         if self.metrics:
-            self.metrics.polls.labels(outcome).inc()
-            self.metrics.last_success.labels(feed.id).set(now)
+            self.metrics.outcome(outcome).inc()
+            self.metrics.last_success_of(feed.id).set(now)
             if state.newest_item:
-                self.metrics.newest_item.labels(feed.id).set(state.newest_item)
+                self.metrics.newest_item_of(feed.id).set(state.newest_item)
         return PollReport(feed.id, outcome, res.status, next_poll=state.next_poll)
 
     async def _failed(
@@ -271,7 +264,7 @@ class Poller:
             if self.metrics:
                 self.metrics.deactivations.inc()
         if self.metrics:
-            self.metrics.polls.labels("error").inc()
+            self.metrics.outcome("error").inc()
             self.metrics.errors.labels(kind).inc()
         return PollReport(feed.id, "error", status or 0, error_kind=kind, error=message,
                           next_poll=state.next_poll)

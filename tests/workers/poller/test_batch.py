@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
 
 from core import keys
+from core.redis_conn import RedisProcess
 from testkit.feeds import FeedServer
+from testkit.waiting import wait_until
 from tests.workers.poller.helpers import feed_for, make_poller, rss_with
 from workers.poller.batch import PipelineBatcher
 from workers.poller.state import FeedState, load_state
@@ -21,21 +22,17 @@ async def test_batched_pipelines_give_each_caller_its_replies_and_errors(redis: 
     batcher = PipelineBatcher(redis)
 
     async def incr(n: int) -> list[Any]:
-        def build(pipe: Pipeline) -> None:
-            pipe.incrby("cw:test:n", n)
-            pipe.set(f"cw:test:k{n}", n)
-            pipe.get(f"cw:test:k{n}")
-        return await batcher.execute(build)
+        return await batcher.execute(("INCRBY", "cw:test:n", n), ("SET", f"cw:test:k{n}", n),
+                                     ("GET", f"cw:test:k{n}"))
 
-    def broken(pipe: Pipeline) -> None:
-        pipe.set("cw:test:s", "x")
-        pipe.incr("cw:test:s")  # not an integer: this caller's error only
-
-    results = await asyncio.gather(*(incr(n) for n in range(1, 21)),
-                                   batcher.execute(broken), return_exceptions=True)
+    # INCR of a string that is not an integer: this caller's error only.
+    broken = batcher.execute(("SET", "cw:test:s", "x"), ("INCR", "cw:test:s"))
+    results = await asyncio.gather(*(incr(n) for n in range(1, 21)), broken,
+                                   return_exceptions=True)
     *replies, error = results
     assert isinstance(error, ResponseError)
-    assert [r[1:] for r in replies] == [[True, str(n)] for n in range(1, 21)]  # type: ignore[index]
+    # Raw replies, decoded as the client decodes: no redis-py response callbacks.
+    assert [r[1:] for r in replies] == [["OK", str(n)] for n in range(1, 21)]  # type: ignore[index]
     assert int(await redis.get("cw:test:n") or 0) == sum(range(1, 21))
 
 
@@ -53,8 +50,8 @@ async def test_a_304_poll_writes_only_what_changed_and_keeps_the_item_hashes(
             await redis.hset(keys.feed_state("w"), "deactivated_reason", "kept")
             original = FeedState.changes
 
-            def spy(self: FeedState, stored: dict[str, str]) -> dict[str, Any]:
-                out = original(self, stored)
+            def spy(self: FeedState, before: FeedState) -> dict[str, Any]:
+                out = original(self, before)
                 writes.append(out)
                 return out
 
@@ -75,17 +72,40 @@ async def test_a_304_poll_writes_only_what_changed_and_keeps_the_item_hashes(
         state.item_hashes.split())
 
 
-async def test_a_caller_whose_build_fails_is_told_and_the_others_go_on(redis: Redis) -> None:
+async def test_a_caller_whose_command_cannot_be_packed_is_told_and_the_others_go_on(
+    redis: Redis,
+) -> None:
     batcher = PipelineBatcher(redis)
-
-    def bad(pipe: Pipeline) -> None:
-        pipe.set("cw:test:bad", 1)
-        raise RuntimeError("bug in a caller")
-
-    def good(pipe: Pipeline) -> None:
-        pipe.set("cw:test:good", 1)
-
-    results = await asyncio.gather(batcher.execute(bad), batcher.execute(good),
-                                   return_exceptions=True)
-    assert isinstance(results[0], RuntimeError) and results[1] == [True]
+    bad = batcher.execute(("SET", "cw:test:bad", 1), ("SET", "cw:test:x", None))  # type: ignore[arg-type]
+    good = batcher.execute(("SET", "cw:test:good", 1))
+    results = await asyncio.gather(bad, good, return_exceptions=True)
+    assert isinstance(results[0], DataError) and results[1] == ["OK"]
     assert await redis.get("cw:test:bad") is None  # its commands were not sent
+
+
+async def test_a_batch_cut_short_leaves_no_reply_on_a_pooled_connection(
+    redis: Redis, redis_server: RedisProcess
+) -> None:
+    """Cancelled while its reply is out, the batch's connection is closed, not reused as is."""
+    # One connection, so the next command must reuse the one the batch had.
+    one = Redis.from_url(redis_server.url, decode_responses=True, max_connections=1)
+    try:
+        batcher = PipelineBatcher(one)
+        waiting = asyncio.create_task(batcher.execute(("BLPOP", "cw:test:q", 30)))
+
+        async def blocked() -> bool:
+            return int((await redis.info("clients"))["blocked_clients"]) >= 1
+
+        assert await wait_until(blocked, timeout=10)
+        flush = batcher._flushing
+        assert flush is not None
+        flush.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        # The BLPOP's reply arrives now; on a connection still open it would be read by
+        # the next command as its own.
+        await redis.rpush("cw:test:q", "stale")
+        await one.set("cw:test:fresh", "yes")
+        assert await one.get("cw:test:fresh") == "yes"
+    finally:
+        await one.aclose()

@@ -1,0 +1,63 @@
+"""A poller remembers each feed's state between polls, and forgets it when anyone else writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from core.feed_reactivate import reactivate_feed
+from core.feeds import add_runtime_feed
+from testkit.feeds import FeedServer
+from tests.workers.poller.helpers import feed_for, make_poller, rss_with, tuning
+from workers.poller.state import FeedState, load_state, save_state
+
+
+async def test_polls_from_memory_yet_count_every_other_pollers_poll(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[FeedState] = []
+    original = FeedState.from_hash.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[FeedState], raw: dict[str, str]) -> FeedState:
+        state: FeedState = original(cls, raw)
+        reads.append(state)
+        return state
+
+    monkeypatch.setattr(FeedState, "from_hash", classmethod(counting))
+    async with FeedServer() as server:
+        server.dynamic["m"] = rss_with([("s1", "Story one")])
+        feed = feed_for("m", server.url("/dyn/m"))
+        async with make_poller(redis, [feed]) as a, make_poller(redis, [feed]) as b:
+            outcomes = [(await p.poll(feed)).outcome for p in (a, a, b, a, a, a)]
+            polled_reads = len(reads)
+            # A whole state written by someone else (as the bench primes states).
+            await save_state(redis, "m", FeedState(
+                etag=(await load_state(redis, "m")).etag, polls_total=100))
+            after_save = (await a.poll(feed)).outcome
+        state = await load_state(redis, "m")
+    assert outcomes == ["new"] + ["not_modified"] * 5 and after_save == "not_modified"
+    # Every poll counted, b's included: a did not trust its memory after b wrote the hash.
+    assert state.polls_total == 101
+    # Read whole: a's first two polls (no revision to remember yet), b's and a's after b's;
+    # a's last two came from memory.
+    assert polled_reads == 4
+
+
+async def test_an_admins_reactivate_is_seen_by_the_next_poll(redis: Redis, tmp_path: Path) -> None:
+    async with FeedServer() as server:
+        feed = feed_for("gone", server.url("/dyn/gone"))  # 404 until a body is set
+        await add_runtime_feed(redis, feed)
+        async with make_poller(redis, [feed], settings=tuning(deactivate_after=3)) as poller:
+            for _ in range(3):
+                assert (await poller.poll(feed)).outcome == "error"
+            assert (await load_state(redis, "gone")).deactivated == 1
+            assert (await reactivate_feed(redis, tmp_path, "gone")).outcome == "reactivated"
+            assert (await poller.poll(feed)).outcome == "error"
+            state = await load_state(redis, "gone")
+            # Counted from the cleared streak, not from the one this poller remembered.
+            assert (state.error_streak, state.deactivated) == (1, 0)
+            server.dynamic["gone"] = rss_with([("s1", "Story one")])
+            assert (await poller.poll(feed)).outcome == "new"
+        assert (await load_state(redis, "gone")).error_streak == 0
