@@ -149,6 +149,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # HTML comments as browsers end them: "<!-->" and "<!--->" close at once, "--!>" closes too,
 # and an unterminated one runs to the end. html.parser leaves those ill-formed ones as text.
 _COMMENT = re.compile(r"<!--(?:-?>|.*?(?:--!?>|\Z))", re.DOTALL)
+# A tag-like run of 2,000+ characters with no ">": html.parser rescans such a run from each
+# "<" in it, so 60 KB of "<a <a <a …" cost 40 s of CPU (quadratic) and froze the poller.
+# No reader needs it: an element's start tag keeps its name (a long <script ...> must still
+# hide its content), anything else goes. Found by splitting at ">" (linear: a regex for the
+# run would rescan up to 2,000 characters from every "<").
+_LONG_TAG = 2000
+_TAG_START = re.compile(r"<(?:([A-Za-z][\w:.-]{0,40}+)|[/!?])")
+
+
+def _without_long_tags(text: str) -> str:
+    """Return ``text`` with every tag-like run of _LONG_TAG+ characters cut to its name."""
+    parts = text.split(">")
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        if len(part) < _LONG_TAG:
+            continue
+        m = _TAG_START.search(part, 0, len(part) - _LONG_TAG + 1)
+        if m is not None:
+            name = m.group(1)
+            tail = (f"<{name}" + (">" if i == last else "")) if name else " "
+            parts[i] = part[: m.start()] + tail
+    return ">".join(parts)
 
 
 # Markup is read in steps of this many characters, and no further once the text already runs
@@ -197,6 +219,8 @@ def plain_text(value: str | None, limit: int) -> str:
     if "<!--" in text:
         text = _COMMENT.sub(" ", text)
     if "<" in text:
+        if len(text) >= _LONG_TAG:
+            text = _without_long_tags(text)
         text = _from_markup(text, limit)
     else:  # no markup: what html.parser would do is decode the references
         text = _finish(html.unescape(text) if "&" in text else text)

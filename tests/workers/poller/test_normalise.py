@@ -101,3 +101,17 @@ def test_plain_text_of_long_markup_reads_only_what_the_cap_needs() -> None:
     assert plain_text(spaced, 100).startswith("Shelling & strikes")
     # An unterminated script swallows the rest, as when read whole.
     assert plain_text("<p>Before</p><script>" + "x" * 20_000, 50) == "Before"
+
+
+def test_a_long_run_of_unclosed_tags_is_cut_not_rescanned() -> None:
+    """200 KB of "<a <a …" was quadratic in html.parser (60 KB: 40 s); now cut at once.
+
+    A regression would show as this test running past pytest's timeout.
+    """
+    assert plain_text("<p>Shelling resumed.</p>" + "<a " * 70_000, 300) == "Shelling resumed."
+    assert plain_text("Truce holds. " + "x<b" * 70_000, 300) == "Truce holds. x"
+    # A long start tag keeps its name: a script's content stays hidden, text after it shown.
+    long_script = '<script src="data:' + "A" * 5000 + '">alert(1)</script><p>Calm</p>'
+    assert plain_text(long_script, 300) == "Calm"
+    long_img = '<p>Before</p><img src="data:' + "B" * 5000 + '"><p>After</p>'
+    assert plain_text(long_img, 300) == "Before After"
