@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -162,3 +163,11 @@ async def wait_for_redis(redis: Redis, stop: asyncio.Event, cap_s: float = 5.0) 
             log.warning("redis unreachable (%s); retrying in %.1fs", exc, delay)
         await sleep_unless_stopped(stop, delay)
         delay = min(cap_s, delay * 2)
+
+
+async def read_hashes(redis: Redis, names: list[str]) -> list[dict[str, str]]:
+    """HGETALL of every hash in ``names``, in one round trip (an absent one reads as {})."""
+    pipe = redis.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(name)
+    return cast(list[dict[str, str]], await pipe.execute())

@@ -18,6 +18,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from core import keys
+from core.redis_conn import read_hashes
 
 # What the ops views and the gauge call a subscription: its stored state, except that a
 # verified one whose lease has run out is "expired" and a live one is "push".
@@ -102,10 +103,7 @@ def describe(sub: Subscription | None, now: float) -> str:
 
 async def load_subscriptions(redis: Redis, feed_ids: list[str]) -> dict[str, Subscription]:
     """Return the stored subscription of each feed (an empty one when it has none)."""
-    pipe = redis.pipeline(transaction=False)
-    for fid in feed_ids:
-        pipe.hgetall(keys.websub_subscription(fid))
-    raws = await pipe.execute()
+    raws = await read_hashes(redis, [keys.websub_subscription(fid) for fid in feed_ids])
     return {fid: Subscription.from_hash(raw) for fid, raw in zip(feed_ids, raws, strict=True)}
 
 

@@ -109,3 +109,9 @@ async def say(
                        language_code=language_code)
     messages = await emu.wait_for_messages(chat, before + 1)
     return messages[before].current
+
+
+def buttons(markup: dict[str, Any] | None) -> dict[str, str]:
+    """Button text -> callback data of a recorded inline keyboard."""
+    assert markup is not None, "the message has no keyboard"
+    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from core import keys
 from core.models import FeedEvent, FeedEventType
+from core.redis_conn import read_hashes
 from core.streams import publish
 
 
@@ -114,10 +115,7 @@ async def save_state(redis: Redis, feed_id: str, state: FeedState) -> None:
 
 async def load_states(redis: Redis, feed_ids: list[str]) -> dict[str, FeedState]:
     """Return the states of many feeds in one round trip."""
-    pipe = redis.pipeline(transaction=False)
-    for fid in feed_ids:
-        pipe.hgetall(keys.feed_state(fid))
-    raws = await pipe.execute()
+    raws = await read_hashes(redis, [keys.feed_state(fid) for fid in feed_ids])
     return {fid: FeedState.from_hash(raw) for fid, raw in zip(feed_ids, raws, strict=True)}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -27,6 +26,7 @@ from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import (
     USER,
+    buttons,
     make_alert,
     make_ctx,
     make_settings,
@@ -43,12 +43,6 @@ def alert_in(n: int, lang: str, story: str = "", source: str = "Outlet") -> Aler
     alert = make_alert(n, story=story, regions=GAZA, source=source)
     article = alert.article.model_copy(update={"lang": lang})
     return alert.model_copy(update={"article": article, "lang": lang})
-
-
-def buttons(markup: dict[str, Any] | None) -> dict[str, str]:
-    """Button text -> callback data of a recorded inline keyboard."""
-    assert markup is not None, "the message has no keyboard"
-    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
 
 
 async def test_telegram_language_then_language_command_then_a_german_alert(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -23,6 +22,7 @@ from testkit.botapi.emulator import BotAPIEmulator
 from testkit.waiting import wait_until
 from tests.bot.helpers import (
     TOKEN,
+    buttons,
     make_alert,
     make_ctx,
     make_settings,
@@ -58,12 +58,6 @@ async def press(emu: BotAPIEmulator, chat: int, message_id: int, data: str) -> s
     emu.inject_callback(chat, PRESSER, message_id, data, chat_type=chat_type)
     assert await wait_until(lambda: len(emu.answered_callbacks) > before, timeout=20)
     return str(emu.answered_callbacks[before].get("text", ""))
-
-
-def buttons(markup: dict[str, Any] | None) -> dict[str, str]:
-    """Button text -> callback data of a recorded inline keyboard."""
-    assert markup is not None, "the message has no keyboard"
-    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
 
 
 async def test_vote_change_precision_and_export_round_trip(
