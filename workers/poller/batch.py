@@ -20,12 +20,14 @@ sent again under the client's retry policy, as redis-py retries its own pipeline
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Command = tuple[str | bytes | int | float, ...]
 _Queued = tuple[bytes, int, "asyncio.Future[list[Any]]"]
@@ -77,11 +79,18 @@ class PipelineBatcher:
         async def round_trip() -> list[Any]:
             await conn.send_packed_command(payload)
             replies: list[Any] = []
-            for _ in range(count):
-                try:
-                    replies.append(await conn.read_response())
-                except ResponseError as exc:  # read on: the later replies are on the wire
-                    replies.append(exc)
+            try:
+                # One deadline for the batch's replies, not one per reply: read_response's
+                # own timeout (a timer armed and cancelled) was a tenth of a 304 poll's CPU.
+                async with asyncio.timeout(conn.socket_timeout):
+                    for _ in range(count):
+                        try:
+                            replies.append(await conn.read_response(timeout=math.inf))
+                        except ResponseError as exc:  # read on: the later replies are there
+                            replies.append(exc)
+            except TimeoutError:
+                # As redis-py's own read timeout: an error its retry policy retries on.
+                raise RedisTimeoutError("Timeout reading from Redis (a batch of replies)") from None
             return replies
 
         async def reset(_: Exception) -> None:

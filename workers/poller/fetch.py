@@ -187,17 +187,6 @@ class _Decoder:
         return b"".join(out)
 
 
-@functools.lru_cache(maxsize=100_000)
-def _checked_start(url: str, trusted: bool) -> URL:
-    """Return :func:`check_hop` of a feed's own URL, remembered: it is the same every poll.
-
-    check_hop is a pure function of its arguments (no DNS: names are vetted at connect
-    time), and parsing and vetting the URL was a tenth of a 304 poll's CPU. A refused URL
-    raises each time (exceptions are not cached).
-    """
-    return check_hop(url, trusted=trusted)
-
-
 def _host_key(url: URL) -> str:
     return f"{url.host}:{url.port}"
 
@@ -208,6 +197,19 @@ Origin = tuple[str, str, int | None]
 def origin_of(url: URL) -> Origin:
     """Return (scheme, host, port) of ``url``, the unit that trust is given to."""
     return (url.scheme.lower(), (url.host or "").lower().rstrip("."), url.port)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _checked_start(url: str, trusted: bool) -> tuple[URL, str, Origin | None]:
+    """Return :func:`check_hop` of a feed's own URL, its host key and trusted origin, remembered.
+
+    check_hop is a pure function of its arguments (no DNS: names are vetted at connect
+    time), and parsing and vetting the URL, then reading its host and port again (yarl
+    works them out on each access), was a tenth of a 304 poll's CPU. A refused URL raises
+    each time (exceptions are not cached).
+    """
+    start = check_hop(url, trusted=trusted)
+    return start, _host_key(start), origin_of(start) if trusted else None
 
 
 class Fetcher:
@@ -280,13 +282,12 @@ class Fetcher:
         the address check for this fetch only; every other hop is checked.
         """
         try:
-            start = _checked_start(url, trusted)
+            start, host, trusted_origin = _checked_start(url, trusted)
         except UnsafeURLError as exc:  # e.g. a literal loopback address: no request at all
             raise FetchError("unsafe_url", str(exc)) from None
-        trusted_origin = origin_of(start) if trusted else None
-        slot = self._host_slots.get(_host_key(start))
+        slot = self._host_slots.get(host)
         if slot is None:
-            slot = self._host_slots[_host_key(start)] = asyncio.Semaphore(self.limits.per_host)
+            slot = self._host_slots[host] = asyncio.Semaphore(self.limits.per_host)
         async with slot:
             try:
                 async with asyncio.timeout(self.limits.total_s):

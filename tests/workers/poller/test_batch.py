@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import DataError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import keys
 from core.redis_conn import RedisProcess
@@ -109,3 +112,21 @@ async def test_a_batch_cut_short_leaves_no_reply_on_a_pooled_connection(
         assert await one.get("cw:test:fresh") == "yes"
     finally:
         await one.aclose()
+
+
+async def test_a_batch_whose_replies_do_not_come_in_time_fails_as_a_redis_timeout(
+    redis: Redis, redis_server: RedisProcess
+) -> None:
+    """One deadline (the client's socket timeout) for a batch's replies, raised as redis-py's."""
+    slow = Redis.from_url(redis_server.url, decode_responses=True, max_connections=1,
+                          socket_timeout=0.3, retry=Retry(NoBackoff(), 0))
+    try:
+        batcher = PipelineBatcher(slow)
+        # BLPOP blocks the reply for 5 s, well past the 0.3 s socket timeout.
+        with pytest.raises(RedisTimeoutError):
+            await batcher.execute(("SET", "cw:test:before", "1"), ("BLPOP", "cw:test:empty", 5))
+        # The timed-out connection was closed: a late reply cannot be read as the next one's.
+        await redis.rpush("cw:test:empty", "late")
+        assert await batcher.execute(("GET", "cw:test:before")) == ["1"]
+    finally:
+        await slow.aclose()
