@@ -32,7 +32,7 @@ from core.redis_conn import RedisProcess, make_client
 from core.tuning import PollerTuning
 from testkit.feeds import FeedItem, FeedServer
 from workers.poller.fetch import Fetcher, FetchLimits
-from workers.poller.parse import ParsePool
+from workers.poller.parse_pool import ParsePool
 from workers.poller.poller import Poller
 
 

@@ -50,9 +50,10 @@ class PollerTuning(BaseModel):
     priority_interval_s: float = Field(default=30.0, ge=1)
     priority_min_interval_s: float = Field(default=15.0, ge=1)
     deactivate_after: int = Field(default=20, ge=1)
-    # Threads keep the poller in one ~140 MiB process at 10,000 feeds; processes parse
-    # twice as fast on two cores but add ~75 MiB each (see bench/poller.py).
-    parse_executor: Literal["thread", "process"] = "thread"
+    # auto: processes where two or more CPUs can run them (workers/poller/parse_pool.py).
+    # Processes parse about twice as fast on two cores and keep parsing off the event
+    # loop's core, for ~45 MiB each of their own; threads keep the poller in one process.
+    parse_executor: Literal["auto", "thread", "process"] = "auto"
     parse_workers: int = Field(default=2, ge=1, le=64)
     max_body_mb: float = Field(default=8.0, gt=0, le=512)
     per_host: int = Field(default=2, ge=1, le=100)

@@ -22,7 +22,8 @@ from core.urlguard import UnsafeURLError, check_feed_url
 from core.websub_state import Subscription, describe, load_subscriptions
 from workers.poller.fetch import Fetcher, FetchError, FetchLimits
 from workers.poller.opml import OPMLError, read_opml, write_opml
-from workers.poller.parse import FeedInfo, ParsePool
+from workers.poller.parse import FeedInfo
+from workers.poller.parse_pool import ParsePool
 from workers.poller.state import FeedState, load_states
 
 T = TypeVar("T")

@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 from core.feeds import FeedConfig
 from workers.poller.dedupe import QueueResult, queue_new
 from workers.poller.items import MAX_KEPT, ItemBlocks, new_items_document, split_items
-from workers.poller.parse import MAX_ENTRIES, FeedInfo, ParseOutcome, ParsePool
+from workers.poller.parse import MAX_ENTRIES, FeedInfo, ParseOutcome
+from workers.poller.parse_pool import ParsePool
 from workers.poller.prepare import cap_entries
 
 log = logging.getLogger(__name__)

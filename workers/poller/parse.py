@@ -6,18 +6,13 @@ feedparser only ever sees the bytes (wrapped in a BytesIO) and the response head
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import io
 import logging
-import multiprocessing
 import time
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import feedparser
 import feedparser.api
@@ -237,48 +232,3 @@ def skip_libxml2_probe() -> None:
     time, ~25% of parsing a short feed. expat, which it falls back to, is what parses anyway.
     """
     feedparser.api.PREFERRED_XML_PARSERS = []
-
-
-class ParsePool:
-    """Executor for :func:`parse_feed`: processes use every core, threads save memory."""
-
-    def __init__(self, kind: Literal["process", "thread"], workers: int) -> None:
-        """Choose the executor kind and size (PollerTuning's); it starts in ``__aenter__``."""
-        self.kind = kind
-        self.workers = max(1, workers)
-        self._executor: Executor | None = None
-
-    async def __aenter__(self) -> Self:
-        """Start the executor (forkserver processes: never fork a running event loop)."""
-        if self.kind == "process":
-            ctx = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=ctx, initializer=skip_libxml2_probe
-            )
-        else:
-            skip_libxml2_probe()
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="feed-parse")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Shut the executor down, cancelling parses that have not started."""
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
-
-    async def parse(
-        self, body: bytes, headers: Mapping[str, str], feed: FeedInfo, url: str, fetched: datetime,
-        *, bounded: bool = False,
-    ) -> ParseOutcome:
-        """Run :func:`parse_feed` in the executor."""
-        assert self._executor is not None, "use ParsePool as an async context manager"
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor,
-            functools.partial(parse_feed, bounded=bounded), body, dict(headers), feed, url, fetched,
-        )

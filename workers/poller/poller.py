@@ -22,7 +22,7 @@ from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchResult
 from workers.poller.lease import FeedLeases
 from workers.poller.metrics import PollerMetrics
-from workers.poller.parse import ParsePool
+from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import (
     DueQueue,
     Pacer,

@@ -13,7 +13,7 @@ from core.settings import Settings
 from core.stopping import sleep_unless_stopped
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
-from workers.poller.parse import ParsePool
+from workers.poller.parse_pool import ParsePool
 from workers.poller.poller import Poller
 from workers.poller.websub_server import running_websub
 

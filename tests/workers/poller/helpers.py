@@ -16,7 +16,7 @@ from core.models import Article, decode
 from core.tuning import PollerTuning
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
-from workers.poller.parse import ParsePool
+from workers.poller.parse_pool import ParsePool
 from workers.poller.poller import Poller
 
 

@@ -214,7 +214,7 @@ class PublicFront(GuardedResolver):
 async def test_trust_belongs_to_a_configured_feeds_own_origin_only(redis: Redis) -> None:
     from core.feeds import FeedConfig
     from tests.workers.poller.helpers import feed_for
-    from workers.poller.parse import ParsePool
+    from workers.poller.parse_pool import ParsePool
     from workers.poller.poller import Poller
     from workers.poller.state import load_state
 
