@@ -8,8 +8,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,16 +20,13 @@ from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchResult
 from workers.poller.lease import FeedLeases
 from workers.poller.metrics import PollerMetrics
+from workers.poller.outcomes import Outcome, PollReport, record_failure, record_success
 from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import (
     DueQueue,
     Pacer,
     ScheduleBounds,
-    backoff_delay,
     furthest_next_poll,
-    jittered,
-    learn_interval,
-    merge_times,
     spread_offsets,
 )
 from workers.poller.state import (
@@ -42,27 +37,6 @@ from workers.poller.state import (
 )
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
-
-
-@dataclass(slots=True)
-class PollReport:
-    """What one poll did, for the loop, the CLI's ``check`` and the tests."""
-
-    feed_id: str
-    outcome: Outcome
-    status: int = 0
-    parsed: int = 0
-    queued: int = 0
-    duplicates: int = 0
-    unconfirmed: int = 0
-    skipped: int = 0  # entries that failed on their own and were left out
-    error_kind: str = ""
-    error: str = ""
-    next_poll: float = 0.0
-    seconds: float = 0.0
-
 
 def _digest(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
@@ -209,27 +183,9 @@ class Poller:
         entry_times: list[float] | None = None,
     ) -> PollReport:
         now = self.clock()
-        if res.status == 200 or res.etag or res.last_modified:
-            state.etag = res.etag or ""
-            state.last_modified = res.last_modified or ""
-        recent = merge_times(state.recent_times, entry_times or [])
-        if entry_times:  # a 304 or an unchanged body has no new times to store
-            state.recent_times = " ".join(f"{t:.0f}" for t in recent)
-        if recent:
-            state.newest_item = max(state.newest_item, recent[-1])
-        # Every response (a 304 too) restates the publisher's max-age: the latest one holds.
-        state.max_age_s = res.max_age or 0.0
-        bounds = self.bounds.for_feed(feed.priority)
-        floor = max(state.publisher_min_s, state.max_age_s)
-        state.interval_s = learn_interval(
-            recent, now, state.interval_s, bounds, publisher_min_s=floor or None,
-            fixed_s=feed.interval,
-        )
-        state.last_success = now
-        state.last_status = res.status
-        state.error_streak = 0
-        state.moved_to = res.permanent_url or ""
-        state.next_poll = now + jittered(state.interval_s, bounds, self._rng, floor)
+        record_success(state, res, entry_times or [], now=now,
+                       bounds=self.bounds.for_feed(feed.priority), fixed_s=feed.interval,
+                       rng=self._rng)
         if self.metrics:
             self.metrics.outcome(outcome).inc()
             self.metrics.last_success_of(feed.id).set(now)
@@ -241,18 +197,9 @@ class Poller:
         self, feed: FeedConfig, state: FeedState, kind: str, message: str, *,
         retry_after: float | None = None, status: int | None = None,
     ) -> PollReport:
-        now = self.clock()
-        state.error_streak += 1
-        state.errors_total += 1
-        state.last_error = message[:500]
-        state.last_error_kind = kind
-        state.last_error_at = now
-        state.last_status = status or 0
-        bounds = self.bounds.for_feed(feed.priority)
-        interval = state.interval_s or feed.interval or bounds.default_s
-        # Retry-After (429, 503) is a floor like <ttl>: never sooner than the server asked.
-        delay = backoff_delay(state.error_streak, interval, bounds, retry_after, self._rng)
-        state.next_poll = now + delay
+        delay = record_failure(state, kind, message, now=self.clock(),
+                               bounds=self.bounds.for_feed(feed.priority), fixed_s=feed.interval,
+                               rng=self._rng, retry_after=retry_after, status=status)
         log.info("feed %s failed (%s, %d in a row): %s; retry in %.0f s",
                  feed.id, kind, state.error_streak, message, delay)
         if state.error_streak >= self.tuning.deactivate_after and not state.deactivated:
