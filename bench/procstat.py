@@ -21,6 +21,19 @@ def peak_rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
+def private_mib(pid: int | str = "self") -> float:
+    """Memory only this process holds (Private_Clean + Private_Dirty), in MiB, now.
+
+    What a forked worker adds: its RSS counts the pages it shares with its parent too.
+    """
+    total = 0
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total / 1024
+
+
 def descendants(pid: int) -> list[int]:
     """``pid`` and every live process below it (parse workers, the forkserver)."""
     out, todo = [], [pid]
