@@ -9,12 +9,9 @@ from __future__ import annotations
 import calendar
 import email.utils
 import hashlib
-import html
 import re
 import time
-import unicodedata
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin
 
 from yarl import URL
@@ -113,122 +110,6 @@ def article_id(canonical: str | None, guid: str | None, feed_id: str, fallback: 
     else:
         key = f"text:{feed_id}:{fallback}"
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment, with spaces where block elements break."""
-
-    _BLOCK = frozenset({"p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3",
-                        "h4", "h5", "h6", "blockquote", "section", "article", "figure", "hr"})
-    _SKIP = frozenset({"script", "style", "noscript", "iframe", "template", "svg"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-_WS = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-# HTML comments as browsers end them: "<!-->" and "<!--->" close at once, "--!>" closes too,
-# and an unterminated one runs to the end. html.parser leaves those ill-formed ones as text.
-_COMMENT = re.compile(r"<!--(?:-?>|.*?(?:--!?>|\Z))", re.DOTALL)
-# A tag-like run of 2,000+ characters with no ">": html.parser rescans such a run from each
-# "<" in it, so 60 KB of "<a <a <a …" cost 40 s of CPU (quadratic) and froze the poller.
-# No reader needs it: an element's start tag keeps its name (a long <script ...> must still
-# hide its content), anything else goes. Found by splitting at ">" (linear: a regex for the
-# run would rescan up to 2,000 characters from every "<").
-_LONG_TAG = 2000
-_TAG_START = re.compile(r"<(?:([A-Za-z][\w:.-]{0,40}+)|[/!?])")
-
-
-def _without_long_tags(text: str) -> str:
-    """Return ``text`` with every tag-like run of _LONG_TAG+ characters cut to its name."""
-    parts = text.split(">")
-    last = len(parts) - 1
-    for i, part in enumerate(parts):
-        if len(part) < _LONG_TAG:
-            continue
-        m = _TAG_START.search(part, 0, len(part) - _LONG_TAG + 1)
-        if m is not None:
-            name = m.group(1)
-            tail = (f"<{name}" + (">" if i == last else "")) if name else " "
-            parts[i] = part[: m.start()] + tail
-    return ">".join(parts)
-
-
-# Markup is read in steps of this many characters, and no further once the text already runs
-# past the cap by the margin: a 60 KB content:encoded body yields its 1,500 characters from
-# its first few KB. html.parser is incremental and holds back an unfinished tag or character
-# reference, so the text read so far is exactly the start of the whole text but for its last
-# few characters (a reference it could not yet tell was one): the margin covers those.
-_HTML_STEP = 2048
-_MARGIN = 64
-
-
-def _finish(text: str) -> str:
-    """Return extracted text with double-escaped entities decoded, debris gone, spaces folded."""
-    # Entities double-escaped upstream ("&amp;amp;") survive one pass: decode once more.
-    if "&" in text:
-        text = html.unescape(text)
-    if "<!--" in text:  # an escaped comment is debris too, not text a reader should see
-        text = _COMMENT.sub(" ", text)
-    return _WS.sub(" ", _CONTROL.sub(" ", unicodedata.normalize("NFC", text))).strip()
-
-
-def _from_markup(markup: str, limit: int) -> str:
-    """Return the finished text of an HTML fragment, reading no more than ``limit`` needs."""
-    parser = _TextExtractor()
-    check_at = limit + _MARGIN
-    try:
-        for at in range(0, len(markup), _HTML_STEP):
-            parser.feed(markup[at:at + _HTML_STEP])
-            read = sum(map(len, parser.parts))
-            if read > check_at and at + _HTML_STEP < len(markup):
-                text = _finish("".join(parser.parts))
-                if len(text) > limit + _MARGIN:
-                    return text
-                check_at = 2 * read  # mostly spaces so far: look again at twice the length
-        parser.close()
-    except (AssertionError, ValueError):  # pathological markup: fall back to unescape
-        return _finish(html.unescape(markup))
-    return _finish("".join(parser.parts))
-
-
-def plain_text(value: str | None, limit: int) -> str:
-    """Return ``value`` as plain text: tags stripped, entities decoded, spaces folded, capped."""
-    if not value:
-        return ""
-    text = value
-    if "<!--" in text:
-        text = _COMMENT.sub(" ", text)
-    if "<" in text:
-        if len(text) >= _LONG_TAG:
-            text = _without_long_tags(text)
-        text = _from_markup(text, limit)
-    else:  # no markup: what html.parser would do is decode the references
-        text = _finish(html.unescape(text) if "&" in text else text)
-    if len(text) > limit:
-        cut = text[: limit - 1]
-        space = cut.rfind(" ")
-        text = (cut[:space] if space > limit * 0.6 else cut).rstrip(" ,;:-") + "…"
-    return text
 
 
 # Month and day names of localised RFC 822 dates ("mer, 16 nov 2022", "Seg, 24 Set 2018").

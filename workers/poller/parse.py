@@ -26,9 +26,9 @@ from workers.poller.normalise import (
     canonical_url,
     item_fragment,
     language_code,
-    plain_text,
     sane_published,
 )
+from workers.poller.plain_text import plain_text
 from workers.poller.prepare import prepare_body
 
 log = logging.getLogger(__name__)

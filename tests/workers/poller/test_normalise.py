@@ -10,10 +10,10 @@ from workers.poller.normalise import (
     canonical_url,
     language_code,
     parse_loose_date,
-    plain_text,
     sane_published,
 )
 from workers.poller.parse import FeedInfo, parse_feed
+from workers.poller.plain_text import plain_text
 
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
