@@ -200,6 +200,24 @@ def _feed(
     return meta
 
 
+_BASE_ATTRIBUTE = re.compile(rb"\s(?:xml:)?base\s*=")
+
+
+def _has_base_attribute(data: bytes) -> bool:
+    """Whether ``data`` has a ``base`` or ``xml:base`` attribute, in any case, as feedparser reads.
+
+    Looked for at each "base" of the lowered bytes: the same pattern searched case-blind
+    over the whole document tried it at every whitespace (a millisecond for a large feed).
+    """
+    lowered = data.lower()  # ASCII only, as re.IGNORECASE on bytes
+    at = lowered.find(b"base")
+    while at >= 0:
+        if any(start >= 0 and _BASE_ATTRIBUTE.match(lowered, start) for start in (at - 1, at - 5)):
+            return True
+        at = lowered.find(b"base", at + 1)
+    return False
+
+
 def _parse(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     if headers.get("content-location"):
         raise Decline("Content-Location: feedparser resolves links against it")
@@ -210,7 +228,7 @@ def _parse(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     start = re.search(rb"<\w", data)
     if b"<!" in (data[: start.start()] if start else data).replace(b"<!--", b""):
         raise Decline("a DOCTYPE (entities, netscape)")
-    if b"base" in data and re.search(rb"\s(?:xml:)?base\s*=", data, re.IGNORECASE):
+    if _has_base_attribute(data):
         raise Decline("xml:base")
     root_decls = _declarations(data, start.start() if start else 0)
     try:

@@ -153,6 +153,9 @@ _DECLINED = {
         <p>x</p></div></content></entry></feed>""",
     "base": """<rss version="2.0" xml:base="https://b.example/x/"><channel><title>F</title>
         <item><title>t</title><link>rel</link></item></channel></rss>""",
+    # Attribute names are case-blind to feedparser: BASE is a base too.
+    "base_upper_case": """<rss version="2.0"><channel BASE="https://b.example/x/"><title>F
+        </title><item><title>t</title><link>rel</link></item></channel></rss>""",
     "markup_in_title": """<rss version="2.0"><channel><title>F</title><item>
         <title>a <b>bold</b> move</title><link>https://a.example/</link></item></channel></rss>""",
     "base64": """<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><entry><title>t
