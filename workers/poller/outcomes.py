@@ -21,6 +21,11 @@ from workers.poller.schedule import (
 from workers.poller.state import FeedState
 
 Outcome = Literal["new", "unchanged", "not_modified", "error", "skipped"]
+# After a parse, the next poll waits at least this many times as long as the parse took: no
+# feed takes more than a hundredth of a parse worker, however costly its markup (feedparser's
+# loose parser reads 8 MB of hostile nested tags in about a minute). A usual feed parses in
+# milliseconds, far under any interval.
+PARSE_COST_FACTOR = 100.0
 
 
 @dataclass(slots=True)
@@ -41,11 +46,16 @@ class PollReport:
     seconds: float = 0.0
 
 
+def cost_floor(parse_seconds: float | None) -> float:
+    """Return the least wait before polling again a feed whose parse took ``parse_seconds``."""
+    return (parse_seconds or 0.0) * PARSE_COST_FACTOR
+
+
 def record_success(
     state: FeedState, res: FetchResult, entry_times: list[float], *, now: float,
-    bounds: ScheduleBounds, fixed_s: float | None, rng: random.Random,
+    bounds: ScheduleBounds, fixed_s: float | None, rng: random.Random, cost_floor_s: float = 0.0,
 ) -> None:
-    """Store a successful response in ``state`` and set its next poll."""
+    """Store a successful response in ``state`` and set its next poll (``cost_floor_s`` on)."""
     if res.status == 200 or res.etag or res.last_modified:
         state.etag = res.etag or ""
         state.last_modified = res.last_modified or ""
@@ -56,7 +66,7 @@ def record_success(
         state.newest_item = max(state.newest_item, recent[-1])
     # Every response (a 304 too) restates the publisher's max-age: the latest one holds.
     state.max_age_s = res.max_age or 0.0
-    floor = max(state.publisher_min_s, state.max_age_s)
+    floor = max(state.publisher_min_s, state.max_age_s, cost_floor_s)
     state.interval_s = learn_interval(
         recent, now, state.interval_s, bounds, publisher_min_s=floor or None, fixed_s=fixed_s,
     )

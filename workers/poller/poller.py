@@ -20,7 +20,7 @@ from workers.poller.content import process_body
 from workers.poller.fetch import Fetcher, FetchError, FetchResult
 from workers.poller.lease import FeedLeases
 from workers.poller.metrics import PollerMetrics
-from workers.poller.outcomes import Outcome, PollReport, record_failure, record_success
+from workers.poller.outcomes import Outcome, PollReport, cost_floor, record_failure, record_success
 from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import (
     DueQueue,
@@ -166,7 +166,8 @@ class Poller:
             res = FetchResult(res.status, res.url, b"", {}, res.permanent_url)  # no validators
         if body.ttl_s is not None or body.parse_seconds is not None:
             state.publisher_min_s = body.ttl_s or 0.0
-        report = self._succeeded(feed, state, res, body.outcome, body.entry_times)
+        report = self._succeeded(feed, state, res, body.outcome, entry_times=body.entry_times,
+                                 parse_seconds=body.parse_seconds)
         report.parsed = body.parsed
         report.queued = body.queued.queued
         report.duplicates = body.queued.seen
@@ -179,13 +180,16 @@ class Poller:
         return report
 
     def _succeeded(
-        self, feed: FeedConfig, state: FeedState, res: FetchResult, outcome: Outcome,
-        entry_times: list[float] | None = None,
+        self, feed: FeedConfig, state: FeedState, res: FetchResult, outcome: Outcome, *,
+        entry_times: list[float] | None = None, parse_seconds: float | None = None,
     ) -> PollReport:
-        now = self.clock()
-        record_success(state, res, entry_times or [], now=now,
-                       bounds=self.bounds.for_feed(feed.priority), fixed_s=feed.interval,
-                       rng=self._rng)
+        now, bounds = self.clock(), self.bounds.for_feed(feed.priority)
+        floor = cost_floor(parse_seconds)
+        if floor > bounds.max_s:
+            log.warning("feed %s took %.1f s to parse: polled again in %.0f s at the soonest",
+                        feed.id, parse_seconds, floor)
+        record_success(state, res, entry_times or [], now=now, bounds=bounds,
+                       fixed_s=feed.interval, rng=self._rng, cost_floor_s=floor)
         if self.metrics:
             self.metrics.outcome(outcome).inc()
             self.metrics.last_success_of(feed.id).set(now)

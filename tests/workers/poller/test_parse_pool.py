@@ -1,4 +1,4 @@
-"""The parse pool: processes where there are cores to run them, threads where there is one."""
+"""The parse pool (processes where there are cores, threads where one), and parse costs."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
+from testkit.feeds import FeedServer
 from testkit.waiting import wait_until
-from tests.workers.poller.helpers import rss_with
-from workers.poller.parse import FeedInfo
+from tests.workers.poller.helpers import feed_for, make_poller, rss_with
+from workers.poller.outcomes import PARSE_COST_FACTOR
+from workers.poller.parse import FeedInfo, ParseOutcome
 from workers.poller.parse_pool import ParsePool, resolve_kind, usable_cpus
+from workers.poller.state import load_state
 
 
 def test_auto_takes_processes_on_two_or_more_cpus_and_threads_on_one() -> None:
@@ -111,3 +116,37 @@ async def test_parse_workers_and_their_forkserver_go_when_the_poller_is_killed(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+class _SlowReportingPool:
+    """A real parse pool whose parses report that they took ``seconds`` (no real waiting)."""
+
+    def __init__(self, pool: ParsePool, seconds: float) -> None:
+        self.pool, self.seconds = pool, seconds
+
+    async def parse(self, *args: Any, **kwargs: Any) -> ParseOutcome:
+        out = await self.pool.parse(*args, **kwargs)
+        out.seconds = self.seconds
+        return out
+
+
+async def test_a_feed_costly_to_parse_is_polled_no_sooner_than_a_hundred_parses_later(
+    redis: Redis,
+) -> None:
+    """However hostile its markup, one feed takes at most a hundredth of a parse worker."""
+    async with FeedServer() as server:
+        server.dynamic["slow"] = rss_with([("s1", "Story one")])
+        server.dynamic["quick"] = rss_with([("q1", "Quick one")])
+        slow = feed_for("slow", server.url("/dyn/slow"))
+        quick = feed_for("quick", server.url("/dyn/quick"))
+        async with make_poller(redis, [slow, quick]) as poller:
+            real = poller.parser
+            poller.parser = _SlowReportingPool(real, 30.0)  # type: ignore[assignment]
+            costly = await poller.poll(slow)
+            poller.parser = _SlowReportingPool(real, 0.01)  # type: ignore[assignment]
+            usual = await poller.poll(quick)
+            after = poller.clock()
+    assert costly.outcome == usual.outcome == "new"
+    assert costly.next_poll - after >= 30.0 * PARSE_COST_FACTOR * 0.99
+    assert usual.next_poll - after <= poller.bounds.default_s * 1.2  # the usual minute
+    assert (await load_state(redis, "slow")).interval_s >= 30.0 * PARSE_COST_FACTOR
