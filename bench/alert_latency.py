@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench.poll_latency import Published, print_latencies
-from bench.procstat import descendants, peak_rss_mib
+from bench.procstat import descendants, peak_rss_mib, private_mib
 from core.keys import ALERTS, HEARTBEATS
 from core.models import Alert, decode
 from core.redis_conn import RedisProcess, make_client
@@ -129,13 +129,17 @@ def feed_list(server: FeedServer, hub: WebSubHub, args: argparse.Namespace
     return entries, kinds
 
 
-def service_rss(proc: subprocess.Popen[bytes]) -> float:
-    """Peak RSS of the service and its children (sum of each one's peak), in MiB."""
-    total = 0.0
+def service_memory(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Return the service's and its children's summed peak RSS and own memory now, in MiB.
+
+    Their own: parse workers share most pages with their forkserver, which RSS counts again.
+    """
+    peak = private = 0.0
     for pid in descendants(proc.pid):
         with contextlib.suppress(OSError):  # a child may exit between listing and reading
-            total += peak_rss_mib(pid)
-    return total
+            peak += peak_rss_mib(pid)
+            private += private_mib(pid)
+    return peak, private
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> int:
@@ -176,7 +180,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
                     break
                 await asyncio.sleep(1.0)
             elapsed = time.time() - began
-            rss = service_rss(procs["service"])
+            rss, private = service_memory(procs["service"])
             pushes = sum(1 for _, status in hub.deliveries if status == 204)
             polls, hub_fetches = server.requests, hub.feed_fetches
             codes = await stop_processes(procs)
@@ -194,8 +198,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
           f"{elapsed:.0f} s; {pushes} pushes answered 204; service exit {codes['service']}")
     lost = print_latencies(published, done, KINDS, "alerts")
     print(f"  lost (no alert within two intervals of the last publication): {lost}")
-    print(f"  peak RSS: service (poller + classifier) {rss:.0f} MiB, bench process "
-          f"{peak_rss_mib():.0f} MiB")
+    print(f"  peak RSS: service (poller + classifier, parse workers included) {rss:.0f} MiB "
+          f"({private:.0f} MiB of its own at the end), bench process {peak_rss_mib():.0f} MiB")
     return 0 if lost == 0 else 1
 
 
