@@ -116,10 +116,14 @@ class WebSub:
             self.live[feed_id] = expires
             return
         # Held while it was live (whether or not the lease has run out by now).
-        was = self.live.pop(feed_id, None) is not None
-        if was and feed_id in self.poller.feeds and feed_id not in self.poller.in_flight \
-                and feed_id not in self.deactivated:
+        if self.live.pop(feed_id, None) is not None:
             # Its next poll may be a whole fallback away: poll it now, then as usual.
+            self.poll_now(feed_id)
+
+    def poll_now(self, feed_id: str) -> None:
+        """Put ``feed_id`` first on the poller's queue, unless it is polled right now or off."""
+        if feed_id in self.poller.feeds and feed_id not in self.poller.in_flight \
+                and feed_id not in self.deactivated:
             self.poller.queue.schedule(feed_id, time.time())
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -105,6 +105,16 @@ def _from_elsewhere(sub: Subscription, link: str | None) -> bool:
     return named is not None and named != Discovery(sub.hub, sub.topic)
 
 
+def _names_elsewhere(sub: Subscription, body: bytes) -> bool:
+    """Whether a pushed document's own links name a hub or topic other than the subscription's.
+
+    The body only: a push's Link header is the hub's, naming itself. A body naming no hub at
+    all says nothing (many hubs push the document as the publisher sent it, links or not).
+    """
+    named = discover(body, None, sub.topic)
+    return named is not None and named != Discovery(sub.hub, sub.topic)
+
+
 async def _push(request: web.Request) -> web.Response:
     """Take a hub's content for one feed: check the signature, then queue what is new."""
     websub = request.app[_WEBSUB]
@@ -128,6 +138,12 @@ async def _push(request: web.Request) -> web.Response:
         _count(websub, "push", "bad_signature")
         log.warning("WebSub: push for feed %s ignored: missing or bad signature", fid)
         return web.Response(status=202, text="ignored")
+    if _names_elsewhere(sub, body):
+        # The publisher names another hub or topic in the content its hub pushed: poll the
+        # feed now, not a fallback away, and the poll's discovery moves the subscription
+        # (its own Link header may name yet another: the poll decides, as for every feed).
+        log.info("WebSub: push for feed %s names another hub or topic: polled now", fid)
+        websub.poll_now(fid)
     poller = websub.poller
     result = await process_body(
         websub.redis, poller.parser, feed, body=body,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -135,3 +136,28 @@ async def test_a_deactivated_feed_is_unsubscribed_and_resubscribed_when_reactiva
             assert await wait_until(lambda: verified(redis, "hubbed", hub))
             assert [r["hub.mode"] for r in hub.requests] == ["subscribe", "unsubscribe",
                                                              "subscribe"]
+
+
+async def test_a_push_naming_another_hub_moves_the_feed_without_waiting_for_its_poll(
+    redis: Redis, tmp_path: Path,
+) -> None:
+    async with WebSubHub() as old, old.another_hub("moved") as new:
+        feed = feed_for("hubbed", old.feed_url)
+        async with websub_poller(redis, tmp_path, [feed], CollectorRegistry()) as (
+                poller, _):
+            await poller.poll(feed)
+            assert await wait_until(lambda: verified(redis, "hubbed", old))
+            stop = asyncio.Event()
+            polling = asyncio.create_task(poller.run(stop))  # nothing due: pushed feeds wait
+            try:
+                fetches = old.feed_fetches
+                # The publisher moved its feed to another hub; the old one pushes that news.
+                old.names_hub = new.hub_url
+                assert await old.publish(item(1)) == [204]
+                assert await wait_until(lambda: verified(redis, "hubbed", new))
+                # Polled at once, not at the fallback poll ten minutes later.
+                assert old.feed_fetches > fetches
+                assert await wait_until(lambda: has(redis, item(1).title))
+            finally:
+                stop.set()
+                await polling
