@@ -40,6 +40,21 @@ def _is_tracking(name: str) -> bool:
     return low in _TRACKING_EXACT or low.startswith(_TRACKING_PREFIXES)
 
 
+_ABSOLUTE = re.compile(r"https?://[^/?#]")
+
+
+def _plain_absolute(url: str) -> bool:
+    """Whether urljoin would give ``url`` back as it is, but for an empty "?" or "#".
+
+    An absolute http(s) URL with a host, in printable ASCII without brackets: urljoin only
+    splits and joins it again (half the cost of canonical_url), and the empty "?" or "#"
+    it drops, canonical_url drops too. Anything else it may change (tabs and newlines
+    removed, a scheme lower-cased, a bad IPv6 host refused) goes through it.
+    """
+    return (_ABSOLUTE.match(url) is not None and url.isascii() and url.isprintable()
+            and "[" not in url)
+
+
 def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = False) -> str:
     """Return ``url`` as a canonical absolute http(s) URL, or "" when it cannot be one.
 
@@ -52,7 +67,7 @@ def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = Fa
     if not raw or len(raw) > MAX_URL_CHARS:
         return ""
     try:
-        if base:
+        if base and not _plain_absolute(raw):
             raw = urljoin(base, raw)
         parsed = URL(raw)
         if not parsed.is_absolute() or parsed.scheme not in ("http", "https"):

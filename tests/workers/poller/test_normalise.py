@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from workers.poller import normalise
 from workers.poller.normalise import (
     article_id,
     canonical_url,
@@ -115,3 +119,23 @@ def test_a_long_run_of_unclosed_tags_is_cut_not_rescanned() -> None:
     assert plain_text(long_script, 300) == "Calm"
     long_img = '<p>Before</p><img src="data:' + "B" * 5000 + '"><p>After</p>'
     assert plain_text(long_img, 300) == "Before After"
+
+
+def test_absolute_links_skip_urljoin_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """canonical_url's shortcut past urljoin for plain absolute links changes no result."""
+    pieces = ["http://", "https://", "HTTP://", "http:///", "a.com", "A.Com", "/p", "/../x",
+              "?", "#", "?a=1", "&utm_source=x", "#frag", "\t", "\n", " ", "\x01", "é", "%20",
+              "[", "]", "::1", ":8080", ":443", "@", "user:pw@", ";p", "//", "\\", "mailto:x"]
+    rnd = random.Random(20261205)
+    # Half of them start as a real link does, the rest anyhow.
+    starts = ["https://a.com", "http://News.Example.org:80", ""]
+    links = [rnd.choice(starts) + "".join(rnd.choices(pieces, k=rnd.randint(1, 8)))
+             for _ in range(3000)]
+    assert sum(map(normalise._plain_absolute, links)) > 100  # the shortcut was taken
+    for link in links:
+        for keep in (False, True):
+            short = canonical_url(link, "https://news.example.org/feed/", keep_fragment=keep)
+            with monkeypatch.context() as patch:
+                patch.setattr(normalise, "_plain_absolute", lambda url: False)
+                joined = canonical_url(link, "https://news.example.org/feed/", keep_fragment=keep)
+            assert short == joined, link
