@@ -18,6 +18,7 @@ from tests.workers.poller.websub_support import (
     has,
     item,
     sign,
+    subscribed,
     titles,
     verified,
     websub_poller,
@@ -61,20 +62,17 @@ async def test_subscribe_verify_and_a_push_queues_without_a_poll(
 
 async def test_forged_pushes_and_unknown_feeds_queue_nothing(redis: Redis, tmp_path: Path) -> None:
     registry = CollectorRegistry()
-    async with WebSubHub() as hub:
-        feed = feed_for("hubbed", hub.feed_url)
-        async with websub_poller(redis, tmp_path, [feed], registry) as (poller, websub):
-            await poller.poll(feed)
-            assert await wait_until(lambda: verified(redis, "hubbed", hub))
-            hub.items = [item(7)]
-            body, callback = hub.body(), websub.callback_url("hubbed")
-            assert await hub.post(callback, body, sign("not-the-secret", body)) == 202
-            assert await hub.post(callback, body, None) == 202
-            assert await hub.post(callback, body, "md5=00") == 202
-            # Signed right, but for a feed we do not follow: gone, so the hub may drop it.
-            secret = hub.live()[0].secret
-            assert await hub.post(websub.callback_url("other"), body, sign(secret, body)) == 410
-            await quiet(0.3)
+    async with WebSubHub() as hub, \
+            subscribed(redis, tmp_path, hub, registry) as (_, _, websub):
+        hub.items = [item(7)]
+        body, callback = hub.body(), websub.callback_url("hubbed")
+        assert await hub.post(callback, body, sign("not-the-secret", body)) == 202
+        assert await hub.post(callback, body, None) == 202
+        assert await hub.post(callback, body, "md5=00") == 202
+        # Signed right, but for a feed we do not follow: gone, so the hub may drop it.
+        secret = hub.live()[0].secret
+        assert await hub.post(websub.callback_url("other"), body, sign(secret, body)) == 410
+        await quiet(0.3)
     assert await queued_articles(redis) == []
     assert registry.get_sample_value(
         "cw_websub_pushes_total", {"outcome": "bad_signature"}) == 3
@@ -116,25 +114,22 @@ async def test_verification_only_for_a_topic_we_asked_for(redis: Redis, tmp_path
 
 async def test_lease_renewed_before_it_ends(redis: Redis, tmp_path: Path) -> None:
     registry = CollectorRegistry()
-    async with WebSubHub(max_lease_s=3) as hub:
-        feed = feed_for("hubbed", hub.feed_url)
-        async with websub_poller(redis, tmp_path, [feed], registry) as (poller, _websub):
-            await poller.poll(feed)
-            assert await wait_until(lambda: verified(redis, "hubbed", hub))
-            first = await load_subscription(redis, "hubbed")
-            assert first is not None and first.lease_s == 3
+    async with WebSubHub(max_lease_s=3) as hub, \
+            subscribed(redis, tmp_path, hub, registry):
+        first = await load_subscription(redis, "hubbed")
+        assert first is not None and first.lease_s == 3
 
-            def confirmed() -> int:
-                return sum(1 for mode, _, ok in hub.verified if mode == "subscribe" and ok)
+        def confirmed() -> int:
+            return sum(1 for mode, _, ok in hub.verified if mode == "subscribe" and ok)
 
-            assert await wait_until(lambda: confirmed() >= 3, 20)
-            renewed = await load_subscription(redis, "hubbed")
-            assert renewed is not None and renewed.expires > first.expires
-            assert renewed.secret == first.secret and renewed.state == "verified"
-            # The hub still holds a live subscription well past the first lease.
-            assert time.time() > first.expires and hub.live()
-            assert await hub.publish(item(3)) == [204]
-            assert await wait_until(lambda: has(redis, item(3).title), 5)
+        assert await wait_until(lambda: confirmed() >= 3, 20)
+        renewed = await load_subscription(redis, "hubbed")
+        assert renewed is not None and renewed.expires > first.expires
+        assert renewed.secret == first.secret and renewed.state == "verified"
+        # The hub still holds a live subscription well past the first lease.
+        assert time.time() > first.expires and hub.live()
+        assert await hub.publish(item(3)) == [204]
+        assert await wait_until(lambda: has(redis, item(3).title), 5)
 
 
 async def test_hub_down_the_feed_is_polled_as_usual(redis: Redis, tmp_path: Path) -> None:

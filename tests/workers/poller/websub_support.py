@@ -66,6 +66,19 @@ async def websub_poller(
         yield poller, websub
 
 
+@asynccontextmanager
+async def subscribed(
+    redis: Redis, tmp_path: Path, hub: WebSubHub, registry: CollectorRegistry | None = None,
+) -> AsyncIterator[tuple[FeedConfig, Poller, WebSub]]:
+    """A WebSub poller of the one feed ``hubbed`` (``hub``'s), polled once and subscribed."""
+    feed = feed_for("hubbed", hub.feed_url)
+    async with websub_poller(redis, tmp_path, [feed], registry or CollectorRegistry()) as (
+            poller, websub):
+        await poller.poll(feed)
+        assert await wait_until(lambda: verified(redis, "hubbed", hub))
+        yield feed, poller, websub
+
+
 async def verified(redis: Redis, feed_id: str, hub: WebSubHub | None = None) -> bool:
     """Whether ``feed_id``'s subscription is verified, within its lease and held by ``hub``.
 
