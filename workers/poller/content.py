@@ -47,10 +47,16 @@ def _bound_and_split(body: bytes) -> tuple[bytes, bool, ItemBlocks | None]:
     Cut first, so that every later step (item hashing here, parsing in the pool) is bounded
     by the cap: entries past it would never be parsed anyway.
     """
+    blocks = split_items(body)
+    # split_items gives up unless every entry start tag begins one of its blocks: no more
+    # blocks than the cap, no more entries, and nothing to cut (the cut's own scan of the
+    # body was a sixth of a poll that found new bytes but no new item).
+    if blocks is not None and len(blocks.spans) <= MAX_ENTRIES:
+        return body, False, blocks
     capped = cap_entries(body, MAX_ENTRIES)
-    if capped is not None:
-        body = capped
-    return body, capped is not None, split_items(body)
+    if capped is None:
+        return body, False, blocks
+    return capped, True, split_items(capped)
 
 
 async def process_body(
