@@ -24,7 +24,7 @@ from bot.telegram.errors import TelegramError, classify
 from bot.telegram.flood import FloodLimiter
 from bot.telegram.html import MAX_MESSAGE, clip, esc, tg_len
 from core import keys
-from core.stopping import sleep_unless_stopped
+from core.stopping import raise_if_cancelled, sleep_unless_stopped
 from core.truce import advance
 from core.truce_model import TruceState
 from core.truce_store import load_states
@@ -168,6 +168,7 @@ class DigestScheduler:
                 await self.run_due(time.time())
             except Exception as exc:
                 # A digest problem must never take the notifier down; try again next round.
+                raise_if_cancelled(exc)
                 log.warning("digest round failed: %s", type(exc).__name__)
             await sleep_unless_stopped(stop, self.interval_s)
 

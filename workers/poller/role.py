@@ -10,7 +10,7 @@ import time
 from core.feeds import FEEDS_FILE, FeedConfig, feeds_version, load_feeds, runtime_feeds
 from core.lifecycle import RoleContext
 from core.settings import Settings
-from core.stopping import sleep_unless_stopped
+from core.stopping import raise_if_cancelled, sleep_unless_stopped
 from workers.poller.fetch import Fetcher, FetchLimits
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse_pool import ParsePool
@@ -64,6 +64,7 @@ async def _reload_forever(
             await refresh(poller, configured)
             version, last = current, time.monotonic()
         except Exception as exc:  # a bad reload must not stop polling of the known feeds
+            raise_if_cancelled(exc)
             log.warning("reloading feeds failed, keeping the current set: %s", exc)
 
 

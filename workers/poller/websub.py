@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 
 from core import keys
 from core.feeds import FeedConfig
+from core.stopping import raise_if_cancelled
 from core.tuning import WebSubSettings
 from core.websub_state import KINDS, Subscription, load_subscriptions, subscribed_feeds
 from workers.poller.fetch import FetchLimits, FetchResult
@@ -132,6 +133,7 @@ class WebSub:
             try:
                 await self.check()
             except Exception as exc:  # one bad round must not end WebSub for the process
+                raise_if_cancelled(exc)
                 log.warning("WebSub check failed, retrying next round: %s", exc)
             self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]

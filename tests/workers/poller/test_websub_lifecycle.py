@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -154,3 +155,39 @@ async def test_a_pushed_report_becomes_an_alert(
     [alert] = await alerted()
     assert alert.label == "violation" and alert.article.title == report.title
     assert alert.article.feed_id == "hubbed" and "ukraine" in alert.regions
+
+
+async def test_websub_ends_when_cancelled_even_if_a_check_turns_that_into_a_timeout(
+    redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cancellation a check turns into TimeoutError (aiohttp's timers can) still ends it.
+
+    The loop logs a failed round and goes on: before, it then ran for ever, and a test that
+    left WebSub hung now and then.
+    """
+    async with WebSubHub() as hub:
+        feed = feed_for("hubbed", hub.feed_url)
+        async with websub_poller(redis, tmp_path, [feed], CollectorRegistry()) as (_, websub):
+            entered, real, mine = asyncio.Event(), websub.check, []
+
+            async def check() -> None:
+                if asyncio.current_task() not in mine:  # the fixture's own WebSub loop
+                    return await real()
+                entered.set()
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    raise TimeoutError("the request's own timer fired") from None
+
+            monkeypatch.setattr(websub, "check", check)
+            stop = asyncio.Event()  # set only afterwards, so a loop gone astray ends the test
+            running = asyncio.create_task(websub.run(stop))
+            mine.append(running)
+            try:
+                await asyncio.wait_for(entered.wait(), timeout=30)
+                running.cancel()
+                done, _ = await asyncio.wait([running], timeout=30)
+                assert done, "WebSub's loop went on after it was cancelled"
+                assert running.cancelled()
+            finally:
+                stop.set()
