@@ -15,7 +15,7 @@ from core import keys
 from core.metrics import CoreMetrics
 from core.models import M, MalformedEntryError, decode
 from core.redis_conn import RECONNECT_ERRORS, wait_for_redis
-from core.stopping import sleep_unless_stopped
+from core.stopping import raise_if_cancelled, sleep_unless_stopped
 from core.stream_admin import ensure_group, trim_safely
 from core.stream_entries import (
     Delivery,
@@ -207,6 +207,7 @@ class StreamConsumer(Generic[M]):
         except RECONNECT_ERRORS:
             raise
         except Exception as exc:
+            raise_if_cancelled(exc)  # a hidden cancellation is a stop, not a failed entry
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
                 "handler failed on %s %s (attempt %d/%d): %s",

@@ -21,7 +21,7 @@ from core.consumer_names import acquire_consumer_name, heartbeat_field
 from core.metrics import CoreMetrics
 from core.redis_conn import RECONNECT_ERRORS, StartupError, open_redis, wait_for_redis
 from core.settings import Settings
-from core.stopping import sleep_unless_stopped
+from core.stopping import raise_if_cancelled, sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,8 @@ async def supervise(ctx: RoleContext, fn: RoleFn) -> None:
                 log.error("role %s cannot run: %s", ctx.name, exc)
                 ctx.local.fatal = ctx.local.fatal or f"role {ctx.name} cannot run: {exc}"
                 ctx.stop.set()
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelled(exc)  # a hidden cancellation is a stop, not a crash
                 log.exception("role %s crashed; restarting in %.1fs", ctx.name, delay)
             state.up = False
             ctx.metrics.role_up.labels(ctx.name).set(0)
