@@ -99,19 +99,13 @@ async def _answer(
     return None
 
 
-def _from_elsewhere(sub: Subscription, link: str | None) -> bool:
-    """Whether a push's ``Link`` header names a hub or topic other than the subscription's."""
-    named = discover(b"", link, sub.topic) if link else None
-    return named is not None and named != Discovery(sub.hub, sub.topic)
+def _names_elsewhere(sub: Subscription, *, body: bytes = b"", link: str | None = None) -> bool:
+    """Whether a push's Link header or its document names another hub or topic than ours.
 
-
-def _names_elsewhere(sub: Subscription, body: bytes) -> bool:
-    """Whether a pushed document's own links name a hub or topic other than the subscription's.
-
-    The body only: a push's Link header is the hub's, naming itself. A body naming no hub at
-    all says nothing (many hubs push the document as the publisher sent it, links or not).
+    Naming none says nothing. Ask of one at a time: a push's Link header is the hub's,
+    naming itself, and many hubs push the document as the publisher sent it, links or not.
     """
-    named = discover(body, None, sub.topic)
+    named = discover(body, link, sub.topic)
     return named is not None and named != Discovery(sub.hub, sub.topic)
 
 
@@ -127,7 +121,7 @@ async def _push(request: web.Request) -> web.Response:
         return web.Response(status=410, text="no such subscription")
     body = await request.read()  # at most the poller's body cap (client_max_size: 413)
     if not signature_ok(sub.secret, body, request.headers.get("X-Hub-Signature")):
-        if _from_elsewhere(sub, request.headers.get("Link")):
+        if _names_elsewhere(sub, link=request.headers.get("Link")):
             # Signed for a hub or topic the feed moved away from: 410 lets that hub drop
             # it, even when our unsubscribe never reached it.
             _count(websub, "push", "gone")
@@ -138,7 +132,7 @@ async def _push(request: web.Request) -> web.Response:
         _count(websub, "push", "bad_signature")
         log.warning("WebSub: push for feed %s ignored: missing or bad signature", fid)
         return web.Response(status=202, text="ignored")
-    if _names_elsewhere(sub, body):
+    if _names_elsewhere(sub, body=body):
         # The publisher names another hub or topic in the content its hub pushed: poll the
         # feed now, not a fallback away, and the poll's discovery moves the subscription
         # (its own Link header may name yet another: the poll decides, as for every feed).
