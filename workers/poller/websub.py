@@ -135,6 +135,9 @@ class WebSub:
             except Exception as exc:  # one bad round must not end WebSub for the process
                 raise_if_cancelled(exc)
                 log.warning("WebSub check failed, retrying next round: %s", exc)
+            # A round can end normally with the task cancelled (a hub POST that took the
+            # cancellation for its own timeout): that is a stop too, not another round.
+            raise_if_cancelled()
             self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from yarl import URL
 
 from core.feeds import FeedConfig
+from core.stopping import raise_if_cancelled
 from core.tuning import WebSubSettings
 from core.urlguard import GuardedResolver, check_hop
 from core.websub_state import Subscription
@@ -198,4 +199,5 @@ class HubRequests:
                 text = (await resp.content.read(200)).decode("utf-8", "replace")
                 return f"hub answered HTTP {resp.status}: {text.strip()}"
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            raise_if_cancelled(exc)  # aiohttp's timer can turn a cancellation into a timeout
             return f"cannot reach hub {hub}: {type(exc).__name__}: {exc}"
