@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio import Redis
@@ -13,6 +14,7 @@ from core import keys
 from core.lifecycle import RoleContext
 from core.models import Alert, Article, TruceContext, TruceEvent
 from core.settings import Settings
+from core.stopping import unless_stopped
 from core.streams import Delivery, StreamConsumer, queue_publish
 from workers.classifier.engine import Classifier, Result
 from workers.classifier.story_ids import StoryIds
@@ -168,10 +170,16 @@ def check_config(settings: Settings) -> None:
     EventExtractor.from_config(settings.config_dir)
 
 
+def _load(config_dir: Path) -> tuple[Classifier, EventExtractor]:
+    return Classifier.from_config(config_dir), EventExtractor.from_config(config_dir)
+
+
 async def run(ctx: RoleContext) -> None:
     """Consume ``articles`` in group ``classifiers`` until stop."""
-    classifier = await asyncio.to_thread(Classifier.from_config, ctx.settings.config_dir)
-    events = await asyncio.to_thread(EventExtractor.from_config, ctx.settings.config_dir)
+    loaded = await unless_stopped(ctx.stop, asyncio.to_thread(_load, ctx.settings.config_dir))
+    if loaded is None:
+        return  # stopped while loading: nothing taken, nothing to drain
+    classifier, events = loaded
     metrics = ctx.metric_set(ClassifierMetrics)
     consumer = StreamConsumer(
         ctx.redis,
