@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import time
 from datetime import UTC, datetime
@@ -141,13 +140,15 @@ async def test_due_queue_orders_and_pacer_spaces_dispatches() -> None:
     for _ in range(6):
         assert not await pacer.wait(going)
         stamps.append(time.monotonic())
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 0.015  # 1/50 s apart (minus timer slack), never all at once
-    # A stop cuts the wait for a slot short, however slow the pace.
+    # Never all at once: the k-th dispatch waits for its slot, k/50 s after the first (a
+    # late wake-up on a busy machine may make one gap short, never the slot early). The
+    # slack is the event loop's timer resolution.
+    late = [stamp - (stamps[0] + k / 50) for k, stamp in enumerate(stamps)]
+    assert min(late) >= -0.002, late
+    # A stop cuts the wait for a slot short, however slow the pace (100 s here).
     slow = Pacer(rate=0.01)
     assert not await slow.wait(going)
-    started = time.monotonic()
-    assert await slow.wait(stop) and time.monotonic() - started < 1
+    assert await asyncio.wait_for(slow.wait(stop), 30)
 
 
 def test_recent_item_times_are_merged_deduplicated_and_capped() -> None:
