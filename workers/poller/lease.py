@@ -3,6 +3,13 @@
 A lease carries its holder's consumer name, so a lease left by a poller whose heartbeat has
 gone stale (killed mid-poll), or by this owner's previous life, is taken over at once instead
 of blocking the feed until the lease expires.
+
+A feed this poller polled last, and that no one wrote since, is fetched before any lease is
+taken (:meth:`FeedLeases.remembered`): when nothing is new, one command writes the poll
+(:meth:`FeedLeases.commit`), if no lease is out and the hash is still at the revision this
+poller wrote. Otherwise the poll takes the lease as usual, with what it fetched. So a 304
+costs one command, not two; the price is that a second poller may fetch such a feed at the
+same moment, now and then. Only one of them writes.
 """
 
 from __future__ import annotations
@@ -63,6 +70,17 @@ if seen and seen ~= '' and seen == ARGV[2] then return 1 end
 return 0
 """
 
+# A poll that fetched without a lease (see FeedLeases.remembered) and found nothing new: write
+# its changes (ARGV[3..]) with the new revision ARGV[2] only if no poller holds the lease now
+# and the hash is still at ARGV[1], the revision this poller wrote last. Replies 1 when
+# written, 0 when not (the poll then takes the lease as usual).
+_COMMIT_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HGET', KEYS[2], '""" + REVISION_FIELD + """') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], '""" + REVISION_FIELD + """', ARGV[2], unpack(ARGV, 3))
+return 1
+"""
+
 _TAKEN, _UNCHANGED = "1", "="
 
 
@@ -120,6 +138,30 @@ class FeedLeases:
         raw = dict(zip(reply[1::2], reply[2::2], strict=True))
         read = FeedState.from_hash(raw)
         return Lease(read.copy(), read, raw.get(REVISION_FIELD, ""))
+
+    def remembered(self, feed_id: str) -> Lease | None:
+        """Return a lease-less poll of ``feed_id`` from the state this poller last wrote.
+
+        None when nothing is remembered (this process has not polled it, or someone else
+        wrote its hash since). Its ``read`` is the remembered state itself: never mutate it.
+        """
+        known = self._known.get(feed_id)
+        if known is None:
+            return None
+        revision, state = known
+        return Lease(state.copy(), state, revision)
+
+    def commit(self, feed_id: str, state_key: str, lease: Lease) -> tuple[Command, str]:
+        """Return the command writing a lease-less poll's changes, if no one came between.
+
+        And the revision it writes, for :meth:`given_back` with the command's reply (0: not
+        written, and the state is forgotten).
+        """
+        revision = next(self._revisions)
+        pairs = [part for item in lease.state.changes(lease.read).items() for part in item]
+        command = ("EVAL", _COMMIT_LUA, 2, keys.LEASE_PREFIX + feed_id, state_key,
+                   lease.revision, revision, *pairs)
+        return command, revision
 
     def give_back(self, feed_id: str, state_key: str, lease: Lease) -> tuple[Command, str]:
         """Return the command writing what changed in ``lease`` and giving it back.

@@ -17,9 +17,9 @@ from core.keys import ARTICLES
 from core.status_page import render_status
 from testkit.feeds import FeedServer
 from tests.workers.poller.helpers import feed_for, make_poller, queued_articles, tuning
+from workers.poller import cycle as cycle_module
 from workers.poller import fastparse, normalise
 from workers.poller import parse as parse_module
-from workers.poller import poller as poller_module
 from workers.poller.parse import MAX_ENTRIES, FeedInfo, parse_feed
 from workers.poller.prepare import first_entries, prepare_body
 from workers.poller.state import load_state
@@ -101,7 +101,7 @@ async def test_a_poll_that_crashes_counts_deactivates_and_shows_on_status(
     async def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something this feed provokes")
 
-    monkeypatch.setattr(poller_module, "process_body", crash)
+    monkeypatch.setattr(cycle_module, "process_body", crash)
     async with FeedServer() as server:
         server.dynamic["f"] = rss(item("Any", "https://n.example/1"))
         feed = feed_for("crashy", server.url("/dyn/f"))

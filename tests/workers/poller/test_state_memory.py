@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from core import keys
 from core.feed_reactivate import reactivate_feed
 from core.feeds import add_runtime_feed
 from testkit.feeds import FeedServer
@@ -61,3 +64,54 @@ async def test_an_admins_reactivate_is_seen_by_the_next_poll(redis: Redis, tmp_p
             server.dynamic["gone"] = rss_with([("s1", "Story one")])
             assert (await poller.poll(feed)).outcome == "new"
         assert (await load_state(redis, "gone")).error_streak == 0
+
+
+async def _commands_of(redis: Redis) -> dict[str, int]:
+    """Return the calls per command since the last CONFIG RESETSTAT, ours left out."""
+    stats: dict[str, Any] = await redis.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    return {name: n for name, n in calls.items() if name not in {"info", "config|resetstat"}}
+
+
+async def test_a_quiet_poll_from_memory_is_one_redis_command(redis: Redis) -> None:
+    async with FeedServer() as server:
+        server.dynamic["q"] = rss_with([("s1", "Story one")])
+        server.dynamic["same"] = rss_with([("s2", "Story two")])
+        server.no_validators.add("same")
+        feeds = [feed_for("q", server.url("/dyn/q")), feed_for("same", server.url("/dyn/same"))]
+        async with make_poller(redis, feeds) as poller:
+            first = [(await poller.poll(feed)).outcome for feed in feeds for _ in range(2)]
+            polls = (await load_state(redis, "q")).polls_total
+            seen = []
+            for feed in feeds:
+                await redis.config_resetstat()
+                seen.append(((await poller.poll(feed)).outcome, await _commands_of(redis)))
+        state = await load_state(redis, "q")
+    assert first == ["new", "not_modified", "new", "unchanged"]
+    # No lease taken, no state read: one script (Redis counts the commands it runs too),
+    # which checks that no lease is out and no one wrote since, then writes the changes.
+    one_script = {"eval": 1, "exists": 1, "hget": 1, "hset": 1}
+    assert seen == [("not_modified", one_script), ("unchanged", one_script)]
+    assert state.polls_total == polls + 1
+
+
+async def test_a_poll_from_memory_writes_nothing_while_another_poller_holds_the_feed(
+    redis: Redis,
+) -> None:
+    async with FeedServer() as server:
+        server.dynamic["held"] = rss_with([("s1", "Story one")])
+        feed = feed_for("held", server.url("/dyn/held"))
+        async with make_poller(redis, [feed]) as poller:
+            assert [(await poller.poll(feed)).outcome for _ in range(2)] == ["new", "not_modified"]
+            before = await load_state(redis, "held")
+            # Another poller, alive, is polling the feed right now.
+            await redis.hset(keys.HEARTBEATS, "poller/other", f"{time.time():.3f}")
+            await redis.set(keys.LEASE_PREFIX + "held", "other|token", px=60_000)
+            fetches = server.hits.get("/dyn/held", 0)
+            assert (await poller.poll(feed)).outcome == "skipped"
+            assert server.hits.get("/dyn/held", 0) == fetches + 1  # fetched ahead, not written
+            assert await load_state(redis, "held") == before
+            await redis.delete(keys.LEASE_PREFIX + "held")
+            assert (await poller.poll(feed)).outcome == "not_modified"
+        after = await load_state(redis, "held")
+    assert after.polls_total == before.polls_total + 1  # the skipped poll left no trace
