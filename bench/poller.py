@@ -330,7 +330,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--parse", choices=["auto", "process", "thread"], default="auto",
                         help="the parse pool (auto, as the service: processes on 2+ CPUs)")
-    parser.add_argument("--repeat", type=int, default=5,
+    parser.add_argument("--repeat", type=int, default=7,
                         help="alternating passes of the remembered 304 and the bare 304 loop")
     args = parser.parse_args()
     if not SHARED.is_dir():
