@@ -84,8 +84,13 @@ class FeedPoll:
             # fetch first, and when nothing is new write the changes in one command, if no
             # poller holds the lease and no one wrote meanwhile (lease.py). A second poller
             # may fetch the feed at the same moment, for once; only one of them writes.
-            fetched = await self._fetch(feed, ahead.state)
-            report = self._nothing_new(feed, ahead.state, fetched)
+            try:
+                fetched = await self._fetch(feed, ahead.state)
+            except (RedisError, OSError):
+                raise
+            except Exception:  # polled again under the lease, where a crash counts
+                fetched = None
+            report = None if fetched is None else self._nothing_new(feed, ahead.state, fetched)
             if report is not None:
                 commit, revision = self.leases.commit(feed.id, state_key, ahead)
                 (reply,) = await self.batcher.execute(commit)

@@ -120,6 +120,24 @@ async def test_a_poll_that_crashes_counts_deactivates_and_shows_on_status(
     assert "deactivated" in row and "something this feed provokes" in row
 
 
+async def test_a_fetch_that_crashes_counts_against_a_feed_polled_from_memory(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FeedServer() as server:
+        server.dynamic["f"] = rss(item("Any", "https://n.example/1"))
+        feed = feed_for("crashy", server.url("/dyn/f"))
+        async with make_poller(redis, [feed]) as poller:
+            assert [(await poller.poll(feed)).outcome for _ in range(2)] == ["new", "not_modified"]
+
+            async def crash(*args: object, **kwargs: object) -> None:
+                raise RuntimeError("something this feed provokes")
+
+            monkeypatch.setattr(poller.fetcher, "fetch", crash)
+            reports = [await poller.poll(feed) for _ in range(2)]
+    assert [(r.outcome, r.error_kind) for r in reports] == [("error", "crash")] * 2
+    assert (await load_state(redis, "crashy")).error_streak == 2
+
+
 # -- item 2: only http(s) URLs become article URLs -----------------------------------------------
 
 
