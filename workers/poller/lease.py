@@ -71,13 +71,14 @@ return 0
 """
 
 # A poll that fetched without a lease (see FeedLeases.remembered) and found nothing new: write
-# its changes (ARGV[3..]) with the new revision ARGV[2] only if no poller holds the lease now
-# and the hash is still at ARGV[1], the revision this poller wrote last. Replies 1 when
-# written, 0 when not (the poll then takes the lease as usual).
+# its changes (ARGV[4..]) with the new revision ARGV[3] only if no poller holds the lease now
+# and the hash is still at ARGV[2], the revision this poller wrote last (ARGV as for
+# _GIVE_BACK_LUA; the token ARGV[1] is unused). Replies 1 when written, 0 when not (the poll
+# then takes the lease as usual).
 _COMMIT_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('HGET', KEYS[2], '""" + REVISION_FIELD + """') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], '""" + REVISION_FIELD + """', ARGV[2], unpack(ARGV, 3))
+if redis.call('HGET', KEYS[2], '""" + REVISION_FIELD + """') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], '""" + REVISION_FIELD + """', ARGV[3], unpack(ARGV, 4))
 return 1
 """
 
@@ -157,20 +158,21 @@ class FeedLeases:
         And the revision it writes, for :meth:`given_back` with the command's reply (0: not
         written, and the state is forgotten).
         """
-        revision = next(self._revisions)
-        pairs = [part for item in lease.state.changes(lease.read).items() for part in item]
-        command = ("EVAL", _COMMIT_LUA, 2, keys.LEASE_PREFIX + feed_id, state_key,
-                   lease.revision, revision, *pairs)
-        return command, revision
+        return self._write(_COMMIT_LUA, feed_id, state_key, lease)
 
     def give_back(self, feed_id: str, state_key: str, lease: Lease) -> tuple[Command, str]:
         """Return the command writing what changed in ``lease`` and giving it back.
 
         And the revision it writes, for :meth:`given_back` with the command's reply.
         """
+        return self._write(_GIVE_BACK_LUA, feed_id, state_key, lease)
+
+    def _write(self, script: str, feed_id: str, state_key: str, lease: Lease,
+               ) -> tuple[Command, str]:
+        """Return ``script`` run on what changed in ``lease``, and the revision it writes."""
         revision = next(self._revisions)
         pairs = [part for item in lease.state.changes(lease.read).items() for part in item]
-        command = ("EVAL", _GIVE_BACK_LUA, 2, keys.LEASE_PREFIX + feed_id, state_key,
+        command = ("EVAL", script, 2, keys.LEASE_PREFIX + feed_id, state_key,
                    self.token, lease.revision, revision, *pairs)
         return command, revision
 
