@@ -21,6 +21,7 @@ import hashlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import re
 import resource
 import tempfile
 import time
@@ -62,8 +63,14 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
 
 
+# A story's URL where an entry gives it: RSS <link> and <guid> text, an Atom link's href.
+_ITEM_URL = re.compile(
+    rb"(<link>\s*(?:<!\[CDATA\[)?\s*|<guid[^>]*>\s*(?:<!\[CDATA\[)?\s*"
+    rb"|<link\b[^>]*?\bhref=[\"'])(https?://)")
+
+
 def _serve(folder: str, conn: multiprocessing.connection.Connection) -> None:
-    """Feed server process: /etag/<i> (304-capable), /same/<i>, /changing/<i>."""
+    """Feed server process: /etag/<i> (304-capable), /same/<i>, /changing/<i>, /first/<i>."""
     from aiohttp import web
 
     bodies = [p.read_bytes() for p in real_site_files(Path(folder))]
@@ -87,6 +94,14 @@ def _serve(folder: str, conn: multiprocessing.connection.Connection) -> None:
         return web.Response(body=bodies[i] + f"<!-- {counter[0]} -->".encode(),
                             content_type="application/rss+xml")
 
+    async def first(request: web.Request) -> web.Response:
+        # Copy k of a file links its stories under hosts of its own (ck.), as distinct feeds
+        # do: every item is then new to the dedupe and queued, as on a real first poll.
+        n = int(request.match_info["i"])
+        i, k = n % len(bodies), n // len(bodies)
+        body = _ITEM_URL.sub(rb"\1\2c%d." % k, bodies[i]) if k else bodies[i]
+        return web.Response(body=body, content_type="application/rss+xml")
+
     async def newitem(request: web.Request) -> web.Response:
         i = int(request.match_info["i"]) % len(bodies)
         counter[0] += 1
@@ -107,6 +122,7 @@ def _serve(folder: str, conn: multiprocessing.connection.Connection) -> None:
         app.router.add_get("/same/{i}", same)
         app.router.add_get("/changing/{i}", changing)
         app.router.add_get("/newitem/{i}", newitem)
+        app.router.add_get("/first/{i}", first)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
@@ -249,7 +265,7 @@ async def run_for(n: int, port: int, redis_url: str, args: argparse.Namespace) -
         # Start the workers before measuring.
         await pool.parse(bodies[0], {}, FeedInfo("warmup", "warmup"), "http://x/",
                          datetime.now(UTC))
-        results = [await phase("200 first poll (full parse+queue)", "changing")]
+        results = [await phase("200 first poll (full parse+queue)", "first")]
         # Prime the state a first poll of every feed leaves (validators, body and item hashes).
         primed = {}
         for i in range(n):
