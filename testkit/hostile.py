@@ -17,7 +17,7 @@ MiB = 1024 * 1024
 
 
 class HostileEndpoints:
-    """Handlers for ``/bomb``, ``/big``, ``/trickle``, ``/loop/<n>``, redirects, ``/html``..."""
+    """Handlers for ``/bomb``, ``/big``, ``/trickle``, ``/stall``, ``/loop/<n>``, ``/html``..."""
 
     def __init__(self) -> None:
         """Start the request counters."""
@@ -38,6 +38,8 @@ class HostileEndpoints:
         router.add_get("/html", self._html)
         router.add_get("/status/{code}", self._status)
         router.add_get("/slow/{n}", self._slow)
+        router.add_get("/silent", self._silent)
+        router.add_get("/stall", self._stall)
 
     def _count(self, request: web.Request) -> None:
         self.hits[request.path] += 1
@@ -86,6 +88,25 @@ class HostileEndpoints:
             for i in range(self.trickle_seconds):
                 await resp.write(b"<rss>"[i % 5: i % 5 + 1])
                 await asyncio.sleep(1)  # the slow site itself: the client's timeout must win
+        except (ConnectionError, RuntimeError):
+            pass
+        return resp
+
+    async def _silent(self, request: web.Request) -> web.StreamResponse:
+        """No response head at all: the request is read, then nothing (up to a minute)."""
+        self._count(request)
+        await asyncio.sleep(60)  # a hung backend: the client's read bound must win
+        return web.Response(status=504)
+
+    async def _stall(self, request: web.Request) -> web.StreamResponse:
+        """The head and the start of a feed, then silence (up to a minute)."""
+        self._count(request)
+        resp = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        try:
+            await resp.write(b"<?xml version='1.0'?><rss><channel><title>Stalled")
+            await asyncio.sleep(60)
         except (ConnectionError, RuntimeError):
             pass
         return resp

@@ -212,6 +212,56 @@ def _checked_start(url: str, trusted: bool) -> tuple[URL, str, Origin | None]:
     return start, _host_key(start), origin_of(start) if trusted else None
 
 
+class _Deadline:
+    """One timer for a whole fetch: its total bound, and the wait for a server's next bytes.
+
+    The read bound (``read_s`` with no byte) moves with each chunk; it never passes the total
+    bound. Before a response, the bound is ``connect_s + read_s``: the connection may have to
+    be made first (aiohttp's ``sock_connect`` bounds that step alone).
+    """
+
+    def __init__(self, limits: FetchLimits) -> None:
+        """Prepare the bounds; the clock starts in ``__aenter__``."""
+        self.limits = limits
+        self._loop = asyncio.get_running_loop()
+        now = self._loop.time()
+        self._end = now + limits.total_s
+        # Set for the first response at once: moving it later would arm a second timer.
+        self._timeout = asyncio.timeout_at(min(self._end, now + limits.connect_s + limits.read_s))
+
+    async def __aenter__(self) -> Self:
+        """Start the fetch's one timer."""
+        await self._timeout.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the timer; an expiry leaves as TimeoutError."""
+        await self._timeout.__aexit__(exc_type, exc, tb)
+
+    def expect_response(self) -> None:
+        """Bound the wait for a redirect target's response head (connecting included)."""
+        self._move(self.limits.connect_s + self.limits.read_s)
+
+    def expect_bytes(self) -> None:
+        """Bound the wait for the body's next bytes."""
+        self._move(self.limits.read_s)
+
+    def _move(self, wait_s: float) -> None:
+        self._timeout.reschedule(min(self._end, self._loop.time() + wait_s))
+
+    def missed(self) -> str:
+        """Say which bound expired, for people."""
+        when = self._timeout.when()
+        if when is not None and when < self._end:
+            return f"the server sent nothing for {self.limits.read_s:g} s"
+        return f"no complete response within {self.limits.total_s:g} s"
+
+
 class Fetcher:
     """Shared aiohttp sessions per poller, with a per-host concurrency limit.
 
@@ -243,9 +293,10 @@ class Fetcher:
         )
         return aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=lim.connect_s, sock_read=lim.read_s
-            ),
+            # No sock_read: aiohttp arms and re-arms a timer for it on every response (two
+            # per 304, a tenth of a remembered poll's CPU). The read bound lives in the fetch's
+            # one deadline instead (_Deadline).
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=lim.connect_s),
             headers={"User-Agent": lim.user_agent, "Accept": _ACCEPT,
                      "Accept-Encoding": "gzip, deflate"},
             auto_decompress=False,  # we decode ourselves under a byte cap (gzip bombs)
@@ -289,13 +340,13 @@ class Fetcher:
         if slot is None:
             slot = self._host_slots[host] = asyncio.Semaphore(self.limits.per_host)
         async with slot:
+            deadline = _Deadline(self.limits)
             try:
-                async with asyncio.timeout(self.limits.total_s):
-                    return await self._follow(start, trusted_origin, etag, last_modified)
+                async with deadline:
+                    return await self._follow(start, trusted_origin, etag, last_modified,
+                                              deadline)
             except TimeoutError:
-                raise FetchError(
-                    "timeout", f"no complete response within {self.limits.total_s:g} s"
-                ) from None
+                raise FetchError("timeout", deadline.missed()) from None
             except UnsafeURLError as exc:
                 raise FetchError("unsafe_url", str(exc)) from None
             except aiohttp.TooManyRedirects:
@@ -310,7 +361,7 @@ class Fetcher:
 
     async def _follow(
         self, url: URL, trusted_origin: Origin | None, etag: str | None,
-        last_modified: str | None,
+        last_modified: str | None, deadline: _Deadline,
     ) -> FetchResult:
         assert self._session is not None, "use Fetcher as an async context manager"
         assert self._trusted_session is not None
@@ -324,6 +375,8 @@ class Fetcher:
         trusted = trusted_origin is not None  # the feed's own URL, whose origin that is
         for hop in range(self.limits.max_redirects + 1):
             session = self._trusted_session if trusted else self._session
+            if hop:
+                deadline.expect_response()
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     if hop == self.limits.max_redirects:
@@ -346,11 +399,12 @@ class Fetcher:
                     all_permanent = all_permanent and resp.status in (301, 308)
                     permanent = str(url) if all_permanent else None
                     continue
-                return await self._finish(resp, url, permanent)
+                return await self._finish(resp, url, permanent, deadline)
         raise FetchError("redirects", "redirect loop")  # pragma: no cover - loop returns/raises
 
     async def _finish(
-        self, resp: aiohttp.ClientResponse, url: URL, permanent: str | None
+        self, resp: aiohttp.ClientResponse, url: URL, permanent: str | None,
+        deadline: _Deadline,
     ) -> FetchResult:
         kept = {k: resp.headers[k] for k in _KEPT_HEADERS if k in resp.headers}
         if resp.status == 304:
@@ -363,10 +417,10 @@ class Fetcher:
                 "http_status", f"HTTP {resp.status} {resp.reason or ''}".strip(),
                 status=resp.status, retry_after=retry,
             )
-        body = await self._read_capped(resp)
+        body = await self._read_capped(resp, deadline)
         return FetchResult(200, str(url), body, kept, permanent)
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+    async def _read_capped(self, resp: aiohttp.ClientResponse, deadline: _Deadline) -> bytes:
         cap = self.limits.max_body_bytes
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         if encoding == "x-gzip":
@@ -378,7 +432,11 @@ class Fetcher:
             raise FetchError("too_large", f"Content-Length {declared} exceeds cap {cap}")
         decoder = _Decoder(encoding)
         buf = bytearray()
-        async for chunk in resp.content.iter_chunked(64 * 1024):
+        # Each read returns what has arrived, so the read bound restarts with every byte
+        # that comes (a fixed-size chunk could keep a slow but live server waiting past it).
+        deadline.expect_bytes()
+        async for chunk in resp.content.iter_any():
+            deadline.expect_bytes()
             try:
                 buf += decoder.feed(chunk, cap - len(buf))
             except FetchError as exc:

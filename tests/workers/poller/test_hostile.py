@@ -74,6 +74,26 @@ async def test_bomb_is_cut_at_the_cap() -> None:
         assert info.value.kind == "too_large"
 
 
+@pytest.mark.parametrize("path", ["/silent", "/stall"])
+async def test_a_server_gone_quiet_fails_on_the_read_bound_not_the_total(path: str) -> None:
+    """No byte for read_timeout_s ends the fetch, before the head or in the body."""
+    quiet = limits(fetch_timeout_s=120, connect_timeout_s=0.5, read_timeout_s=0.5)
+    async with FeedServer() as server, Fetcher(quiet) as fetcher:
+        with pytest.raises(FetchError) as info:
+            await fetcher.fetch(server.url(path), trusted=True)
+    assert info.value.kind == "timeout"
+    assert str(info.value) == "the server sent nothing for 0.5 s"
+
+
+async def test_a_live_trickle_is_cut_by_the_total_bound() -> None:
+    """A byte a second keeps the read bound (2 s) from firing; the total (3 s) ends it."""
+    async with FeedServer() as server, Fetcher(limits(fetch_timeout_s=3, read_timeout_s=2)) as f:
+        with pytest.raises(FetchError) as info:
+            await f.fetch(server.url("/trickle"), trusted=True)
+    assert info.value.kind == "timeout"
+    assert str(info.value) == "no complete response within 3 s"
+
+
 async def test_retry_after_is_reported_and_honoured(redis: Redis) -> None:
     async with FeedServer() as server:
         feed = feed_for("busy", server.url("/status/503"))
