@@ -57,6 +57,13 @@ class ScheduleBounds:
 
 def median_gap(times: Sequence[float]) -> float | None:
     """Return the median gap between consecutive distinct ``times``, or None for fewer than 2."""
+    # Remembered: a feed's recent times change only when it publishes or one ages out of the
+    # window, and every 304 poll learns its interval from them again (a few µs a poll).
+    return _median_gap(tuple(times))
+
+
+@functools.lru_cache(maxsize=16_384)
+def _median_gap(times: tuple[float, ...]) -> float | None:
     ordered = sorted(set(times))
     if len(ordered) < 2:
         return None
@@ -122,20 +129,24 @@ def furthest_next_poll(
 
 def merge_times(stored: str, new: Iterable[float], keep: int = 30) -> list[float]:
     """Return the newest ``keep`` distinct item times from ``stored`` (text) and ``new``."""
-    times = set(_stored_times(stored))
-    times.update(round(t) for t in new)
-    return sorted(times)[-keep:]
+    known = _stored_times(stored)
+    added = {round(t) for t in new}
+    if not added:  # a 304 or an unchanged body: the stored times as they are
+        return list(known[-keep:])
+    return sorted(added.union(known))[-keep:]
 
 
 @functools.lru_cache(maxsize=16_384)
 def _stored_times(stored: str) -> tuple[float, ...]:
+    """Return the distinct times of ``stored``, in order."""
     # Remembered: a feed's stored times change only when it has new items, and every 304
     # poll reads them again to learn its interval.
     try:
         # What we stored: whole numbers, so int() parses them (twice as fast as the checks).
-        return tuple(float(int(t)) for t in stored.split())
+        times = {float(int(t)) for t in stored.split()}
     except ValueError:
-        return tuple(float(t) for t in stored.split() if t.replace(".", "", 1).isdigit())
+        times = {float(t) for t in stored.split() if t.replace(".", "", 1).isdigit()}
+    return tuple(sorted(times))
 
 
 def backoff_delay(
