@@ -73,6 +73,12 @@ class PollerMetrics:
         self.in_flight = Gauge(
             "cw_poller_in_flight", "Polls running right now.", registry=registry
         )
+        self.live_pollers = Gauge(
+            "cw_poller_live_pollers",
+            "Poller replicas this one sees live; each polls its share of the feeds.",
+            registry=registry,
+        )
+        self.live_pollers.set(1)
         self.deactivations = Counter(
             "cw_poller_deactivations_total", "Feeds deactivated after a long failure streak.",
             registry=registry,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -18,6 +19,7 @@ from workers.poller.fetch import Fetcher
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import DueQueue, Pacer, furthest_next_poll, spread_offsets
+from workers.poller.shares import Shares, live_pollers
 from workers.poller.state import load_states
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ class Poller(FeedPoll):
         self.feeds: dict[str, FeedConfig] = {}
         self.queue = DueQueue(clock)
         self.in_flight: set[str] = set()
+        # Feeds another live poller polls (shares.py): off the queue until they are ours.
+        self.shares = Shares(owner)
+        self.parked: set[str] = set()
+        # Feeds asked for now (WebSub): polled once whichever poller's share they are in.
+        self.forced: set[str] = set()
         # WebSub's hook (websub.py): it holds back the next poll of a feed a hub pushes
         # (None: polling only).
         self.hold: Callable[[str, float], float] | None = None
@@ -56,12 +63,20 @@ class Poller(FeedPoll):
         self.feeds = new
         self.queue.discard(removed)
         self.leases.forget(removed)
+        self.shares.forget(removed)
+        self.parked.difference_update(removed)
+        self.forced.difference_update(removed)
         if self.metrics:
             self.metrics.forget(removed)
         return added, removed
 
     async def schedule_feeds(self, feed_ids: list[str]) -> None:
-        """Put feeds on the due queue: their stored next poll, else spread over a window."""
+        """Put feeds on the due queue: their stored next poll, else spread over a window.
+
+        Feeds in another live poller's share are parked instead (shares.py).
+        """
+        self.parked.update(fid for fid in feed_ids if not self.shares.mine(fid))
+        feed_ids = [fid for fid in feed_ids if fid not in self.parked]
         if not feed_ids:
             return
         now = self.clock()
@@ -84,6 +99,25 @@ class Poller(FeedPoll):
         for fid, offset in zip(cold, spread_offsets(len(cold), span, self._rng), strict=True):
             self.queue.schedule(fid, now + offset)
 
+    async def refresh_shares(self) -> None:
+        """Read which pollers are live; queue the parked feeds that are this poller's now."""
+        beats = cast(dict[str, str], await self.redis.hgetall(keys.HEARTBEATS))
+        # Wall time, as the heartbeats are written (whatever clock the schedule runs on).
+        pollers = live_pollers(beats, self.shares.me, time.time(), self.leases.heartbeat_ttl_s)
+        ours = [fid for fid in self.shares.update(pollers, self.feeds) if fid in self.parked]
+        if self.metrics:
+            self.metrics.live_pollers.set(len(self.shares.pollers))
+        if ours:
+            log.info("%d feeds are this poller's now (%d pollers live)", len(ours), len(pollers))
+            self.parked.difference_update(ours)
+            await self.schedule_feeds(ours)
+
+    def poll_soon(self, feed_id: str) -> None:
+        """Poll ``feed_id`` now, in this poller's share or not."""
+        self.forced.add(feed_id)
+        self.parked.discard(feed_id)
+        self.queue.schedule(feed_id, self.clock())
+
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every feed on its schedule until ``stop`` is set, then drain in-flight polls."""
         slots = asyncio.Semaphore(self.tuning.concurrency)
@@ -96,6 +130,14 @@ class Poller(FeedPoll):
                     break
                 feed = self.feeds.get(fid)
                 if feed is None:
+                    continue
+                if fid in self.forced:
+                    self.forced.discard(fid)
+                elif not self.shares.mine(fid):  # another poller's now: it polls the feed
+                    self.parked.add(fid)
+                    self.leases.forget([fid])
+                    if self.metrics:  # its freshness is the other poller's to report now
+                        self.metrics.forget([fid])
                     continue
                 if await pacer.wait(stop):
                     break

@@ -37,20 +37,21 @@ async def refresh(poller: Poller, configured: list[FeedConfig]) -> None:
     if added or removed:
         log.info("poller feeds: %d added, %d removed, %d total",
                  len(added), len(removed), len(poller.feeds))
-    idle = [fid for fid in poller.feeds
-            if poller.queue.due_at(fid) is None and fid not in poller.in_flight]
+    idle = [fid for fid in poller.feeds if poller.queue.due_at(fid) is None
+            and fid not in poller.in_flight and fid not in poller.parked]
     # Idle feeds are new (or added again), or deactivated (schedule_feeds skips those).
     await poller.schedule_feeds(idle)
     if poller.metrics:
-        poller.metrics.feeds.labels("active").set(len(poller.queue) + len(poller.in_flight))
-        poller.metrics.feeds.labels("inactive").set(
-            len(poller.feeds) - len(poller.queue) - len(poller.in_flight))
+        # Active: polled, here or by another live poller (parked here).
+        active = len(poller.queue) + len(poller.in_flight) + len(poller.parked)
+        poller.metrics.feeds.labels("active").set(active)
+        poller.metrics.feeds.labels("inactive").set(len(poller.feeds) - active)
 
 
 async def _reload_forever(
     poller: Poller, configured: list[FeedConfig], stop: asyncio.Event
 ) -> None:
-    """Refresh the feed set every ``reload_s``, and within ``watch_s`` of a run-time change."""
+    """Refresh the feed set every ``reload_s``, within ``watch_s`` of a change, and the shares."""
     tuning = poller.tuning
     version: str | None = None
     last = time.monotonic()
@@ -58,6 +59,9 @@ async def _reload_forever(
         if await sleep_unless_stopped(stop, min(tuning.watch_s, tuning.reload_s)):
             return
         try:
+            # Every tick: a poller that stopped or died hands its feeds on within a few seconds
+            # of its heartbeat going stale.
+            await poller.refresh_shares()
             current = await feeds_version(poller.redis)
             if current == version and time.monotonic() - last < tuning.reload_s:
                 continue
@@ -88,6 +92,7 @@ async def run(ctx: RoleContext) -> None:
             owner=ctx.consumer_name, heartbeat_ttl_s=ctx.settings.heartbeat_ttl_s,
         )
         await stack.enter_async_context(running_websub(ctx, poller))  # off without a URL
+        await poller.refresh_shares()  # before the first schedule: only its share is queued
         await refresh(poller, configured)
         log.info("poller started: %d feeds, parsing in %d %s(s)",
                  len(poller.feeds), pool.workers, pool.kind)

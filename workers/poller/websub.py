@@ -125,7 +125,7 @@ class WebSub:
         """Put ``feed_id`` first on the poller's queue, unless it is polled right now or off."""
         if feed_id in self.poller.feeds and feed_id not in self.poller.in_flight \
                 and feed_id not in self.deactivated:
-            self.poller.queue.schedule(feed_id, time.time())
+            self.poller.poll_soon(feed_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Check every subscription each ``check_s`` (sooner after a discovery) until stopped."""

@@ -1,0 +1,113 @@
+"""Several pollers share the feeds: each feed polled by one live poller, handed on when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from contextlib import AsyncExitStack
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from core import keys
+from core.feeds import FeedConfig
+from testkit.feeds import FeedServer
+from testkit.waiting import wait_until
+from tests.workers.poller.helpers import feed_for, rss_with, tuning
+from workers.poller.fetch import Fetcher, FetchLimits
+from workers.poller.metrics import PollerMetrics
+from workers.poller.outcomes import PollReport
+from workers.poller.parse_pool import ParsePool
+from workers.poller.poller import Poller
+from workers.poller.shares import Shares, live_pollers
+
+
+def test_each_feed_has_one_poller_and_a_leaving_one_hands_on_only_its_own() -> None:
+    feeds = [f"feed-{i}" for i in range(300)]
+    everyone = frozenset({"a", "b", "c"})
+    shares = {name: Shares(name) for name in everyone}
+    for share in shares.values():
+        share.update(everyone, feeds)
+    owners = {fid: [n for n, s in shares.items() if s.mine(fid)] for fid in feeds}
+    assert all(len(o) == 1 for o in owners.values()), "a feed with no poller or with two"
+    counts = Counter(o[0] for o in owners.values())
+    assert all(60 <= n <= 140 for n in counts.values()), counts  # about a third each
+    # c stops: a and b take c's feeds, and only those.
+    handed = {name: shares[name].update(frozenset({"a", "b"}), feeds) for name in ("a", "b")}
+    assert sorted(handed["a"] + handed["b"]) == sorted(f for f, o in owners.items() if o == ["c"])
+    assert all(shares[owners[f][0]].mine(f) for f in feeds if owners[f] != ["c"])
+    assert not set(handed["a"]) & set(handed["b"])
+
+
+def test_a_poller_alone_polls_everything_and_counts_only_fresh_poller_beats() -> None:
+    now = 1_000_000.0
+    beats = {"poller/b": f"{now - 3:.3f}", "poller/old": f"{now - 60:.3f}",
+             "classifier/b": f"{now:.3f}", "poller/bad": "yesterday"}
+    assert live_pollers(beats, "a", now, 15.0) == {"a", "b"}
+    alone = Shares("a")
+    assert all(alone.mine(f"f{i}") for i in range(50))
+
+
+class _Recording(Poller):
+    """A poller that notes which feeds it polled."""
+
+    polled: Counter[str]
+
+    async def poll(self, feed: FeedConfig) -> PollReport:
+        """Note the feed, then poll it."""
+        self.polled[feed.id] += 1
+        return await super().poll(feed)
+
+
+async def test_two_pollers_split_the_feeds_and_one_takes_over_when_the_other_stops(
+    redis: Redis,
+) -> None:
+    settings = tuning()
+    async with FeedServer() as server, AsyncExitStack() as stack:
+        feeds = []
+        for i in range(16):
+            server.dynamic[f"s{i}"] = rss_with([(f"s{i}-1", f"Story {i}")])
+            feeds.append(feed_for(f"s{i}", server.url(f"/dyn/s{i}"), interval=1))
+        pollers: dict[str, _Recording] = {}
+        registries = {"a": CollectorRegistry(), "b": CollectorRegistry()}
+        for name in ("a", "b"):
+            fetcher = await stack.enter_async_context(Fetcher(FetchLimits.of(settings)))
+            pool = await stack.enter_async_context(ParsePool("thread", 1))
+            poller = _Recording(redis, fetcher, pool, settings, PollerMetrics(registries[name]),
+                                owner=name)
+            poller.polled = Counter()
+            poller.set_feeds(feeds)
+            pollers[name] = poller
+        await redis.hset(keys.HEARTBEATS, mapping={
+            "poller/a": f"{time.time():.3f}", "poller/b": f"{time.time():.3f}"})
+        for poller in pollers.values():
+            await poller.refresh_shares()
+            await poller.schedule_feeds(list(poller.feeds))
+        assert registries["a"].get_sample_value("cw_poller_live_pollers") == 2
+        stops = {name: asyncio.Event() for name in pollers}
+        runs = [asyncio.create_task(p.run(stops[n])) for n, p in pollers.items()]
+        try:
+            a, b = pollers["a"], pollers["b"]
+
+            def each_polled(times: int) -> bool:
+                return all(a.polled[f.id] + b.polled[f.id] >= times for f in feeds)
+
+            assert await wait_until(lambda: each_polled(3), timeout=120)
+            mine = {name: set(p.polled) for name, p in pollers.items()}
+            assert mine["a"] and mine["b"], mine  # both have a share
+            assert not mine["a"] & mine["b"], "a feed polled by both pollers"
+            assert mine["a"] | mine["b"] == {f.id for f in feeds}
+            # b stops; its heartbeat goes (as supervise deletes it): a polls b's feeds too.
+            stops["b"].set()
+            await runs[1]
+            await redis.hdel(keys.HEARTBEATS, "poller/b")
+            await a.refresh_shares()
+            assert registries["a"].get_sample_value("cw_poller_live_pollers") == 1
+            before = Counter(a.polled)
+            assert await wait_until(
+                lambda: all(a.polled[f] > before[f] for f in mine["b"]), timeout=120)
+        finally:
+            for stop in stops.values():
+                stop.set()
+            await asyncio.gather(*runs)

@@ -1,0 +1,76 @@
+"""Which live poller polls which feed: several pollers share the feeds, not poll them all.
+
+Each poller keeps every feed's schedule, so without a share each of N pollers would poll each
+feed once per interval: N polls, and N times the load on a publisher (the lease only stops
+two polls of a feed at the same moment). A feed's share goes to one of the live pollers by
+rendezvous hashing: every poller scores each (poller, feed) pair the same way and the highest
+score polls it. A poller that stops or dies loses only its own feeds, spread over the others;
+one that starts takes about 1/N of them from each.
+
+Live means a ``poller/<name>`` heartbeat (core/lifecycle.py) younger than its TTL; a poller
+always counts itself. Views may differ for a moment (a poller just started, a heartbeat just
+stale): then a feed may have two pollers, never none, except the feeds of a poller that died
+without a word, until its heartbeat goes stale. The lease still keeps two polls of one feed
+apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+HEARTBEAT_ROLE = "poller/"
+
+
+def _score(owner: str, feed_id: str) -> bytes:
+    # Not hash(): it is salted per process, and every poller must score alike.
+    return hashlib.blake2b(f"{owner}\0{feed_id}".encode(), digest_size=8).digest()
+
+
+def live_pollers(beats: Mapping[str, str], me: str, now: float, ttl_s: float) -> frozenset[str]:
+    """Return the names of the pollers whose heartbeat is fresh, ``me`` always among them."""
+    live = {me}
+    for field, value in beats.items():
+        if not field.startswith(HEARTBEAT_ROLE):
+            continue
+        try:
+            fresh = now - float(value) <= ttl_s
+        except ValueError:
+            continue  # not a heartbeat this code wrote: no poller behind it
+        if fresh:
+            live.add(field[len(HEARTBEAT_ROLE):])
+    return frozenset(live)
+
+
+class Shares:
+    """The feeds this poller polls among the live pollers; everything while it is alone."""
+
+    def __init__(self, me: str) -> None:
+        """Start alone: every feed is this poller's until others are seen."""
+        self.me = me
+        self.pollers: frozenset[str] = frozenset({me})
+        self._mine: dict[str, bool] = {}
+
+    def mine(self, feed_id: str) -> bool:
+        """Return whether this poller polls ``feed_id``."""
+        if len(self.pollers) == 1:
+            return True
+        known = self._mine.get(feed_id)
+        if known is None:
+            best = max(self.pollers, key=lambda owner: _score(owner, feed_id))
+            known = self._mine[feed_id] = best == self.me
+        return known
+
+    def update(self, pollers: frozenset[str], feed_ids: Iterable[str]) -> list[str]:
+        """Take a new set of live pollers; return the feeds of ``feed_ids`` newly mine."""
+        if pollers == self.pollers:
+            return []
+        before = {fid: self.mine(fid) for fid in feed_ids}
+        self.pollers = pollers | {self.me}
+        self._mine.clear()
+        return [fid for fid, was in before.items() if not was and self.mine(fid)]
+
+    def forget(self, feed_ids: Iterable[str]) -> None:
+        """Drop what is known of removed feeds."""
+        for fid in feed_ids:
+            self._mine.pop(fid, None)
