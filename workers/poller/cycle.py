@@ -228,9 +228,10 @@ class FeedPoll:
         if report.outcome == "not_modified":
             self.metrics.not_modified.inc()
         self.metrics.outcome(report.outcome).inc()
-        self.metrics.last_success_of(report.feed_id).set(state.last_success)
+        fresh = self.metrics.freshness
+        fresh.last_success[report.feed_id] = state.last_success
         if state.newest_item:
-            self.metrics.newest_item_of(report.feed_id).set(state.newest_item)
+            fresh.newest_item[report.feed_id] = state.newest_item
 
     async def _failed(
         self, feed: FeedConfig, state: FeedState, kind: str, message: str, *,
