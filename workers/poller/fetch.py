@@ -221,27 +221,13 @@ class _Deadline:
     """
 
     def __init__(self, limits: FetchLimits) -> None:
-        """Prepare the bounds; the clock starts in ``__aenter__``."""
+        """Set the bounds from now; ``timer`` is the context that enforces them."""
         self.limits = limits
         self._loop = asyncio.get_running_loop()
         now = self._loop.time()
         self._end = now + limits.total_s
         # Set for the first response at once: moving it later would arm a second timer.
-        self._timeout = asyncio.timeout_at(min(self._end, now + limits.connect_s + limits.read_s))
-
-    async def __aenter__(self) -> Self:
-        """Start the fetch's one timer."""
-        await self._timeout.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the timer; an expiry leaves as TimeoutError."""
-        await self._timeout.__aexit__(exc_type, exc, tb)
+        self.timer = asyncio.timeout_at(min(self._end, now + limits.connect_s + limits.read_s))
 
     def expect_response(self) -> None:
         """Bound the wait for a redirect target's response head (connecting included)."""
@@ -252,11 +238,11 @@ class _Deadline:
         self._move(self.limits.read_s)
 
     def _move(self, wait_s: float) -> None:
-        self._timeout.reschedule(min(self._end, self._loop.time() + wait_s))
+        self.timer.reschedule(min(self._end, self._loop.time() + wait_s))
 
     def missed(self) -> str:
         """Say which bound expired, for people."""
-        when = self._timeout.when()
+        when = self.timer.when()
         if when is not None and when < self._end:
             return f"the server sent nothing for {self.limits.read_s:g} s"
         return f"no complete response within {self.limits.total_s:g} s"
@@ -342,7 +328,7 @@ class Fetcher:
         async with slot:
             deadline = _Deadline(self.limits)
             try:
-                async with deadline:
+                async with deadline.timer:
                     return await self._follow(start, trusted_origin, etag, last_modified,
                                               deadline)
             except TimeoutError:
