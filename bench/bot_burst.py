@@ -134,15 +134,13 @@ async def flood(redis_url: str, tmp: Path, commands: int, others: int) -> bool:
 async def bench(users: list[int], commands: int, others: int) -> int:
     """Run every scenario on a private redis-server; return 0 when all held."""
     ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        server = RedisProcess(Path(tmp) / "redis", appendonly=False)
-        server.start()
-        try:
-            for n in users:
-                ok &= await burst(server.url, Path(tmp), n, timeout_s=60 + n / 10)
-            ok &= await flood(server.url, Path(tmp), commands, others)
-        finally:
-            server.stop()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        RedisProcess(Path(tmp) / "redis", appendonly=False) as server,
+    ):
+        for n in users:
+            ok &= await burst(server.url, Path(tmp), n, timeout_s=60 + n / 10)
+        ok &= await flood(server.url, Path(tmp), commands, others)
     print("result: " + ("all answered and applied" if ok else "FAILED"))
     return 0 if ok else 1
 

@@ -66,14 +66,12 @@ async def _subscribe(redis_url: str, count: int) -> None:
 
 async def bench(subscribers: int, latency_s: float, timeout_s: float) -> int:
     """Run one fan-out and print its figures; return 0 when every target was met."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = RedisProcess(Path(tmp) / "redis", appendonly=False)
-        server.start()
-        try:
-            async with BotAPIEmulator(TOKEN, latency_s=latency_s) as emu:
-                return await _run(server.url, emu, Path(tmp), subscribers, timeout_s)
-        finally:
-            server.stop()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        RedisProcess(Path(tmp) / "redis", appendonly=False) as server,
+    ):
+        async with BotAPIEmulator(TOKEN, latency_s=latency_s) as emu:
+            return await _run(server.url, emu, Path(tmp), subscribers, timeout_s)
 
 
 async def _run(

@@ -157,13 +157,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=240.0, help="publishing window")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis_proc = RedisProcess(Path(tmp), appendonly=False)
-        redis_proc.start()
-        try:
-            asyncio.run(run(args, redis_proc.url))
-        finally:
-            redis_proc.stop()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        RedisProcess(Path(tmp), appendonly=False) as redis_proc,
+    ):
+        asyncio.run(run(args, redis_proc.url))
 
 
 if __name__ == "__main__":

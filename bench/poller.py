@@ -358,9 +358,10 @@ def main() -> None:
     here, there = ctx.Pipe()
     server = ctx.Process(target=_serve, args=(str(SHARED), there), daemon=True)
     server.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis_proc = RedisProcess(Path(tmp), appendonly=False)
-        redis_proc.start()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        RedisProcess(Path(tmp), appendonly=False) as redis_proc,
+    ):
         try:
             port = here.recv()
             for n in args.feeds:
@@ -370,7 +371,6 @@ def main() -> None:
             server.join(10)
             if server.is_alive():
                 server.kill()
-            redis_proc.stop()
 
 
 if __name__ == "__main__":

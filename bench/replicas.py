@@ -163,13 +163,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=40.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = RedisProcess(Path(tmp), appendonly=False)
-        redis.start()
-        try:
-            asyncio.run(main_async(args, Path(tmp), redis.url))
-        finally:
-            redis.stop()
+    with tempfile.TemporaryDirectory() as tmp, RedisProcess(Path(tmp), appendonly=False) as redis:
+        asyncio.run(main_async(args, Path(tmp), redis.url))
 
 
 if __name__ == "__main__":

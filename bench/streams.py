@@ -81,22 +81,17 @@ async def run_one(
 
 async def main(entries: int) -> None:
     """Start a private redis-server (AOF everysec, as in production) and measure each batch size."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = RedisProcess(Path(tmp))
-        server.start()
-        try:
-            print("flat out (pipelined producer and the consumer in one process):")
-            print(f"{'batch':>6} {'entries':>8} {'entries/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-            for batch in (1, 10, 100):
-                got, p50, p99 = await run_one(server.url, batch, entries, None)
-                print(f"{batch:>6} {entries:>8} {got:>10.0f} {p50:>8.2f} {p99:>8.2f}")
-            paced = min(entries, 4_000)
-            print(f"paced at {PACED_RATE}/s (handoff latency under a steady load):")
-            for batch in (1, 10, 100):
-                got, p50, p99 = await run_one(server.url, batch, paced, PACED_RATE)
-                print(f"{batch:>6} {paced:>8} {got:>10.0f} {p50:>8.2f} {p99:>8.2f}")
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as tmp, RedisProcess(Path(tmp)) as server:
+        print("flat out (pipelined producer and the consumer in one process):")
+        print(f"{'batch':>6} {'entries':>8} {'entries/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+        for batch in (1, 10, 100):
+            got, p50, p99 = await run_one(server.url, batch, entries, None)
+            print(f"{batch:>6} {entries:>8} {got:>10.0f} {p50:>8.2f} {p99:>8.2f}")
+        paced = min(entries, 4_000)
+        print(f"paced at {PACED_RATE}/s (handoff latency under a steady load):")
+        for batch in (1, 10, 100):
+            got, p50, p99 = await run_one(server.url, batch, paced, PACED_RATE)
+            print(f"{batch:>6} {paced:>8} {got:>10.0f} {p50:>8.2f} {p99:>8.2f}")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the benchmark process: {rss_mb:.0f} MB")
 

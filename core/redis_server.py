@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from core.config_files import StartupError
 from core.process_identity import start_time
@@ -90,6 +92,20 @@ class RedisProcess:
         # A server started by a process that died: not our child, so known by pid (and the
         # start time that tells it from a later process given the same pid).
         self.adopted = (adopted_pid, start_time(adopted_pid)) if adopted_pid else None
+
+    def __enter__(self) -> Self:
+        """Start the server (a bench's or a script's own)."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
 
     @property
     def pid(self) -> int:

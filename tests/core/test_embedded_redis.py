@@ -17,6 +17,7 @@ from core.redis_conn import (
     RedisUnavailableError,
     embedded_redis,
     free_port,
+    make_client,
     open_redis,
 )
 from core.settings import Settings
@@ -158,3 +159,14 @@ def test_feeds_list_waits_for_nothing_when_no_run_holds_the_server(tmp_path: Pat
     assert out.returncode == 0, out.stderr[-2000:]
     assert redis_servers_in(tmp_path / "data" / "redis") == []
     assert os.path.exists(tmp_path / "data" / "redis")
+
+
+async def test_a_redis_process_used_as_a_context_manager_stops_on_exit(tmp_path: Path) -> None:
+    with RedisProcess(tmp_path, appendonly=False) as server:
+        client = make_client(server.url)
+        try:
+            assert await client.ping()
+        finally:
+            await client.aclose()
+        proc = server.proc
+    assert proc is not None and proc.poll() is not None, "still running after the block"
