@@ -114,6 +114,8 @@ class FeedServer(HostileEndpoints):
         # item feed id -> seconds to stall before answering (a slow site; lets a test kill
         # a poller mid-poll).
         self.stall: dict[str, float] = {}
+        # item feed id -> the client ports that fetched it (testkit.procnet tells whose).
+        self.client_ports: dict[str, set[int]] = {}
         app = web.Application()
         app.router.add_get("/feeds/{feed_id}.xml", self._item_feed)
         app.router.add_get("/dyn/{key}", self._dynamic)
@@ -185,6 +187,9 @@ class FeedServer(HostileEndpoints):
     async def _item_feed(self, request: web.Request) -> web.Response:
         self._count(request)
         feed_id = request.match_info["feed_id"]
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            self.client_ports.setdefault(feed_id, set()).add(int(peer[1]))
         if self.stall.get(feed_id):
             await asyncio.sleep(self.stall[feed_id])  # the slow site under test, not a wait
         feed = self.feeds.get(feed_id)
