@@ -78,7 +78,7 @@ def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile) -> None:
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()
     assert "[console_scripts]" in text
-    assert "ceasefire-watch = core.cli:main" in text.splitlines()
+    assert "ceasefire-watch = core.entry:main" in text.splitlines()
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -118,3 +118,12 @@ def test_compose_runs_redis_with_aof_and_the_service() -> None:
     service = compose["services"]["ceasefire-watch"]
     assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_the_console_scripts_module_imports_nothing_heavy() -> None:
+    """Parse workers import the console script again: it must not pull in the whole CLI."""
+    code = ("import sys, core.entry; print(sorted(m for m in sys.modules"
+            " if m.startswith(('core.', 'click', 'structlog', 'redis'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == "['core.entry']", out
