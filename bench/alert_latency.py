@@ -39,7 +39,7 @@ from core.redis_conn import RedisProcess, make_client
 from core.tuning import PollerTuning, WebSubSettings
 from testkit.feedgen import write_config
 from testkit.feeds import FeedItem, FeedServer
-from testkit.pipeline import CLI, REPO, stop_processes
+from testkit.pipeline import DEPLOYED, REPO, stop_processes
 from testkit.waiting import wait_until
 from testkit.websub_hub import WebSubHub
 
@@ -160,7 +160,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
                    "DATA_DIR": str(tmp / "data"), "HEALTH_PORT": "0",
                    "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "WEBSUB__PORT": str(port)}
             with (tmp / "service.log").open("wb") as log:
-                procs["service"] = subprocess.Popen([*CLI, "poller,classifier"], cwd=REPO,
+                procs["service"] = subprocess.Popen([*DEPLOYED, "poller,classifier"], cwd=REPO,
                                                     env=env, stdout=log, stderr=subprocess.STDOUT)
 
             async def started() -> bool:

@@ -22,6 +22,10 @@ from core.streams import stream_stats
 REPO = Path(__file__).resolve().parents[1]
 # ``ceasefire-watch run --roles`` without relying on the console script being installed.
 CLI = (sys.executable, "-c", "from core.cli import main; main()", "run", "--roles")
+_SCRIPT = Path(sys.executable).with_name("ceasefire-watch")
+# The console script itself where it is installed, as the Docker image runs it: its parse
+# workers import it again (core/entry.py), which a memory figure must include.
+DEPLOYED = (str(_SCRIPT), "run", "--roles") if _SCRIPT.exists() else CLI
 # (stream, group) of every stream the service consumes, in pipeline order.
 GROUPS = tuple((s.name, s.group) for s in STREAMS)
 
