@@ -49,8 +49,9 @@ async def test_two_pollers_poll_each_feed_once_per_interval_and_one_left_takes_a
         procs = [subprocess.Popen(POLLER, cwd=REPO, env=env, stdout=log,
                                   stderr=subprocess.STDOUT) for _ in range(2)]
         try:
-            # Both up, and each has seen the other (a few watch_s ticks) before the window.
-            assert await wait_until(lambda: each_polled_since(dict.fromkeys(FEEDS, 0), 4),
+            # Both up, and each has seen the other's heartbeat move (one beat every third of
+            # the TTL; at one poll a second, 10 polls outlast three beats) before the window.
+            assert await wait_until(lambda: each_polled_since(dict.fromkeys(FEEDS, 0), 10),
                                     timeout=180), "the pollers never polled every feed"
             # A window in which every feed is polled POLLS times: each by one poller only,
             # told apart by the client ports its requests came from.

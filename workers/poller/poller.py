@@ -19,7 +19,7 @@ from workers.poller.fetch import Fetcher
 from workers.poller.metrics import PollerMetrics
 from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import DueQueue, Pacer, furthest_next_poll, spread_offsets
-from workers.poller.shares import Shares, live_pollers
+from workers.poller.shares import PeerWatch, Shares
 from workers.poller.state import load_states
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class Poller(FeedPoll):
         self.in_flight: set[str] = set()
         # Feeds another live poller polls (shares.py): off the queue until they are ours.
         self.shares = Shares(owner)
+        self.peers = PeerWatch(owner, heartbeat_ttl_s)
         self.parked: set[str] = set()
         # Feeds asked for now (WebSub): polled once whichever poller's share they are in.
         self.forced: set[str] = set()
@@ -103,7 +104,7 @@ class Poller(FeedPoll):
         """Read which pollers are live; queue the parked feeds that are this poller's now."""
         beats = cast(dict[str, str], await self.redis.hgetall(keys.HEARTBEATS))
         # Wall time, as the heartbeats are written (whatever clock the schedule runs on).
-        pollers = live_pollers(beats, self.shares.me, time.time(), self.leases.heartbeat_ttl_s)
+        pollers = self.peers.live(beats, time.time())
         ours = [fid for fid in self.shares.update(pollers, self.feeds) if fid in self.parked]
         if self.metrics:
             self.metrics.live_pollers.set(len(self.shares.pollers))

@@ -7,11 +7,11 @@ rendezvous hashing: every poller scores each (poller, feed) pair the same way an
 score polls it. A poller that stops or dies loses only its own feeds, spread over the others;
 one that starts takes about 1/N of them from each.
 
-Live means a ``poller/<name>`` heartbeat (core/lifecycle.py) younger than its TTL; a poller
-always counts itself. Views may differ for a moment (a poller just started, a heartbeat just
-stale): then a feed may have two pollers, never none, except the feeds of a poller that died
-without a word, until its heartbeat goes stale. The lease still keeps two polls of one feed
-apart.
+Live means a ``poller/<name>`` heartbeat (core/lifecycle.py) younger than its TTL that has
+moved while this poller watched (:class:`PeerWatch`); a poller always counts itself. Views may
+differ for a moment (a poller just started, a heartbeat just stale): then a feed may have two
+pollers, never none, except the feeds of a poller that died without a word, until the live
+ones see its heartbeat go stale. The lease still keeps two polls of one feed apart.
 """
 
 from __future__ import annotations
@@ -27,19 +27,42 @@ def _score(owner: str, feed_id: str) -> bytes:
     return hashlib.blake2b(f"{owner}\0{feed_id}".encode(), digest_size=8).digest()
 
 
-def live_pollers(beats: Mapping[str, str], me: str, now: float, ttl_s: float) -> frozenset[str]:
-    """Return the names of the pollers whose heartbeat is fresh, ``me`` always among them."""
-    live = {me}
-    for field, value in beats.items():
-        if not field.startswith(HEARTBEAT_ROLE):
-            continue
-        try:
-            fresh = now - float(value) <= ttl_s
-        except ValueError:
-            continue  # not a heartbeat this code wrote: no poller behind it
-        if fresh:
-            live.add(field[len(HEARTBEAT_ROLE):])
-    return frozenset(live)
+class PeerWatch:
+    """The other pollers alive: a fresh heartbeat that has moved since this poller first saw it.
+
+    Fresh is not enough. A poller killed outright leaves its heartbeat fresh for up to a TTL,
+    and a new process started in its place takes another name while the dead one's name is
+    still locked. Counted as live, that dead name would keep its share of the feeds unpolled
+    until its heartbeat went stale. A heartbeat that moves is a poller at work. A live peer is
+    missed only until its next beat (a third of a TTL): meanwhile both may poll its feeds,
+    which costs polls but loses nothing.
+    """
+
+    def __init__(self, me: str, ttl_s: float) -> None:
+        """Watch for ``me`` (always live) with heartbeats stale after ``ttl_s``."""
+        self.me = me
+        self.ttl_s = ttl_s
+        self._first: dict[str, str] = {}  # name -> its heartbeat when first seen fresh
+        self._moved: set[str] = set()
+
+    def live(self, beats: Mapping[str, str], now: float) -> frozenset[str]:
+        """Return the live pollers among ``beats`` (``keys.HEARTBEATS``), ``me`` among them."""
+        fresh: dict[str, str] = {}
+        for field, value in beats.items():
+            if not field.startswith(HEARTBEAT_ROLE):
+                continue
+            try:
+                if now - float(value) <= self.ttl_s:
+                    fresh[field[len(HEARTBEAT_ROLE):]] = value
+            except ValueError:
+                continue  # not a heartbeat this code wrote: no poller behind it
+        for name in set(self._first) - set(fresh):  # stale or gone: watch it anew
+            del self._first[name]
+            self._moved.discard(name)
+        for name, value in fresh.items():
+            if self._first.setdefault(name, value) != value:
+                self._moved.add(name)
+        return frozenset({self.me} | (self._moved & set(fresh)))
 
 
 class Shares:

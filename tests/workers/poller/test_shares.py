@@ -20,7 +20,7 @@ from workers.poller.metrics import PollerMetrics
 from workers.poller.outcomes import PollReport
 from workers.poller.parse_pool import ParsePool
 from workers.poller.poller import Poller
-from workers.poller.shares import Shares, live_pollers
+from workers.poller.shares import PeerWatch, Shares
 
 
 def test_each_feed_has_one_poller_and_a_leaving_one_hands_on_only_its_own() -> None:
@@ -40,12 +40,29 @@ def test_each_feed_has_one_poller_and_a_leaving_one_hands_on_only_its_own() -> N
     assert not set(handed["a"]) & set(handed["b"])
 
 
-def test_a_poller_alone_polls_everything_and_counts_only_fresh_poller_beats() -> None:
+def test_a_peer_is_live_once_its_fresh_heartbeat_moves() -> None:
+    watch = PeerWatch("a", ttl_s=15.0)
     now = 1_000_000.0
     beats = {"poller/b": f"{now - 3:.3f}", "poller/old": f"{now - 60:.3f}",
-             "classifier/b": f"{now:.3f}", "poller/bad": "yesterday"}
-    assert live_pollers(beats, "a", now, 15.0) == {"a", "b"}
-    alone = Shares("a")
+             "classifier/c": f"{now:.3f}", "poller/bad": "yesterday", "poller/a": f"{now:.3f}"}
+    # First sight: b's heartbeat is fresh, but a poller killed a moment ago looks the same.
+    assert watch.live(beats, now) == {"a"}
+    beats["poller/b"] = f"{now + 2:.3f}"  # b beat again: it is at work
+    assert watch.live(beats, now + 2) == {"a", "b"}
+    assert watch.live(beats, now + 10) == {"a", "b"}  # between beats
+    assert watch.live(beats, now + 20) == {"a"}  # stale
+    beats["poller/b"] = f"{now + 21:.3f}"  # back under the same name: watched anew
+    assert watch.live(beats, now + 21) == {"a"}
+    beats["poller/b"] = f"{now + 26:.3f}"
+    assert watch.live(beats, now + 26) == {"a", "b"}
+
+
+def test_a_dead_pollers_frozen_heartbeat_never_counts() -> None:
+    """A process started in place of a killed one does not leave the dead one's share idle."""
+    watch = PeerWatch("h-poller-1", ttl_s=15.0)
+    frozen = {"poller/h-poller-0": "1000.000"}
+    assert all(watch.live(frozen, 1000.0 + t) == {"h-poller-1"} for t in range(0, 15, 2))
+    alone = Shares("h-poller-1")
     assert all(alone.mine(f"f{i}") for i in range(50))
 
 
@@ -79,10 +96,13 @@ async def test_two_pollers_split_the_feeds_and_one_takes_over_when_the_other_sto
             poller.polled = Counter()
             poller.set_feeds(feeds)
             pollers[name] = poller
-        await redis.hset(keys.HEARTBEATS, mapping={
-            "poller/a": f"{time.time():.3f}", "poller/b": f"{time.time():.3f}"})
+        # Two beats each, as their heartbeat tasks would write them: each sees the other move.
+        for beat in range(2):
+            await redis.hset(keys.HEARTBEATS, mapping={
+                "poller/a": f"{time.time() + beat:.3f}", "poller/b": f"{time.time() + beat:.3f}"})
+            for poller in pollers.values():
+                await poller.refresh_shares()
         for poller in pollers.values():
-            await poller.refresh_shares()
             await poller.schedule_feeds(list(poller.feeds))
         assert registries["a"].get_sample_value("cw_poller_live_pollers") == 2
         stops = {name: asyncio.Event() for name in pollers}
