@@ -76,12 +76,19 @@ class Poller(FeedPoll):
 
         Feeds in another live poller's share are parked instead (shares.py).
         """
-        self.parked.update(fid for fid in feed_ids if not self.shares.mine(fid))
-        feed_ids = [fid for fid in feed_ids if fid not in self.parked]
-        if not feed_ids:
+        mine = []
+        for fid in feed_ids:
+            if self.shares.mine(fid):
+                mine.append(fid)
+            else:
+                self.parked.add(fid)
+        if not mine:
             return
+        feed_ids = mine
         now = self.clock()
         states = await load_states(self.redis, feed_ids)
+        # Only now: should Redis fail above, a parked feed stays parked and is tried again.
+        self.parked.difference_update(feed_ids)
         cold: list[str] = []
         for fid in feed_ids:
             st = states[fid]
@@ -105,12 +112,14 @@ class Poller(FeedPoll):
         beats = cast(dict[str, str], await self.redis.hgetall(keys.HEARTBEATS))
         # Wall time, as the heartbeats are written (whatever clock the schedule runs on).
         pollers = self.peers.live(beats, time.time())
-        ours = [fid for fid in self.shares.update(pollers, self.feeds) if fid in self.parked]
+        self.shares.update(pollers)
         if self.metrics:
             self.metrics.live_pollers.set(len(self.shares.pollers))
+        # Every parked feed that is this poller's now, not only those a change just moved: a
+        # refresh that Redis cut short is completed by the next one.
+        ours = [fid for fid in self.parked if self.shares.mine(fid)]
         if ours:
             log.info("%d feeds are this poller's now (%d pollers live)", len(ours), len(pollers))
-            self.parked.difference_update(ours)
             await self.schedule_feeds(ours)
 
     def poll_soon(self, feed_id: str) -> None:

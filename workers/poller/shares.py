@@ -84,14 +84,11 @@ class Shares:
             known = self._mine[feed_id] = best == self.me
         return known
 
-    def update(self, pollers: frozenset[str], feed_ids: Iterable[str]) -> list[str]:
-        """Take a new set of live pollers; return the feeds of ``feed_ids`` newly mine."""
-        if pollers == self.pollers:
-            return []
-        before = {fid: self.mine(fid) for fid in feed_ids}
-        self.pollers = pollers | {self.me}
-        self._mine.clear()
-        return [fid for fid, was in before.items() if not was and self.mine(fid)]
+    def update(self, pollers: frozenset[str]) -> None:
+        """Take a new set of live pollers."""
+        if pollers != self.pollers:
+            self.pollers = pollers | {self.me}
+            self._mine.clear()
 
     def forget(self, feed_ids: Iterable[str]) -> None:
         """Drop what is known of removed feeds."""

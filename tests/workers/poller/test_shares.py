@@ -6,9 +6,12 @@ import asyncio
 import time
 from collections import Counter
 from contextlib import AsyncExitStack
+from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core import keys
 from core.feeds import FeedConfig
@@ -28,13 +31,17 @@ def test_each_feed_has_one_poller_and_a_leaving_one_hands_on_only_its_own() -> N
     everyone = frozenset({"a", "b", "c"})
     shares = {name: Shares(name) for name in everyone}
     for share in shares.values():
-        share.update(everyone, feeds)
+        share.update(everyone)
     owners = {fid: [n for n, s in shares.items() if s.mine(fid)] for fid in feeds}
     assert all(len(o) == 1 for o in owners.values()), "a feed with no poller or with two"
     counts = Counter(o[0] for o in owners.values())
     assert all(60 <= n <= 140 for n in counts.values()), counts  # about a third each
     # c stops: a and b take c's feeds, and only those.
-    handed = {name: shares[name].update(frozenset({"a", "b"}), feeds) for name in ("a", "b")}
+    handed = {}
+    for name in ("a", "b"):
+        before = {f for f in feeds if shares[name].mine(f)}
+        shares[name].update(frozenset({"a", "b"}))
+        handed[name] = [f for f in feeds if shares[name].mine(f) and f not in before]
     assert sorted(handed["a"] + handed["b"]) == sorted(f for f, o in owners.items() if o == ["c"])
     assert all(shares[owners[f][0]].mine(f) for f in feeds if owners[f] != ["c"])
     assert not set(handed["a"]) & set(handed["b"])
@@ -131,3 +138,32 @@ async def test_two_pollers_split_the_feeds_and_one_takes_over_when_the_other_sto
             for stop in stops.values():
                 stop.set()
             await asyncio.gather(*runs)
+
+
+async def test_a_hand_over_that_redis_cuts_short_is_completed_by_the_next_refresh(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = tuning()
+    feeds = [feed_for(f"h{i}", f"http://127.0.0.1:9/h{i}") for i in range(24)]
+    async with Fetcher(FetchLimits.of(settings)) as fetcher, ParsePool("thread", 1) as pool:
+        poller = Poller(redis, fetcher, pool, settings, owner="a")
+        poller.set_feeds(feeds)
+        for beat in range(2):
+            await redis.hset(keys.HEARTBEATS, mapping={
+                "poller/a": f"{time.time() + beat:.3f}", "poller/b": f"{time.time() + beat:.3f}"})
+            await poller.refresh_shares()
+        await poller.schedule_feeds(list(poller.feeds))
+        b_feeds = set(poller.parked)
+        assert b_feeds and len(poller.queue) == len(feeds) - len(b_feeds)
+        # b is gone, and Redis fails while a schedules b's feeds.
+        await redis.hdel(keys.HEARTBEATS, "poller/b")
+        async def down(*args: Any, **kwargs: Any) -> Any:
+            raise RedisConnectionError("Redis is restarting")
+
+        monkeypatch.setattr("workers.poller.poller.load_states", down)
+        with pytest.raises(RedisConnectionError):
+            await poller.refresh_shares()
+        assert poller.parked == b_feeds  # still parked: not lost between parked and queued
+        monkeypatch.undo()
+        await poller.refresh_shares()
+        assert not poller.parked and len(poller.queue) == len(feeds)
