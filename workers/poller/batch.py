@@ -71,9 +71,38 @@ class PipelineBatcher:
             self._flushing = None
 
     async def _send(self, batch: list[_Queued]) -> None:
+        try:
+            replies = await self._round_trip(batch)
+        except BaseException as exc:
+            # Every caller of the batch is told: a future left pending would hang its poll for
+            # ever (and with it the poller's slot), as a refused connection once did.
+            for _, _, future in batch:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the callers were told, the flush task ends
+            return
+        start = 0
+        for _, n, future in batch:
+            mine, start = replies[start:start + n], start + n
+            if future.done():
+                continue  # its caller was cancelled meanwhile
+            error = next((r for r in mine if isinstance(r, Exception)), None)
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(mine)
+
+    async def _round_trip(self, batch: list[_Queued]) -> list[Any]:
+        """Send the batch on a pooled connection; return every reply (errors as values)."""
         payload = [packed for packed, _, _ in batch]
         count = sum(n for _, n, _ in batch)
         pool = self.redis.connection_pool
+        # Connecting may fail too (Redis down or restarting): the caller tells the batch.
         conn: AbstractConnection = await pool.get_connection()  # type: ignore[no-untyped-call]
 
         async def round_trip() -> list[Any]:
@@ -97,31 +126,12 @@ class PipelineBatcher:
             await conn.disconnect()  # a half-read connection must not be reused
 
         try:
-            replies = await conn.retry.call_with_retry(round_trip, reset)
-        except BaseException as exc:
+            return await conn.retry.call_with_retry(round_trip, reset)
+        except BaseException:
             # Cut short (cancelled mid-read, or out of retries), the batch may have left
             # replies unread on the connection: back in the pool as it is, the next user would
             # read them as its own. Closed, it reconnects clean.
             await conn.disconnect(nowait=True)
-            for _, _, future in batch:
-                if future.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise  # cancelled: the callers were told, the flush task ends
-            return
+            raise
         finally:
             await pool.release(conn)
-        start = 0
-        for _, n, future in batch:
-            mine, start = replies[start:start + n], start + n
-            if future.done():
-                continue  # its caller was cancelled meanwhile
-            error = next((r for r in mine if isinstance(r, Exception)), None)
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(mine)

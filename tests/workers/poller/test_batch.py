@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -130,3 +132,25 @@ async def test_a_batch_whose_replies_do_not_come_in_time_fails_as_a_redis_timeou
         assert await batcher.execute(("GET", "cw:test:before")) == ["1"]
     finally:
         await slow.aclose()
+
+
+async def test_a_batch_that_cannot_connect_fails_its_callers_and_the_next_one_goes_through(
+    tmp_path: Path,
+) -> None:
+    """Redis down when a batch takes its connection: every caller gets the error, none hangs."""
+    with RedisProcess(tmp_path, appendonly=False) as server:
+        client = Redis.from_url(server.url, decode_responses=True, retry=Retry(NoBackoff(), 0))
+        try:
+            batcher = PipelineBatcher(client)
+            assert await batcher.execute(("SET", "cw:test:a", "1")) == ["OK"]
+            await client.connection_pool.disconnect()
+            server.kill()
+            calls = [batcher.execute(("GET", "cw:test:a")) for _ in range(5)]
+            # Generous: a hang (a caller never told) is what this guards against.
+            results = await asyncio.wait_for(
+                asyncio.gather(*calls, return_exceptions=True), timeout=60)
+            assert all(isinstance(r, RedisConnectionError) for r in results), results
+            server.restart()
+            assert await batcher.execute(("GET", "cw:test:a")) == [None]  # no AOF: empty
+        finally:
+            await client.aclose()
