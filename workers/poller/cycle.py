@@ -72,6 +72,10 @@ class FeedPoll:
         self._rng = random.Random()
         # WebSub's hook (websub.py): it sees each changed body for the hub it names.
         self.on_body: Callable[[FeedConfig, FetchResult], None] | None = None
+        self._wire()
+
+    def _wire(self) -> None:
+        """Set up what a subclass adds (poller.py: the schedule); nothing for one poll."""
 
     async def poll(self, feed: FeedConfig) -> PollReport:
         """Poll ``feed`` once now and record the result; never raises for feed problems."""

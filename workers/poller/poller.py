@@ -8,16 +8,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import cast
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core import keys
 from core.feeds import FeedConfig
-from core.tuning import PollerTuning
 from workers.poller.cycle import FeedPoll
-from workers.poller.fetch import Fetcher
-from workers.poller.metrics import PollerMetrics
-from workers.poller.parse_pool import ParsePool
 from workers.poller.schedule import DueQueue, Pacer, furthest_next_poll, spread_offsets
 from workers.poller.shares import PeerWatch, Shares
 from workers.poller.state import load_states
@@ -28,27 +23,14 @@ log = logging.getLogger(__name__)
 class Poller(FeedPoll):
     """Polls feeds: fetch (conditional), parse off-loop, dedupe, publish, remember state."""
 
-    def __init__(
-        self,
-        redis: Redis,
-        fetcher: Fetcher,
-        parser: ParsePool,
-        tuning: PollerTuning,
-        metrics: PollerMetrics | None = None,
-        *,
-        owner: str = "",
-        heartbeat_ttl_s: float = 15.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        """Wire the poller (see :class:`FeedPoll`); the feed set starts empty."""
-        super().__init__(redis, fetcher, parser, tuning, metrics, owner=owner,
-                         heartbeat_ttl_s=heartbeat_ttl_s, clock=clock)
+    def _wire(self) -> None:
+        """Start with an empty feed set and queue, alone among the pollers."""
         self.feeds: dict[str, FeedConfig] = {}
-        self.queue = DueQueue(clock)
+        self.queue = DueQueue(self.clock)
         self.in_flight: set[str] = set()
         # Feeds another live poller polls (shares.py): off the queue until they are ours.
-        self.shares = Shares(owner)
-        self.peers = PeerWatch(owner, heartbeat_ttl_s)
+        self.shares = Shares(self.leases.owner)
+        self.peers = PeerWatch(self.leases.owner, self.leases.heartbeat_ttl_s)
         self.parked: set[str] = set()
         # Feeds asked for now (WebSub): polled once whichever poller's share they are in.
         self.forced: set[str] = set()

@@ -73,6 +73,15 @@ def test_a_dead_pollers_frozen_heartbeat_never_counts() -> None:
     assert all(alone.mine(f"f{i}") for i in range(50))
 
 
+async def beat_twice(redis: Redis, pollers: list[Poller]) -> None:
+    """Beat for pollers a and b twice, as their heartbeat tasks would: each sees the other move."""
+    for beat in range(2):
+        await redis.hset(keys.HEARTBEATS, mapping={
+            "poller/a": f"{time.time() + beat:.3f}", "poller/b": f"{time.time() + beat:.3f}"})
+        for poller in pollers:
+            await poller.refresh_shares()
+
+
 class _Recording(Poller):
     """A poller that notes which feeds it polled."""
 
@@ -103,12 +112,7 @@ async def test_two_pollers_split_the_feeds_and_one_takes_over_when_the_other_sto
             poller.polled = Counter()
             poller.set_feeds(feeds)
             pollers[name] = poller
-        # Two beats each, as their heartbeat tasks would write them: each sees the other move.
-        for beat in range(2):
-            await redis.hset(keys.HEARTBEATS, mapping={
-                "poller/a": f"{time.time() + beat:.3f}", "poller/b": f"{time.time() + beat:.3f}"})
-            for poller in pollers.values():
-                await poller.refresh_shares()
+        await beat_twice(redis, list(pollers.values()))
         for poller in pollers.values():
             await poller.schedule_feeds(list(poller.feeds))
         assert registries["a"].get_sample_value("cw_poller_live_pollers") == 2
@@ -148,10 +152,7 @@ async def test_a_hand_over_that_redis_cuts_short_is_completed_by_the_next_refres
     async with Fetcher(FetchLimits.of(settings)) as fetcher, ParsePool("thread", 1) as pool:
         poller = Poller(redis, fetcher, pool, settings, owner="a")
         poller.set_feeds(feeds)
-        for beat in range(2):
-            await redis.hset(keys.HEARTBEATS, mapping={
-                "poller/a": f"{time.time() + beat:.3f}", "poller/b": f"{time.time() + beat:.3f}"})
-            await poller.refresh_shares()
+        await beat_twice(redis, [poller])
         await poller.schedule_feeds(list(poller.feeds))
         b_feeds = set(poller.parked)
         assert b_feeds and len(poller.queue) == len(feeds) - len(b_feeds)
