@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -63,34 +64,32 @@ class HostileEndpoints:
             pass  # the client hung up, as it should
         return resp
 
-    async def _big(self, request: web.Request) -> web.StreamResponse:
-        """A 50 MB body streamed without Content-Length."""
+    async def _drip(
+        self, request: web.Request, pieces: Iterable[tuple[bytes, float]]
+    ) -> web.StreamResponse:
+        """Stream an RSS body without Content-Length: each piece, then its pause in seconds."""
         self._count(request)
         resp = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
-        chunk = b"<rss><channel><title>" + b"x" * (MiB - 21)
         try:
-            for _ in range(50):
-                await resp.write(chunk)
-                await asyncio.sleep(0)
+            for piece, pause in pieces:
+                await resp.write(piece)
+                # The slow site itself (or a yield, at 0): the client's bounds must win.
+                await asyncio.sleep(pause)
         except (ConnectionError, RuntimeError):
-            pass
+            pass  # the client hung up, as it should
         return resp
+
+    async def _big(self, request: web.Request) -> web.StreamResponse:
+        """A 50 MB body streamed without Content-Length."""
+        chunk = b"<rss><channel><title>" + b"x" * (MiB - 21)
+        return await self._drip(request, ((chunk, 0) for _ in range(50)))
 
     async def _trickle(self, request: web.Request) -> web.StreamResponse:
         """One byte per second (``trickle_seconds`` of them)."""
-        self._count(request)
-        resp = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        try:
-            for i in range(self.trickle_seconds):
-                await resp.write(b"<rss>"[i % 5: i % 5 + 1])
-                await asyncio.sleep(1)  # the slow site itself: the client's timeout must win
-        except (ConnectionError, RuntimeError):
-            pass
-        return resp
+        return await self._drip(
+            request, ((b"<rss>"[i % 5: i % 5 + 1], 1) for i in range(self.trickle_seconds)))
 
     async def _silent(self, request: web.Request) -> web.StreamResponse:
         """No response head at all: the request is read, then nothing (up to a minute)."""
@@ -100,16 +99,8 @@ class HostileEndpoints:
 
     async def _stall(self, request: web.Request) -> web.StreamResponse:
         """The head and the start of a feed, then silence (up to a minute)."""
-        self._count(request)
-        resp = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        try:
-            await resp.write(b"<?xml version='1.0'?><rss><channel><title>Stalled")
-            await asyncio.sleep(60)
-        except (ConnectionError, RuntimeError):
-            pass
-        return resp
+        return await self._drip(
+            request, [(b"<?xml version='1.0'?><rss><channel><title>Stalled", 60)])
 
     async def _loop(self, request: web.Request) -> web.Response:
         self._count(request)
